@@ -1,0 +1,69 @@
+# vqtrace: the two commands of the README, plus fuzzing and benchmarks.
+#   make demo   build, then run the end-to-end demo (writes into Reports/)
+#   make test   install missing Debian packages, build, run the whole test suite
+#   make fuzz   run every libFuzzer harness for FUZZ_SECONDS each (default 60)
+
+SHELL := /bin/bash
+APT_PACKAGES := liburing-dev libzstd-dev libsqlite3-dev pkg-config fio
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build-fuzz
+SWIFT_BIN := $(dir $(shell readlink -f $$(command -v swiftc)))
+CLANG := $(SWIFT_BIN)clang
+FUZZ_HARNESSES := virtqueue-device blk-parser
+
+.PHONY: all deps build release demo test fuzz bench clean
+
+all: build
+
+# Idempotent: installs only what dpkg does not already have (as root, or through sudo).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+demo: release
+	.build/release/vqtrace demo
+
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+bench: release
+	.build/release/vqtrace bench --component virtqueue
+	.build/release/vqtrace bench --component virtqueue --event-idx --indirect
+
+# Each harness is the Virtio sources plus one Fuzz/*.swift file, built with libFuzzer and
+# AddressSanitizer; a crash, an ASan report or a harness assertion (out-of-region access) fails.
+fuzz: deps
+	@mkdir -p $(FUZZ_DIR)
+	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address -ISources/CLinuxShim/include \
+	  -c Sources/CLinuxShim/LinuxShim.c -o $(FUZZ_DIR)/LinuxShim.o
+	@set -e; for h in $(FUZZ_HARNESSES); do \
+	  echo "== building fuzz harness $$h"; \
+	  swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name VirtioFuzz \
+	    -Xcc -ISources/CRingAtomics/include -Xcc -ISources/CLinuxShim/include \
+	    -ISources/CRingAtomics/include -ISources/CLinuxShim/include \
+	    Sources/Virtio/*.swift Fuzz/FuzzSupport.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o \
+	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
+	  test -x $(FUZZ_DIR)/fuzz-$$h; \
+	done
+	@set -e; for h in $(FUZZ_HARNESSES); do \
+	  echo "== fuzzing $$h for $(FUZZ_SECONDS)s"; \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$h; \
+	  SWIFT_BACKTRACE=enable=no $(FUZZ_DIR)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	    -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus-$$h 2>&1 \
+	    | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|.*deadly signal|Fuzz harness)" || true; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz harness $$h FAILED (artifact in $(FUZZ_DIR)/)"; exit 1; }; \
+	done
+
+clean:
+	rm -rf .build $(FUZZ_DIR)

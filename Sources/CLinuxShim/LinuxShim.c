@@ -1,0 +1,34 @@
+#define _GNU_SOURCE
+#include "CLinuxShim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+
+const int linux_O_DIRECT = O_DIRECT;
+const int linux_EFD_CLOEXEC = EFD_CLOEXEC;
+const int linux_EFD_NONBLOCK = EFD_NONBLOCK;
+const unsigned int linux_MFD_CLOEXEC = MFD_CLOEXEC;
+
+int linux_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
+
+int linux_eventfd(unsigned int initval, int flags) { return eventfd(initval, flags); }
+
+int linux_eventfd_read(int fd, uint64_t *value) { return eventfd_read(fd, value); }
+
+int linux_eventfd_write(int fd, uint64_t value) { return eventfd_write(fd, value); }
+
+int linux_pin_current_thread(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+int linux_current_cpu(void) { return sched_getcpu(); }

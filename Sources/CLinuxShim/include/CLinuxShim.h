@@ -1,0 +1,27 @@
+// GNU-only Linux names that Swift's Glibc module does not export (see shared/PLATFORM.md).
+// The .c file defines _GNU_SOURCE; this header stays free of libc types so it imports cleanly.
+#ifndef C_LINUX_SHIM_H
+#define C_LINUX_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// O_DIRECT for this architecture (the value differs between x86_64 and arm64).
+extern const int linux_O_DIRECT;
+/// EFD_CLOEXEC | EFD_NONBLOCK-style flags for linux_eventfd.
+extern const int linux_EFD_CLOEXEC;
+extern const int linux_EFD_NONBLOCK;
+extern const unsigned int linux_MFD_CLOEXEC;
+
+/// memfd_create(2): anonymous memory with a file descriptor, shareable with a vhost-user peer.
+int linux_memfd_create(const char *name, unsigned int flags);
+/// eventfd(2) and its 8-byte counter read/write; return -1 and set errno on failure.
+int linux_eventfd(unsigned int initval, int flags);
+int linux_eventfd_read(int fd, uint64_t *value);
+int linux_eventfd_write(int fd, uint64_t value);
+/// Pins the calling thread to the CPUs listed (cpus[0..count)); returns 0 or an errno value.
+int linux_pin_current_thread(const int *cpus, int count);
+/// The CPU the calling thread runs on now, or -1.
+int linux_current_cpu(void);
+
+#endif
