@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "vqtrace", targets: ["vqtrace"]),
         .library(name: "Virtio", targets: ["Virtio"]),
+        .library(name: "Layout", targets: ["Layout"]),
     ],
     dependencies: [
         // Command-line parsing with generated --help: the CLI is the product's front door.
@@ -35,14 +36,18 @@ let package = Package(
         // Guest memory, split virtqueues (driver and device side), virtio-blk requests. Pure logic.
         .target(name: "Virtio", dependencies: ["CRingAtomics", "CLinuxShim"], swiftSettings: hotPath),
 
+        // IOThread layouts: QEMU iothread-vq-mapping and libvirt XML, parsed, validated, emitted.
+        .target(name: "Layout"),
+
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio",
+                "Virtio", "Layout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "CRingAtomics", "CLinuxShim"]),
+        .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Layout
+
+/// `vqtrace mapping`: check and convert IOThread layouts.
+struct MappingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mapping",
+        abstract: "Check an IOThread layout the way QEMU and libvirt would, and print it in either syntax.",
+        discussion: LayoutSpec.help,
+        subcommands: [Check.self, Show.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a layout; print the vq → IOThread → CPU table, or the error (exit status 2).",
+            discussion: """
+                \(LayoutSpec.help)
+
+                Examples:
+                  vqtrace mapping check --num-queues 8 rr:4
+                  vqtrace mapping check --num-queues 4 'qemu:[{"iothread":"iot0","vqs":[0,1]},{"iothread":"iot1","vqs":[2,3]}]'
+                  vqtrace mapping check libvirt:/etc/libvirt/qemu/db1.xml
+                """)
+
+        @Option(help: "Virtqueues per device (required by single, rr:N and per-vq; checked against qemu:/libvirt: layouts).")
+        var numQueues: Int?
+
+        @Argument(help: "The layout to check.")
+        var layout: String
+
+        func run() throws {
+            let resolved = try MappingCommand.resolve(layout, numQueues: numQueues)
+            print(MappingCommand.table(resolved), terminator: "")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a layout as a table, QEMU command-line fragments, libvirt XML or JSON.",
+            discussion: """
+                \(LayoutSpec.help)
+
+                Examples:
+                  vqtrace mapping show rr:2 --num-queues 4 --format qemu
+                  vqtrace mapping show per-vq --num-queues 4 --format libvirt
+                  vqtrace mapping show 'qemu:@vm.args' --format json
+                """)
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case table, qemu, libvirt, json }
+
+        @Argument(help: "The layout to show.")
+        var layout: String
+
+        @Option(help: "Virtqueues per device (required by single, rr:N and per-vq).")
+        var numQueues: Int?
+
+        @Option(help: "Output syntax: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var format: Format = .table
+
+        func run() throws {
+            let resolved = try MappingCommand.resolve(layout, numQueues: numQueues)
+            switch format {
+            case .table: print(MappingCommand.table(resolved), terminator: "")
+            case .qemu: print(QEMULayoutFormat.emit(resolved), terminator: "")
+            case .libvirt: print(LibvirtLayoutFormat.emit(resolved), terminator: "")
+            case .json: print(MappingCommand.json(resolved))
+            }
+        }
+    }
+
+    /// Parses or exits with status 2 and the layout error on stderr.
+    static func resolve(_ spec: String, numQueues: Int?) throws -> IOThreadLayout {
+        do {
+            return try LayoutSpec.parse(spec, numQueues: numQueues)
+        } catch {
+            FileHandle.standardError.write(Data("vqtrace: invalid layout: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    static func table(_ layout: IOThreadLayout) -> String {
+        var out = ""
+        let rows = layout.rows
+        let deviceWidth = max(6, rows.map(\.device.count).max() ?? 0)
+        let threadWidth = max(8, rows.map(\.iothread.count).max() ?? 0)
+        out += "device".padding(toLength: deviceWidth, withPad: " ", startingAt: 0) + "  vq  "
+            + "iothread".padding(toLength: threadWidth, withPad: " ", startingAt: 0) + "  cpus\n"
+        for row in rows {
+            out += row.device.padding(toLength: deviceWidth, withPad: " ", startingAt: 0)
+                + "  " + String(row.vq).leftPadded(to: 2) + "  "
+                + row.iothread.padding(toLength: threadWidth, withPad: " ", startingAt: 0)
+                + "  " + (row.cpus?.description ?? "any") + "\n"
+        }
+        let devices = layout.devices.map { "\($0.name): \($0.numQueues) vqs" }.joined(separator: ", ")
+        out += "\(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? "" : "s"); \(devices)\n"
+        return out
+    }
+
+    static func json(_ layout: IOThreadLayout) -> String {
+        let object: [String: Any] = [
+            "iothreads": layout.iothreads.map { thread -> [String: Any] in
+                var entry: [String: Any] = ["id": thread.id]
+                if let cpus = thread.cpus { entry["cpus"] = cpus.cpus }
+                if let poll = thread.pollMaxNs { entry["poll_max_ns"] = poll }
+                return entry
+            },
+            "devices": layout.devices.map { device -> [String: Any] in
+                ["name": device.name, "num_queues": device.numQueues, "iothreads": device.iothreads,
+                 "vq_iothread": device.assignment, "round_robin": device.isRoundRobin]
+            },
+            "qemu": QEMULayoutFormat.emit(layout),
+            "libvirt": LibvirtLayoutFormat.emit(layout),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
