@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Layout
 
 /// `vqtrace demo`: the README's first command. Runs what exists end to end and says what is next.
 struct DemoCommand: ParsableCommand {
@@ -25,5 +27,12 @@ struct DemoCommand: ParsableCommand {
         let result = try bench.run(roundTrips: roundTrips)
         print("  \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
         print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
+        print("\n  The layouts the demo will compare, for a 4-vCPU VM (4 virtqueues), as QEMU fragments:")
+        for spec in ["single", "rr:2", "per-vq"] {
+            let layout = try LayoutSpec.parse(spec, numQueues: 4)
+            print("\n  \(spec):")
+            for line in QEMULayoutFormat.emit(layout).split(separator: "\n") { print("    \(line)") }
+        }
+        print("\n  Any of them as libvirt XML: vqtrace mapping show rr:2 --num-queues 4 --format libvirt")
     }
 }
