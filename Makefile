@@ -33,9 +33,15 @@ release: deps
 demo: release
 	.build/release/vqtrace demo
 
+# The last line is a plain "N passed, N failed" summary of the Swift Testing run.
 test: deps
 	swift build --build-tests
-	swift test --skip-build
+	@set -o pipefail; mkdir -p .build; \
+	swift test --skip-build 2>&1 | tee .build/test-output.log; status=$$?; \
+	total=$$(grep -oE 'Test run with [0-9]+ tests?' .build/test-output.log | grep -oE '[0-9]+' | tail -1); \
+	failed=$$(grep -cE '^✘ Test .* failed' .build/test-output.log); \
+	echo "$$(( $${total:-0} - failed )) passed, $$failed failed"; \
+	exit $$status
 
 bench: release
 	.build/release/vqtrace bench --component virtqueue
