@@ -46,8 +46,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "VirtioTests", dependencies: ["Virtio", "CRingAtomics", "CLinuxShim"]),
-        .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "VirtioTests", dependencies: ["Virtio", "CRingAtomics", "CLinuxShim", "TestSupport"]),
+        .testTarget(name: "LayoutTests", dependencies: ["Layout", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

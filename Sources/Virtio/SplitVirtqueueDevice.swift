@@ -52,15 +52,7 @@ public final class SplitVirtqueueDevice: @unchecked Sendable {
     public init(layout: SplitVirtqueueLayout, memory: GuestMemory, features: VirtioFeatures,
                 queueIndex: Int = 0, lastAvailIndex: UInt16 = 0, usedIndex: UInt16? = nil) throws(VirtqueueError) {
         let q = layout.queueSize
-        guard let table = memory.translate(layout.descriptorTable, length: UInt64(layout.descriptorTableSize)) else {
-            throw .ringOutsideMemory(part: "descriptor table", address: layout.descriptorTable, length: UInt64(layout.descriptorTableSize))
-        }
-        guard let availRing = memory.translate(layout.availRing, length: UInt64(layout.availRingSize)) else {
-            throw .ringOutsideMemory(part: "available ring", address: layout.availRing, length: UInt64(layout.availRingSize))
-        }
-        guard let usedRing = memory.translate(layout.usedRing, length: UInt64(layout.usedRingSize)) else {
-            throw .ringOutsideMemory(part: "used ring", address: layout.usedRing, length: UInt64(layout.usedRingSize))
-        }
+        let rings = try SplitRingPointers(layout: layout, memory: memory)
         self.layout = layout
         self.memory = memory
         self.queueIndex = queueIndex
@@ -68,9 +60,9 @@ public final class SplitVirtqueueDevice: @unchecked Sendable {
         self.indirectDescriptors = features.contains(.indirectDescriptors)
         self.queueSize = q
         self.mask = UInt16(truncatingIfNeeded: q - 1)
-        self.descriptors = table
-        self.avail = availRing
-        self.used = usedRing
+        self.descriptors = rings.descriptors
+        self.avail = rings.avail
+        self.used = rings.used
         self.usedEventOffset = SplitVirtqueueLayout.usedEventOffset(q)
         self.availEventOffset = SplitVirtqueueLayout.availEventOffset(q)
         self.lastAvailIndex = lastAvailIndex
@@ -216,17 +208,10 @@ public final class SplitVirtqueueDevice: @unchecked Sendable {
         let old = publishedUsedIndex
         let new = usedIndex
         if old == new { return false }
-        // Release: the used elements are visible before the index that covers them.
-        vq_store_release_u16(used + SplitVirtqueueLayout.ringIndexOffset, new.littleEndian)
         publishedUsedIndex = new
-        // Store (used.idx) then load (used_event): only a full fence orders these.
-        vq_fence_seq_cst()
-        if eventIndex {
-            let event = UInt16(littleEndian: vq_load_relaxed_u16(avail + usedEventOffset))
-            return virtqNeedEvent(event: event, new: new, old: old)
-        }
-        let flags = UInt16(littleEndian: vq_load_relaxed_u16(avail + SplitVirtqueueLayout.ringFlagsOffset))
-        return flags & VirtqRingFlags.noInterrupt == 0
+        return publishRingIndex(used + SplitVirtqueueLayout.ringIndexOffset, new: new, old: old,
+                                peerEvent: eventIndex ? avail + usedEventOffset : nil,
+                                peerFlags: avail + SplitVirtqueueLayout.ringFlagsOffset, suppressBit: VirtqRingFlags.noInterrupt)
     }
 
     /// Asks the driver not to kick (the device is about to drain the ring anyway).

@@ -70,15 +70,7 @@ public final class SplitVirtqueueDriver: @unchecked Sendable {
     public init(layout: SplitVirtqueueLayout, memory: GuestMemory, features: VirtioFeatures,
                 indirectTables: UInt64? = nil, indirectTableEntries: Int = 0) throws(VirtqueueError) {
         let q = layout.queueSize
-        guard let table = memory.translate(layout.descriptorTable, length: UInt64(layout.descriptorTableSize)) else {
-            throw .ringOutsideMemory(part: "descriptor table", address: layout.descriptorTable, length: UInt64(layout.descriptorTableSize))
-        }
-        guard let availRing = memory.translate(layout.availRing, length: UInt64(layout.availRingSize)) else {
-            throw .ringOutsideMemory(part: "available ring", address: layout.availRing, length: UInt64(layout.availRingSize))
-        }
-        guard let usedRing = memory.translate(layout.usedRing, length: UInt64(layout.usedRingSize)) else {
-            throw .ringOutsideMemory(part: "used ring", address: layout.usedRing, length: UInt64(layout.usedRingSize))
-        }
+        let rings = try SplitRingPointers(layout: layout, memory: memory)
         var indirect: UnsafeMutableRawPointer? = nil
         if features.contains(.indirectDescriptors), let base = indirectTables, indirectTableEntries > 0 {
             let bytes = UInt64(q) * UInt64(indirectTableEntries) * 16
@@ -94,9 +86,9 @@ public final class SplitVirtqueueDriver: @unchecked Sendable {
         self.indirectTableEntries = indirect == nil ? 0 : indirectTableEntries
         self.queueSize = q
         self.mask = UInt16(truncatingIfNeeded: q - 1)
-        self.descriptors = table
-        self.avail = availRing
-        self.used = usedRing
+        self.descriptors = rings.descriptors
+        self.avail = rings.avail
+        self.used = rings.used
         self.indirectHost = indirect
         self.usedEventOffset = SplitVirtqueueLayout.usedEventOffset(q)
         self.availEventOffset = SplitVirtqueueLayout.availEventOffset(q)
@@ -107,9 +99,9 @@ public final class SplitVirtqueueDriver: @unchecked Sendable {
         chainLength.initialize(repeating: 0, count: q)
         self.tokens = .allocate(capacity: q)
         tokens.initialize(repeating: 0, count: q)
-        table.initializeMemory(as: UInt8.self, repeating: 0, count: layout.descriptorTableSize)
-        availRing.initializeMemory(as: UInt8.self, repeating: 0, count: layout.availRingSize)
-        usedRing.initializeMemory(as: UInt8.self, repeating: 0, count: layout.usedRingSize)
+        rings.descriptors.initializeMemory(as: UInt8.self, repeating: 0, count: layout.descriptorTableSize)
+        rings.avail.initializeMemory(as: UInt8.self, repeating: 0, count: layout.availRingSize)
+        rings.used.initializeMemory(as: UInt8.self, repeating: 0, count: layout.usedRingSize)
     }
 
     deinit {
@@ -178,17 +170,10 @@ public final class SplitVirtqueueDriver: @unchecked Sendable {
         let old = publishedAvailIndex
         let new = availIndex
         if old == new { return false }
-        // Release: descriptors and ring entries are visible before the index.
-        vq_store_release_u16(avail + SplitVirtqueueLayout.ringIndexOffset, new.littleEndian)
         publishedAvailIndex = new
-        // Store (avail.idx) then load (avail_event / used.flags): needs a full fence.
-        vq_fence_seq_cst()
-        if eventIndex {
-            let event = UInt16(littleEndian: vq_load_relaxed_u16(used + availEventOffset))
-            return virtqNeedEvent(event: event, new: new, old: old)
-        }
-        let flags = UInt16(littleEndian: vq_load_relaxed_u16(used + SplitVirtqueueLayout.ringFlagsOffset))
-        return flags & VirtqRingFlags.noNotify == 0
+        return publishRingIndex(avail + SplitVirtqueueLayout.ringIndexOffset, new: new, old: old,
+                                peerEvent: eventIndex ? used + availEventOffset : nil,
+                                peerFlags: used + SplitVirtqueueLayout.ringFlagsOffset, suppressBit: VirtqRingFlags.noNotify)
     }
 
     /// Takes the next used element, if any, and frees its descriptors.

@@ -1,22 +1,13 @@
 import Testing
+import TestSupport
 @testable import Layout
 
 @Suite("Layouts: specs, emitters, round trips")
 struct LayoutRoundTripTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// A random valid layout: shared IOThreads, explicit or round-robin devices. libvirt ids
     /// are numbers, so ids are "iothreadN"; QEMU has no pinning, so CPU sets only when asked.
-    static func randomLayout(_ rng: inout Generator, withCPUs: Bool) -> IOThreadLayout {
+    static func randomLayout(_ rng: inout SplitMix64, withCPUs: Bool) -> IOThreadLayout {
         let threadCount = Int.random(in: 1...6, using: &rng)
         let numbers = Array((1...12).shuffled(using: &rng).prefix(threadCount))
         let iothreads = numbers.map { n in
@@ -44,7 +35,7 @@ struct LayoutRoundTripTests {
 
     @Test("QEMU form: parse(emit(layout)) == layout for 500 random layouts")
     func qemuRoundTrip() throws {
-        var rng = Generator(state: 1)
+        var rng = SplitMix64(state: 1)
         for _ in 0..<500 {
             let layout = Self.randomLayout(&rng, withCPUs: false)
             let text = QEMULayoutFormat.emit(layout)
@@ -55,7 +46,7 @@ struct LayoutRoundTripTests {
 
     @Test("libvirt form: parse(emit(layout)) == layout for 500 random layouts, pinning included")
     func libvirtRoundTrip() throws {
-        var rng = Generator(state: 2)
+        var rng = SplitMix64(state: 2)
         for _ in 0..<500 {
             let layout = Self.randomLayout(&rng, withCPUs: true)
             let text = LibvirtLayoutFormat.emit(layout)

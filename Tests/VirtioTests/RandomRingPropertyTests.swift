@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Virtio
 
 /// A deterministic, in-process cousin of the libFuzzer harness (`make fuzz`): seeded random ring
@@ -6,17 +7,6 @@ import Testing
 /// and every pointer it hands out must lie in guest memory.
 @Suite("Random ring states (property)")
 struct RandomRingPropertyTests {
-    /// SplitMix64: tiny, seedable, good enough to drive a property test reproducibly.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     @Test("5000 random rings: no crash, nothing outside guest memory, errors only with a broken queue")
     func randomRings() throws {
