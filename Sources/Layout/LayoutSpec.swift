@@ -11,13 +11,16 @@ import Foundation
 /// | `libvirt:FILE` | a libvirt domain XML |
 public enum LayoutSpec {
     public static let help = """
-        LAYOUT is one of: single | rr:N | per-vq | qemu:JSON | qemu:@FILE | libvirt:FILE.
-          single       all vqs on one IOThread (QEMU before 9.0)
-          rr:N         N IOThreads, vq k on IOThread k mod N (QEMU's round-robin)
-          per-vq       one IOThread per vq
-          qemu:...     a QEMU -device JSON object (iothread-vq-mapping or iothread), a bare mapping
-                       array, or -object iothread,... and -device lines; @FILE reads them from a file
-          libvirt:FILE a libvirt domain XML (<iothreadids>, <cputune><iothreadpin>, <disk><driver>)
+        LAYOUT is one of:
+          single         all vqs on one IOThread (QEMU before 9.0)
+          rr:N           N IOThreads, vq k on IOThread k mod N (QEMU round-robin)
+          per-vq         one IOThread per vq
+          qemu:JSON      a QEMU -device JSON object (iothread-vq-mapping or
+                         iothread), or a bare iothread-vq-mapping array
+          qemu:@FILE     the same, or -object iothread,... and -device lines,
+                         read from FILE
+          libvirt:FILE   a libvirt domain XML (<iothreadids>, <cputune>
+                         <iothreadpin>, each virtio <disk>'s <driver>)
         """
 
     public static func parse(_ spec: String, numQueues: Int?) throws(LayoutError) -> IOThreadLayout {

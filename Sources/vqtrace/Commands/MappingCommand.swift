@@ -18,7 +18,8 @@ struct MappingCommand: ParsableCommand {
 
                 Examples:
                   vqtrace mapping check --num-queues 8 rr:4
-                  vqtrace mapping check --num-queues 4 'qemu:[{"iothread":"iot0","vqs":[0,1]},{"iothread":"iot1","vqs":[2,3]}]'
+                  vqtrace mapping check --num-queues 4 \\
+                    'qemu:[{"iothread":"a","vqs":[0,1]},{"iothread":"b","vqs":[2,3]}]'
                   vqtrace mapping check libvirt:/etc/libvirt/qemu/db1.xml
                 """)
 
