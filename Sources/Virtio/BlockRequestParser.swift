@@ -51,19 +51,19 @@ public struct BlockRequestParser: Sendable {
             // Data = writable buffers minus the final status byte.
             let (count, bytes, overflow) = Self.collect(
                 all[chain.readableCount..<all.count], skipping: 0, dropLast: 1, into: segments)
-            request.segmentCount = count
+            request.segmentCount = min(count, segments.count)
             request.dataLength = bytes
             if type == .read {
-                request.rejection = overflow ? .tooManySegments(count: Self.count(all[chain.readableCount...]), segMax: Int(config.segMax))
+                request.rejection = overflow ? .tooManySegments(count: count, segMax: Int(config.segMax))
                     : checkReadWrite(sector: headerSector, bytes: bytes, segments: segments, count: count)
             }
         case .write:
             // Data = readable buffers after the 16-byte header.
             let (count, bytes, overflow) = Self.collect(
                 all[0..<chain.readableCount], skipping: VirtioBlk.headerSize, dropLast: 0, into: segments)
-            request.segmentCount = count
+            request.segmentCount = min(count, segments.count)
             request.dataLength = bytes
-            request.rejection = overflow ? .tooManySegments(count: chain.readableCount, segMax: Int(config.segMax))
+            request.rejection = overflow ? .tooManySegments(count: count, segMax: Int(config.segMax))
                 : checkReadWrite(sector: headerSector, bytes: bytes, segments: segments, count: count)
         case .flush:
             if !config.features.contains(.blkFlush) { request.rejection = .commandNotOffered(.flush) }
@@ -163,8 +163,8 @@ public struct BlockRequestParser: Sendable {
     }
 
     /// Writes the byte ranges of `segments` minus the first `skip` and last `dropLast` bytes
-    /// into `output`. Returns (count, bytes, overflowed) where overflowed means `output` was
-    /// too small (the request has more segments than seg_max allows).
+    /// into `output`. Returns (count, bytes, overflowed): count is the number of data segments
+    /// (all of them, even those that did not fit), overflowed means `output` was too small.
     static func collect(_ segments: Slice<UnsafeBufferPointer<ChainSegment>>, skipping skip: Int, dropLast: Int,
                         into output: UnsafeMutableBufferPointer<IOSegment>) -> (Int, UInt64, Bool) {
         var total: UInt64 = 0
@@ -182,15 +182,12 @@ public struct BlockRequestParser: Sendable {
             let offset = toSkip
             toSkip = 0
             let n = Int(min(UInt64(length - offset), remaining))
-            if count == output.count { return (count, wanted, true) }
-            output[count] = IOSegment(base: segment.host + offset, length: n)
+            if count < output.count { output[count] = IOSegment(base: segment.host + offset, length: n) }
             count += 1
             remaining -= UInt64(n)
         }
-        return (count, wanted, false)
+        return (count, wanted, count > output.count)
     }
-
-    static func count(_ segments: Slice<UnsafeBufferPointer<ChainSegment>>) -> Int { segments.count }
 
     /// Executes GET_ID in place: copies up to 20 bytes of the serial (NUL-padded when shorter)
     /// into the request's data buffers, as QEMU does. Returns the status to complete with.

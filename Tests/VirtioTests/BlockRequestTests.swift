@@ -277,3 +277,23 @@ struct BlockRequestTests {
         #expect(r.rejection == .discardPayloadNotSegments(bytes: 20))
     }
 }
+
+@Suite("virtio-blk parsing when the caller's segment storage is smaller than the request")
+struct SegmentStorageOverflowTests {
+    @Test("more data segments than the storage holds is IOERR and counts every segment")
+    func overflow() throws {
+        let f = try QueueFixture(queueSize: 16, ioCapacity: 2)
+        let base = QueueFixture.scratch
+        VirtioBlk.storeHeader(type: VirtioBlkRequestType.read.rawValue, sector: 0, to: f.host(base))
+        var buffers = [DriverBuffer(address: base, length: 16, writable: false)]
+        for i in 0..<5 { buffers.append(DriverBuffer(address: base + 0x1000 + UInt64(i) * 512, length: 512, writable: true)) }
+        buffers.append(DriverBuffer(address: base + 0x100, length: 1, writable: true))
+        _ = buffers.withUnsafeBufferPointer { f.driver.add($0, token: 0) }
+        _ = f.driver.publish()
+        let chain = try #require(try f.pop())
+        let request = try BlockRequestParser(config: VirtioBlkConfig(capacitySectors: 2048)).parse(chain, into: f.ioStorage)
+        #expect(request.rejection == .tooManySegments(count: 5, segMax: 254))
+        #expect(request.segmentCount == 2)
+        #expect(request.dataLength == 2560)
+    }
+}
