@@ -87,10 +87,12 @@ public enum LibvirtLayoutFormat {
             guard !order.isEmpty else {
                 throw .unexpected(where: "line \(mapping.line)", "disk '\(name)': <iothreads> lists no <iothread>")
             }
+            if let repeated = order.first(where: { id in order.filter { $0 == id }.count > 1 }) {
+                throw .duplicateIOThread(repeated)
+            }
             let explicit = queuesOf.contains { !$0.1.isEmpty }
             if !explicit {
                 let queues = queuesAttribute ?? numQueues ?? 1
-                if Set(order).count != order.count { throw .duplicateIOThread(order.first { id in order.filter { $0 == id }.count > 1 }!) }
                 devices.append(.roundRobin(name: name, iothreads: order, numQueues: queues))
                 continue
             }
@@ -109,7 +111,6 @@ public enum LibvirtLayoutFormat {
                 guard let id = assignment[queue] else { throw .libvirtQueueMissing(disk: name, queue: queue) }
                 resolved.append(id)
             }
-            if Set(order).count != order.count { throw .duplicateIOThread(order.first { id in order.filter { $0 == id }.count > 1 }!) }
             devices.append(DeviceLayout(name: name, iothreads: order, assignment: resolved))
         }
         guard !devices.isEmpty else {

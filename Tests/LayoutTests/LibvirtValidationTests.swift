@@ -99,6 +99,16 @@ struct LibvirtValidationTests {
         #expect(layout.devices[0].assignment == Array(repeating: "iothread2", count: 4))
     }
 
+    @Test("a disk listing the same iothread twice is refused, with or without queues")
+    func diskIOThreadTwice() {
+        #expect(throws: LayoutError.duplicateIOThread("iothread1")) {
+            try LibvirtLayoutFormat.parse(domain(driver: "<driver name='qemu' queues='2'><iothreads><iothread id='1'/><iothread id='1'/></iothreads></driver>"), numQueues: nil)
+        }
+        #expect(throws: LayoutError.duplicateIOThread("iothread1")) {
+            try LibvirtLayoutFormat.parse(domain(driver: "<driver name='qemu' queues='2'><iothreads><iothread id='1'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>"), numQueues: nil)
+        }
+    }
+
     @Test("an iothread id defined twice is refused")
     func duplicateID() {
         #expect(throws: LayoutError.libvirtDuplicateIOThreadID(1)) {

@@ -66,21 +66,18 @@ final class VirtqueueRoundTripBenchmark {
 
     func run(roundTrips: Int) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
-        var kicks = 0
-        var interrupts = 0
         let chainBuffers = UnsafeBufferPointer(buffers)
         for i in 0..<roundTrips {
             guard driver.add(chainBuffers, token: UInt64(i)) != nil else { throw BenchmarkError.ringStalled("no free descriptors") }
-            if driver.publish() { kicks &+= 1 }
+            _ = driver.publish()  // one thread plays both sides: the kick decision is made, not delivered
             guard let chain = try device.pop(into: chainStorage) else { throw BenchmarkError.ringStalled("device saw no chain") }
             let request = try parser.parse(chain, into: ioStorage)
             request.complete(request.rejection?.status ?? .ok)
             device.pushUsed(head: request.head, length: request.usedLength)
-            if device.publishUsed() { interrupts &+= 1 }
+            _ = device.publishUsed()
             guard let used = try driver.reap(), used.token == UInt64(i) else { throw BenchmarkError.ringStalled("used element lost") }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if kicks + interrupts < 0 { print(kicks, interrupts) }  // keeps the counters observable
         return Result(roundTrips: roundTrips, seconds: seconds)
     }
 }
