@@ -14,10 +14,15 @@ let package = Package(
         .executable(name: "vqtrace", targets: ["vqtrace"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Layout", targets: ["Layout"]),
+        .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
     ],
     dependencies: [
         // Command-line parsing with generated --help: the CLI is the product's front door.
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // The trace catalog and run results live in SQLite; GRDB gives migrations, typed rows and
+        // transactions on the system libsqlite3 (Debian's libsqlite3-dev).
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // C11 acquire/release loads, stores and fences on ring indices in shared guest memory.
@@ -39,16 +44,23 @@ let package = Package(
         // IOThread layouts: QEMU iothread-vq-mapping and libvirt XML, parsed, validated, emitted.
         .target(name: "Layout"),
 
+        // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
+        .target(name: "Trace", dependencies: ["CZstd"], swiftSettings: hotPath),
+
+        // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
+        .target(name: "Catalog", dependencies: ["Trace", .product(name: "GRDB", package: "GRDB.swift")]),
+
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout",
+                "Virtio", "Layout", "Trace", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "CRingAtomics", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout", "TestSupport"]),
+        .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,275 @@
+import Foundation
+import GRDB
+import Trace
+
+/// One catalogued trace, as `traces list` shows it.
+public struct CatalogTrace: Equatable, Sendable {
+    public var id: Int64
+    public var path: String
+    public var name: String
+    public var formatVersion: String
+    public var createdAt: String
+    public var sourceKind: String
+    public var sourceName: String
+    public var fileSize: Int64
+    public var complete: Bool
+    public var recovery: String?
+    public var records: Int64
+    /// Records per class: read, write, flush, other.
+    public var mix: [Int64]
+    public var firstSubmitNs: Int64
+    public var lastSubmitNs: Int64
+    public var chunkCount: Int64
+
+    init(row: Row) {
+        id = row["id"]
+        path = row["path"]
+        name = row["name"]
+        formatVersion = row["formatVersion"]
+        createdAt = row["createdAt"]
+        sourceKind = row["sourceKind"]
+        sourceName = row["sourceName"]
+        fileSize = row["fileSize"]
+        complete = row["complete"]
+        recovery = row["recovery"]
+        records = row["records"]
+        mix = [row["reads"], row["writes"], row["flushes"], row["others"]]
+        firstSubmitNs = row["firstSubmitNs"]
+        lastSubmitNs = row["lastSubmitNs"]
+        chunkCount = row["chunkCount"]
+    }
+}
+
+/// One chunk row of the catalog.
+public struct CatalogChunk: Equatable, Sendable {
+    public var chunkIndex: Int64
+    public var offset: Int64
+    public var length: Int64
+    public var firstSubmitNs: Int64
+    public var lastSubmitNs: Int64
+    public var records: Int64
+    public var queueSet: String
+}
+
+/// A catalog problem, saying which trace or file.
+public enum CatalogError: Error, CustomStringConvertible {
+    case notFound(String)
+    case ambiguous(String, [String])
+    case trace(TraceFileError)
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let what): return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
+        case .ambiguous(let what, let paths): return "\"\(what)\" matches several traces: \(paths.joined(separator: ", "))"
+        case .trace(let error): return error.description
+        case .database(let what): return "catalog: \(what)"
+        }
+    }
+}
+
+/// The SQLite catalog: an index of trace files and their chunks, and the tables replay runs and
+/// their results fill. The files are the truth; `reindex` rebuilds the trace rows from them.
+public final class TraceCatalog {
+    public let path: String
+    let database: DatabaseQueue
+
+    /// Opens (creating if needed) the catalog at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        try CatalogSchema.migrator.migrate(database)
+    }
+
+    /// The names of the migrations applied, in order.
+    public func appliedMigrations() throws -> [String] {
+        try database.read { try CatalogSchema.migrator.appliedMigrations($0) }
+    }
+
+    /// Indexes the trace at `path` (replacing an earlier row for the same file, keeping its id).
+    @discardableResult
+    public func register(tracePath: String) throws -> CatalogTrace {
+        let absolute = URL(fileURLWithPath: tracePath).standardizedFileURL.path
+        let reader: TraceReader
+        do { reader = try TraceReader(path: absolute) } catch { throw CatalogError.trace(error) }
+        var queueSets: [String] = []
+        for i in 0..<reader.chunks.count {
+            do { queueSets.append(QueueSetText.format(try reader.queueSet(ofChunk: i))) } catch { throw CatalogError.trace(error) }
+        }
+        let metadataJSON: String = {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return (try? encoder.encode(reader.metadata)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }()
+        let name = ((absolute as NSString).lastPathComponent as NSString).deletingPathExtension
+        let totals = reader.totals
+        let now = ISO8601DateFormatter().string(from: Date())
+        return try database.write { db -> CatalogTrace in
+            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM trace WHERE path = ?", arguments: [absolute])
+            let arguments: StatementArguments = [
+                absolute, name, "\(reader.majorVersion).\(reader.minorVersion)", reader.metadata.createdAt,
+                reader.metadata.source.kind, reader.metadata.source.name, metadataJSON, Int64(reader.fileSize),
+                reader.isComplete, reader.recovery, Int64(totals.records), Int64(totals.mix[0]), Int64(totals.mix[1]),
+                Int64(totals.mix[2]), Int64(totals.mix[3]), Int64(totals.firstSubmitNs), Int64(totals.lastSubmitNs),
+                reader.chunks.count, now,
+            ]
+            let columns = "path, name, formatVersion, createdAt, sourceKind, sourceName, metadataJSON, fileSize, complete, recovery, records, reads, writes, flushes, others, firstSubmitNs, lastSubmitNs, chunkCount, indexedAt"
+            let id: Int64
+            if let existing {
+                let assignments = columns.split(separator: ",").map { "\($0.trimmingCharacters(in: .whitespaces)) = ?" }.joined(separator: ", ")
+                try db.execute(sql: "UPDATE trace SET \(assignments) WHERE id = ?", arguments: arguments + [existing])
+                try db.execute(sql: "DELETE FROM traceChunk WHERE traceId = ?", arguments: [existing])
+                try db.execute(sql: "DELETE FROM traceDevice WHERE traceId = ?", arguments: [existing])
+                id = existing
+            } else {
+                try db.execute(sql: "INSERT INTO trace (\(columns)) VALUES (\(Array(repeating: "?", count: 19).joined(separator: ", ")))", arguments: arguments)
+                id = db.lastInsertedRowID
+            }
+            for (i, device) in reader.metadata.devices.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO traceDevice (traceId, device, name, capacitySectors, logicalBlockSize, numQueues, queueSize) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [id, i, device.name, Int64(device.capacitySectors), Int64(device.logicalBlockSize), Int64(device.numQueues), Int64(device.queueSize)])
+            }
+            let insertChunk = try db.makeStatement(sql: "INSERT INTO traceChunk (traceId, chunkIndex, offset, length, firstSubmitNs, lastSubmitNs, records, queueSet) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for (i, chunk) in reader.chunks.enumerated() {
+                try insertChunk.execute(arguments: [id, i, Int64(chunk.offset), Int64(chunk.length), Int64(chunk.firstSubmitNs), Int64(chunk.lastSubmitNs), Int64(chunk.recordCount), queueSets[i]])
+            }
+            return CatalogTrace(row: try Row.fetchOne(db, sql: "SELECT * FROM trace WHERE id = ?", arguments: [id])!)
+        }
+    }
+
+    /// Every catalogued trace, oldest first.
+    public func traces() throws -> [CatalogTrace] {
+        try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM trace ORDER BY id").map(CatalogTrace.init(row:)) }
+    }
+
+    /// The chunk rows of a trace, in file order.
+    public func chunks(ofTrace id: Int64) throws -> [CatalogChunk] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM traceChunk WHERE traceId = ? ORDER BY chunkIndex", arguments: [id]).map {
+                CatalogChunk(chunkIndex: $0["chunkIndex"], offset: $0["offset"], length: $0["length"], firstSubmitNs: $0["firstSubmitNs"],
+                             lastSubmitNs: $0["lastSubmitNs"], records: $0["records"], queueSet: $0["queueSet"])
+            }
+        }
+    }
+
+    /// Finds a trace by id, by path, or by name (the file name without .vqt).
+    public func find(_ reference: String) throws -> CatalogTrace {
+        let absolute = URL(fileURLWithPath: reference).standardizedFileURL.path
+        let matches = try database.read { db -> [CatalogTrace] in
+            if let id = Int64(reference), let row = try Row.fetchOne(db, sql: "SELECT * FROM trace WHERE id = ?", arguments: [id]) {
+                return [CatalogTrace(row: row)]
+            }
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM trace WHERE path = ?", arguments: [absolute]) {
+                return [CatalogTrace(row: row)]
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM trace WHERE name = ? ORDER BY id", arguments: [reference]).map(CatalogTrace.init(row:))
+        }
+        guard let first = matches.first else { throw CatalogError.notFound(reference) }
+        guard matches.count == 1 else { throw CatalogError.ambiguous(reference, matches.map(\.path)) }
+        return first
+    }
+
+    /// Removes a trace's rows (chunks and devices go with it; runs keep their results).
+    public func remove(traceId: Int64) throws {
+        try database.write { db in try db.execute(sql: "DELETE FROM trace WHERE id = ?", arguments: [traceId]) }
+    }
+
+    /// What `reindex` did.
+    public struct ReindexReport: Sendable {
+        public var indexed: [String] = []
+        public var dropped: [String] = []
+        public var failed: [(path: String, error: String)] = []
+    }
+
+    /// Rebuilds the trace and chunk rows from the files: every catalogued path and every *.vqt in
+    /// `directories` is read again; rows of files that no longer exist are dropped.
+    public func reindex(directories: [String]) throws -> ReindexReport {
+        var report = ReindexReport()
+        var paths = Set(try traces().map(\.path))
+        for directory in directories {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for file in files where file.hasSuffix(".vqt") {
+                paths.insert(URL(fileURLWithPath: directory).appendingPathComponent(file).standardizedFileURL.path)
+            }
+        }
+        for path in paths.sorted() {
+            if !FileManager.default.fileExists(atPath: path) {
+                if let trace = try? find(path) { try remove(traceId: trace.id) }
+                report.dropped.append(path)
+                continue
+            }
+            do {
+                try register(tracePath: path)
+                report.indexed.append(path)
+            } catch {
+                report.failed.append((path, "\(error)"))
+            }
+        }
+        return report
+    }
+
+    /// Runs an arbitrary read-only query (tests and reports use it to look at the tables).
+    public func rows(_ sql: String, _ arguments: [any DatabaseValueConvertible] = []) throws -> [[String: String]] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                var result: [String: String] = [:]
+                for (column, value) in row {
+                    switch value.storage {
+                    case .null: result[column] = "NULL"
+                    case .int64(let i): result[column] = "\(i)"
+                    case .double(let d): result[column] = "\(d)"
+                    case .string(let s): result[column] = s
+                    case .blob(let data): result[column] = "<\(data.count) bytes>"
+                    }
+                }
+                return result
+            }
+        }
+    }
+}
+
+/// The fields a replay run starts with (results are added as the run ends).
+public struct NewRun: Sendable {
+    public var traceId: Int64?
+    public var tracePath: String
+    public var layoutSpec: String
+    public var layoutJSON: String
+    public var backend: String
+    public var timing: String
+    public var speed: Double
+    public var target: String
+    public var hostJSON: String
+    public var startedAt: String
+
+    public init(traceId: Int64?, tracePath: String, layoutSpec: String, layoutJSON: String, backend: String, timing: String,
+                speed: Double = 1, target: String, hostJSON: String, startedAt: String = ISO8601DateFormatter().string(from: Date())) {
+        self.traceId = traceId
+        self.tracePath = tracePath
+        self.layoutSpec = layoutSpec
+        self.layoutJSON = layoutJSON
+        self.backend = backend
+        self.timing = timing
+        self.speed = speed
+        self.target = target
+        self.hostJSON = hostJSON
+        self.startedAt = startedAt
+    }
+}
+
+extension TraceCatalog {
+    /// Stores the start of a replay run and returns its id.
+    public func insertRun(_ run: NewRun) throws -> Int64 {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO run (traceId, tracePath, layoutSpec, layoutJSON, backend, timing, speed, target, hostJSON, startedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [run.traceId, run.tracePath, run.layoutSpec, run.layoutJSON, run.backend, run.timing, run.speed, run.target, run.hostJSON, run.startedAt])
+            return db.lastInsertedRowID
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CZstd
+import Foundation
+import Trace
+
+/// Measures the .vqt codec on an OLTP-shaped stream: bytes per request against a zstd-compressed
+/// fio v3 iolog of the same requests, encode and decode rates on one core, and the time to seek
+/// to a 1-second window of a large trace.
+struct TraceCodecBenchmark {
+    struct SizeAndSpeed {
+        var requests: Int
+        var withCompletions: Bool
+        var traceBytes: Int
+        var fioIologBytes: Int
+        var fioIologZstdBytes: Int
+        var encodeSeconds: Double
+        var decodeSeconds: Double
+        var iterateSeconds: Double
+        var bytesPerRequest: Double { Double(traceBytes) / Double(requests) }
+        var ratioToFio: Double { Double(fioIologZstdBytes) / Double(traceBytes) }
+    }
+
+    struct WindowSeek {
+        var requests: Int
+        var traceBytes: UInt64
+        var chunks: Int
+        var writeSeconds: Double
+        /// Open (header + trailer index), binary search, and read every record of the window.
+        var seekMilliseconds: [Double]
+        var recordsPerWindow: [Int]
+        var cursorBytes: Int
+    }
+
+    let directory: String
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    func sizeAndSpeed(requests: Int, withCompletions: Bool, seed: UInt64) throws -> SizeAndSpeed {
+        var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions)
+        var records: [TraceRecord] = []
+        records.reserveCapacity(requests)
+        for _ in 0..<requests { records.append(stream.next()) }
+        let path = directory + "/bench-\(withCompletions ? "with" : "without")-completions.vqt"
+        defer { unlink(path) }
+
+        let start = Self.now()
+        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none))
+        for record in records { try writer.append(record) }
+        try writer.finish()
+        let encodeSeconds = Self.now() - start
+        let traceBytes = Int((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
+
+        // Decode: every chunk into columns; then iterate records through a cursor.
+        let reader = try TraceReader(path: path)
+        let columns = RecordColumns(capacity: reader.chunks.map { Int($0.recordCount) }.max() ?? 1)
+        var decoded = 0
+        let decodeStart = Self.now()
+        for i in 0..<reader.chunks.count {
+            try reader.readChunk(i, into: columns)
+            decoded += columns.count
+        }
+        let decodeSeconds = Self.now() - decodeStart
+        precondition(decoded == requests, "decoded \(decoded) of \(requests) records")
+
+        var cursor = reader.cursor()
+        var checksum: UInt64 = 0
+        var iterated = 0
+        let iterateStart = Self.now()
+        while let record = try cursor.next() {
+            checksum &+= record.sector &+ record.submitNs
+            iterated += 1
+        }
+        let iterateSeconds = Self.now() - iterateStart
+        precondition(iterated == requests && checksum != 0)
+
+        // The same requests as a fio v3 iolog, then zstd at the same level (3) and at 19.
+        var iolog = "fio version 3 iolog\n/dev/vda add\n/dev/vda open\n"
+        iolog.reserveCapacity(requests * 40)
+        for record in records { iolog += OLTPShapeStream.fioIologLine(record) + "\n" }
+        iolog += "/dev/vda close\n"
+        let text = Array(iolog.utf8)
+        var compressed = [UInt8](repeating: 0, count: ZSTD_compressBound(text.count))
+        let compressedSize = compressed.withUnsafeMutableBytes { out in
+            text.withUnsafeBytes { ZSTD_compress(out.baseAddress, out.count, $0.baseAddress, $0.count, 3) }
+        }
+        precondition(ZSTD_isError(compressedSize) == 0)
+        return SizeAndSpeed(
+            requests: requests, withCompletions: withCompletions, traceBytes: traceBytes, fioIologBytes: text.count,
+            fioIologZstdBytes: compressedSize, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
+            iterateSeconds: iterateSeconds)
+    }
+
+    func windowSeek(requests: Int, windows: Int, seed: UInt64) throws -> WindowSeek {
+        let path = directory + "/bench-window.vqt"
+        defer { unlink(path) }
+        var stream = OLTPShapeStream(seed: seed)
+        let start = Self.now()
+        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none))
+        for _ in 0..<requests { try writer.append(stream.next()) }
+        let totals = try writer.finish()
+        let writeSeconds = Self.now() - start
+
+        var random = SystemRandomNumberGenerator()
+        var seeks: [Double] = []
+        var counts: [Int] = []
+        var chunks = 0
+        var cursorBytes = 0
+        var fileSize: UInt64 = 0
+        let span = totals.lastSubmitNs - totals.firstSubmitNs
+        for _ in 0..<windows {
+            let from = totals.firstSubmitNs + UInt64.random(in: 0..<max(span - 1_000_000_000, 1), using: &random)
+            let t0 = Self.now()
+            let reader = try TraceReader(path: path)
+            var cursor = reader.cursor(from: from, to: from + 1_000_000_000)
+            var n = 0
+            while try cursor.next() != nil { n += 1 }
+            seeks.append((Self.now() - t0) * 1000)
+            counts.append(n)
+            chunks = reader.chunks.count
+            fileSize = reader.fileSize
+            cursorBytes = reader.chunks.map { Int($0.recordCount) }.max()! * (8 * 3 + 4 * 3 + 1)
+        }
+        return WindowSeek(requests: requests, traceBytes: fileSize, chunks: chunks, writeSeconds: writeSeconds,
+                          seekMilliseconds: seeks, recordsPerWindow: counts, cursorBytes: cursorBytes)
+    }
+}
