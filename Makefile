@@ -9,7 +9,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
 SWIFT_BIN := $(dir $(shell readlink -f $$(command -v swiftc)))
 CLANG := $(SWIFT_BIN)clang
-FUZZ_HARNESSES := virtqueue-device blk-parser
+FUZZ_VIRTIO_HARNESSES := virtqueue-device blk-parser
+FUZZ_TRACE_HARNESSES := trace-decoder
+FUZZ_HARNESSES := $(FUZZ_VIRTIO_HARNESSES) $(FUZZ_TRACE_HARNESSES)
 
 .PHONY: all deps build release demo test fuzz bench clean
 
@@ -46,19 +48,29 @@ test: deps
 bench: release
 	.build/release/vqtrace bench --component virtqueue
 	.build/release/vqtrace bench --component virtqueue --event-idx --indirect
+	.build/release/vqtrace bench --component trace --window-requests 100000000
 
-# Each harness is the Virtio sources plus one Fuzz/*.swift file, built with libFuzzer and
-# AddressSanitizer; a crash, an ASan report or a harness assertion (out-of-region access) fails.
+# Each harness is the sources of one module plus one Fuzz/*.swift file, built with libFuzzer and
+# AddressSanitizer; a crash, an ASan report or a harness check (out-of-region access, a round trip
+# that differs) fails. Virtio harnesses: the virtqueue and virtio-blk parser; trace: the .vqt decoder.
 fuzz: deps
 	@mkdir -p $(FUZZ_DIR)
 	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address -ISources/CLinuxShim/include \
 	  -c Sources/CLinuxShim/LinuxShim.c -o $(FUZZ_DIR)/LinuxShim.o
-	@set -e; for h in $(FUZZ_HARNESSES); do \
+	@set -e; for h in $(FUZZ_VIRTIO_HARNESSES); do \
 	  echo "== building fuzz harness $$h"; \
 	  swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name VirtioFuzz \
 	    -Xcc -ISources/CRingAtomics/include -Xcc -ISources/CLinuxShim/include \
 	    -ISources/CRingAtomics/include -ISources/CLinuxShim/include \
-	    Sources/Virtio/*.swift Fuzz/FuzzSupport.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o \
+	    Sources/Virtio/*.swift Fuzz/FuzzInput.swift Fuzz/FuzzSupport.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o \
+	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
+	  test -x $(FUZZ_DIR)/fuzz-$$h; \
+	done
+	@set -e; for h in $(FUZZ_TRACE_HARNESSES); do \
+	  echo "== building fuzz harness $$h"; \
+	  swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name TraceFuzz \
+	    -Xcc -ISources/CZstd -ISources/CZstd \
+	    Sources/Trace/*.swift Fuzz/FuzzInput.swift Fuzz/$$h.swift -lzstd \
 	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
 	  test -x $(FUZZ_DIR)/fuzz-$$h; \
 	done

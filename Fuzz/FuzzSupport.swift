@@ -1,31 +1,7 @@
-// Shared by the libFuzzer harnesses (built by `make fuzz` together with Sources/Virtio).
+// Shared by the virtqueue libFuzzer harnesses (built by `make fuzz` together with Sources/Virtio).
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Reads the fuzzer's bytes front to back; past the end it yields zeros.
-struct FuzzInput {
-    let bytes: UnsafeRawBufferPointer
-    var position = 0
-
-    init(_ data: UnsafePointer<UInt8>?, _ count: Int) {
-        bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : count)
-    }
-
-    mutating func byte() -> UInt8 {
-        guard position < bytes.count else { return 0 }
-        defer { position += 1 }
-        return bytes[position]
-    }
-
-    mutating func u16() -> UInt16 { UInt16(byte()) | UInt16(byte()) << 8 }
-    mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
-
-    /// The bytes not consumed yet.
-    var rest: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[min(position, bytes.count)...])
-    }
-}
 
 /// Guest memory of exactly `size` bytes from malloc, filled from `content` then zeros, so that
 /// AddressSanitizer reports any access past the region the device was given.

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import Layout
+import Trace
 
 /// `vqtrace demo`: the README's first command. Runs what exists end to end and says what is next.
 struct DemoCommand: ParsableCommand {
@@ -10,29 +12,48 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             The full demo will generate an OLTP (HammerDB-like) trace, replay it under the layouts
             single, rr:2 and per-vq on a temporary file, and write Reports/demo.html and
-            Reports/demo.md. Until recording and replay land, it exercises the virtqueue core:
-            a driver and a device exchange virtio-blk requests through a shared split ring, and
-            the ring's round-trip rate is measured.
+            Reports/demo.md. Until the engine, replay and reports land, it runs what exists:
+            it writes an OLTP-shaped trace into Traces/demo.vqt, catalogs, summarizes and
+            verifies it; measures the virtqueue core (a driver and a device exchanging virtio-blk
+            requests through a shared split ring); and prints the layouts it will compare.
             """)
+
+    @Option(help: "Requests in the demo trace.")
+    var requests: Int = 2_000_000
 
     @Option(help: "Round trips for the virtqueue measurement.")
     var roundTrips: Int = 5_000_000
 
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+
     func run() throws {
         print("vqtrace demo")
         print("  planned: generate OLTP trace → replay under single, rr:2, per-vq → Reports/demo.html")
-        print("  available now: the virtio split-virtqueue and virtio-blk request core\n")
+        print("  available now: traces (.vqt + catalog), the virtqueue core, IOThread layouts\n")
+
+        let tracePath = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo.vqt")
+        let start = Date()
+        let totals = try TracesCommand.Synth.writeOLTPShape(
+            out: tracePath, requests: requests, seed: 1, withCompletions: true, options: TraceWriterOptions(fsync: .close))
+        let seconds = Date().timeIntervalSince(start)
+        let trace = try catalog.open().register(tracePath: tracePath)
+        print("1. trace: wrote \(totals.records) OLTP-shaped requests to \(tracePath) in \(String(format: "%.2f", seconds)) s, catalogued as trace \(trace.id)")
+        try TracesCommand.Show.parse([tracePath, "--catalog", catalog.catalog]).run()
+        let verification = try TraceReader(path: tracePath).verify()
+        print("  verify: \(verification.isClean ? "OK" : "DAMAGED"), \(verification.chunksGood) chunks, \(verification.recordsReadable) records readable\n")
+
         let bench = try VirtqueueRoundTripBenchmark(queueSize: 256, features: [.eventIndex])
         _ = try bench.run(roundTrips: roundTrips / 10 + 1)
         let result = try bench.run(roundTrips: roundTrips)
-        print("  \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
+        print("2. virtqueue core: \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
         print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
-        print("\n  The layouts the demo will compare, for a 4-vCPU VM (4 virtqueues), as QEMU fragments:")
+        print("\n3. the layouts the demo will compare, for a 4-vCPU VM (4 virtqueues), as QEMU fragments:")
         for spec in ["single", "rr:2", "per-vq"] {
             let layout = try LayoutSpec.parse(spec, numQueues: 4)
             print("\n  \(spec):")
             for line in QEMULayoutFormat.emit(layout).split(separator: "\n") { print("    \(line)") }
         }
         print("\n  Any of them as libvirt XML: vqtrace mapping show rr:2 --num-queues 4 --format libvirt")
+        print("  The trace again: vqtrace traces show demo   (all traces: vqtrace traces list)")
     }
 }

@@ -245,6 +245,24 @@ struct TracesCommand: ParsableCommand {
         @Flag(help: "Leave out completion times (as imported traces often do).") var noCompletions = false
         @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
+        /// Writes `requests` records of the OLTP-shaped stream to `out`, with a progress bar on a TTY.
+        static func writeOLTPShape(out: String, requests: Int, seed: UInt64, withCompletions: Bool, options: TraceWriterOptions) throws -> TraceTotals {
+            let directory = (out as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions)
+            var metadata = OLTPShapeStream.metadata
+            metadata.source = .init(kind: "synthetic", name: "oltp-shape", parameters: ["seed": "\(seed)", "requests": "\(requests)"])
+            let writer = try TraceWriter(path: out, metadata: metadata, options: options)
+            let progress = Progress(total: requests, label: "writing \(out)")
+            for i in 0..<requests {
+                try writer.append(stream.next())
+                if i & 0xFFFF == 0 { progress.update(i) }
+            }
+            let totals = try writer.finish()
+            progress.finish()
+            return totals
+        }
+
         func validate() throws {
             guard requests > 0 else { throw ValidationError("--requests must be positive") }
             guard TraceFsyncPolicy(rawValue: fsync) != nil else { throw ValidationError("--fsync must be one of none, chunk, close") }
@@ -253,18 +271,9 @@ struct TracesCommand: ParsableCommand {
         func run() throws {
             let directory = (out as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            var stream = OLTPShapeStream(seed: seed, withCompletions: !noCompletions)
-            var metadata = OLTPShapeStream.metadata
-            metadata.source = .init(kind: "synthetic", name: "oltp-shape", parameters: ["seed": "\(seed)", "requests": "\(requests)"])
-            let writer = try TraceWriter(path: out, metadata: metadata,
-                                         options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!))
-            let progress = Progress(total: requests, label: "writing \(out)")
-            for i in 0..<requests {
-                try writer.append(stream.next())
-                if i & 0xFFFF == 0 { progress.update(i) }
-            }
-            let totals = try writer.finish()
-            progress.finish()
+            let totals = try Self.writeOLTPShape(
+                out: out, requests: requests, seed: seed, withCompletions: !noCompletions,
+                options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!))
             print("wrote \(out): \(totals.records) requests over \(Format.duration(totals.lastSubmitNs - totals.firstSubmitNs))")
             if !noCatalog {
                 let t = try catalog.open().register(tracePath: out)
