@@ -52,7 +52,8 @@ bench: release
 
 # Each harness is the sources of one module plus one Fuzz/*.swift file, built with libFuzzer and
 # AddressSanitizer; a crash, an ASan report or a harness check (out-of-region access, a round trip
-# that differs) fails. Virtio harnesses: the virtqueue and virtio-blk parser; trace: the .vqt decoder.
+# that differs) fails. Virtio harnesses: the virtqueue and virtio-blk parser; trace: the .vqt decoder
+# (Trace uses Virtio's request types, so it is built with the Virtio sources).
 fuzz: deps
 	@mkdir -p $(FUZZ_DIR)
 	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address -ISources/CLinuxShim/include \
@@ -70,7 +71,9 @@ fuzz: deps
 	  echo "== building fuzz harness $$h"; \
 	  swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name TraceFuzz \
 	    -Xcc -ISources/CZstd -ISources/CZstd \
-	    Sources/Trace/*.swift Fuzz/FuzzInput.swift Fuzz/$$h.swift -lzstd \
+	    -Xcc -ISources/CRingAtomics/include -Xcc -ISources/CLinuxShim/include \
+	    -ISources/CRingAtomics/include -ISources/CLinuxShim/include \
+	    Sources/Virtio/*.swift Sources/Trace/*.swift Fuzz/FuzzInput.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o -lzstd \
 	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
 	  test -x $(FUZZ_DIR)/fuzz-$$h; \
 	done

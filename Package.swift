@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Layout"),
 
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
-        .target(name: "Trace", dependencies: ["CZstd"], swiftSettings: hotPath),
+        .target(name: "Trace", dependencies: ["Virtio", "CZstd"], swiftSettings: hotPath),
 
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
         .target(name: "Catalog", dependencies: ["Trace", .product(name: "GRDB", package: "GRDB.swift")]),

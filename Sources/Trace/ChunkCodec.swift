@@ -414,8 +414,11 @@ final class ChunkDecoder {
             for i in 0..<Int(count) {
                 let step = try r.varint()
                 if i > 0 && step == 0 { throw ChunkBodyProblem.queueSet("queue \(i) repeats the previous one") }
+                // Both are below 2^32 here when valid, so a larger step is an error before it can overflow.
+                guard step <= UInt64(UInt32.max) && key + step <= UInt64(UInt32.max) else {
+                    throw ChunkBodyProblem.queueSet("queue \(i): key over 32 bits")
+                }
                 key += step
-                guard key <= UInt64(UInt32.max) else { throw ChunkBodyProblem.queueSet("queue key \(key) over 32 bits") }
                 queueSet.append(UInt32(key))
             }
         } catch let problem as ChunkBodyProblem {

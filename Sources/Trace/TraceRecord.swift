@@ -1,15 +1,22 @@
+// The fuzz build (make fuzz) compiles Virtio and Trace sources as one module.
+#if canImport(Virtio)
+import Virtio
+#endif
+
 /// The type of a virtio-blk request as it appears in a trace: the raw `VIRTIO_BLK_T_*` value, so
 /// that a trace keeps even the types a hostile or newer driver sent.
 public struct TraceRequestType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let read = TraceRequestType(rawValue: 0)          // VIRTIO_BLK_T_IN
-    public static let write = TraceRequestType(rawValue: 1)         // VIRTIO_BLK_T_OUT
-    public static let flush = TraceRequestType(rawValue: 4)         // VIRTIO_BLK_T_FLUSH
-    public static let getID = TraceRequestType(rawValue: 8)         // VIRTIO_BLK_T_GET_ID
-    public static let discard = TraceRequestType(rawValue: 11)      // VIRTIO_BLK_T_DISCARD
-    public static let writeZeroes = TraceRequestType(rawValue: 13)  // VIRTIO_BLK_T_WRITE_ZEROES
+    public init(_ known: VirtioBlkRequestType) { rawValue = known.rawValue }
+
+    public static let read = TraceRequestType(.read)
+    public static let write = TraceRequestType(.write)
+    public static let flush = TraceRequestType(.flush)
+    public static let getID = TraceRequestType(.getID)
+    public static let discard = TraceRequestType(.discard)
+    public static let writeZeroes = TraceRequestType(.writeZeroes)
 
     /// The class a summary counts the request in.
     public var mixClass: MixClass {
@@ -26,17 +33,7 @@ public struct TraceRequestType: RawRepresentable, Hashable, Sendable, CustomStri
         self == .read || self == .write || self == .discard || self == .writeZeroes
     }
 
-    public var description: String {
-        switch self {
-        case .read: return "read"
-        case .write: return "write"
-        case .flush: return "flush"
-        case .getID: return "get-id"
-        case .discard: return "discard"
-        case .writeZeroes: return "write-zeroes"
-        default: return "type-\(rawValue)"
-        }
-    }
+    public var description: String { VirtioBlkRequestType(rawValue: rawValue)?.name ?? "type-\(rawValue)" }
 
     /// The four classes chunk headers and summaries count.
     public enum MixClass: Int, CaseIterable, Sendable {

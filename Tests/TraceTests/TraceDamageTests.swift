@@ -118,3 +118,40 @@ struct TraceDamageTests {
         }
     }
 }
+
+@Suite("Hostile chunk bodies")
+struct HostileChunkTests {
+    /// Decodes `body` under a header with valid checksums, as the fuzz harness does.
+    static func decode(queueSet: [UInt8], payload: [UInt8], records: UInt32 = 1, decodedLength: UInt32 = 4) -> ChunkBodyProblem? {
+        let body = queueSet + payload
+        let header = ChunkHeader(index: 0, recordCount: records, queueSetLength: UInt32(queueSet.count), payloadLength: UInt32(payload.count),
+                                 rawLength: decodedLength, firstSubmitNs: 0, lastSubmitNs: 0, mix: (records, 0, 0, 0), bodyCRC: CRC32C.checksum(body))
+        let decoder = ChunkDecoder(codec: ZstdCodec())
+        do {
+            _ = try body.withUnsafeBytes { try decoder.decode(header: header, body: $0, into: RecordColumns(capacity: Int(records))) }
+            return nil
+        } catch let problem as ChunkBodyProblem {
+            return problem
+        } catch {
+            return .column("unexpected error \(error)")
+        }
+    }
+
+    @Test("a queue-set step near 2^64 is an error, not an overflow (found by the fuzzer)")
+    func queueSetStepOverflow() {
+        // Two queues: key 5, then a step of 2^64 − 1.
+        let problem = Self.decode(queueSet: [0x02, 0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], payload: [0], records: 2)
+        #expect(problem?.description == "queue set: queue 1: key over 32 bits")
+    }
+
+    @Test("a sequential flag on a queue's first record is refused")
+    func sequentialWithoutPrevious() {
+        // One read, stored columns: time unit 1, length unit 1, width 0, 0 explicit; directory;
+        // queue rank 0; op = read | sequential; submit delta 0; length 0.
+        var payload: [UInt8] = [0x01, 0x01, 0x00, 0x00]
+        payload += [0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1]
+        payload += [0x00, 0x20, 0x00, 0x00]
+        let problem = Self.decode(queueSet: [0x01, 0x00], payload: payload)
+        #expect(problem?.description == "payload: record 0: sequential flag but no earlier request on its queue")
+    }
+}

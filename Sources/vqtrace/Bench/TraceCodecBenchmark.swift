@@ -15,6 +15,9 @@ struct TraceCodecBenchmark {
         var encodeSeconds: Double
         var decodeSeconds: Double
         var iterateSeconds: Double
+        /// Information in the random 8 KiB offsets alone (log2 of the aligned positions, per random
+        /// request, spread over all requests): no lossless encoding of the stream can go below it.
+        var randomOffsetFloorBytesPerRequest: Double
         var bytesPerRequest: Double { Double(traceBytes) / Double(requests) }
         var ratioToFio: Double { Double(fioIologZstdBytes) / Double(traceBytes) }
     }
@@ -43,6 +46,8 @@ struct TraceCodecBenchmark {
         var records: [TraceRecord] = []
         records.reserveCapacity(requests)
         for _ in 0..<requests { records.append(stream.next()) }
+        let randomRequests = records.filter { $0.length == 8192 && $0.sector < OLTPShapeStream.logStartSector }.count
+        let floor = Double(randomRequests) * log2(Double(OLTPShapeStream.logStartSector / 16)) / 8 / Double(requests)
         let path = directory + "/bench-\(withCompletions ? "with" : "without")-completions.vqt"
         defer { unlink(path) }
 
@@ -90,7 +95,7 @@ struct TraceCodecBenchmark {
         return SizeAndSpeed(
             requests: requests, withCompletions: withCompletions, traceBytes: traceBytes, fioIologBytes: text.count,
             fioIologZstdBytes: compressedSize, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
-            iterateSeconds: iterateSeconds)
+            iterateSeconds: iterateSeconds, randomOffsetFloorBytesPerRequest: floor)
     }
 
     func windowSeek(requests: Int, windows: Int, seed: UInt64) throws -> WindowSeek {
