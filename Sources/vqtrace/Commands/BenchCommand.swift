@@ -7,17 +7,18 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the speed of an engine component.",
         discussion: """
-            --component virtqueue: one thread plays both sides of a split virtqueue. Each round trip
-            adds a 3-descriptor virtio-blk read (header, 4 KiB data, status), publishes it, pops and
-            parses it on the device side, completes it, publishes the used ring and reaps it on the
-            driver side. No I/O: this is the ring's own cost, the floor under every request vqtrace
-            replays.
+            --component virtqueue: one thread plays both sides of a split virtqueue.
+            Each round trip adds a 3-descriptor virtio-blk read (header, 4 KiB data,
+            status), publishes it, pops and parses it on the device side, completes it,
+            publishes the used ring and reaps it on the driver side. No I/O: this is the
+            ring's own cost, the floor under every request vqtrace replays.
 
-            --component trace: the .vqt codec on an OLTP-shaped stream (8 vqs, 8 KiB random I/O on a
-            100 GiB device, log writes each followed by a FLUSH, µs timestamps): bytes per request
-            with and without completion times against the same requests as a zstd-compressed fio v3
-            iolog, encode and decode rates on one core, and (with --window-requests) the time to open a
-            large trace and read a 1-second window of it.
+            --component trace: the .vqt codec on an OLTP-shaped stream (8 vqs, 8 KiB
+            random I/O on a 100 GiB device, log writes each followed by a FLUSH, µs
+            timestamps): bytes per request with and without completion times against the
+            same requests as a zstd-compressed fio v3 iolog, encode and decode rates on
+            one core, and (with --window-requests) the time to open a large trace and
+            read a 1-second window of it.
 
             Examples:
               vqtrace bench --component virtqueue

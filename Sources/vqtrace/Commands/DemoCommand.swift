@@ -10,12 +10,13 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the end-to-end demo on embedded defaults.",
         discussion: """
-            The full demo will generate an OLTP (HammerDB-like) trace, replay it under the layouts
-            single, rr:2 and per-vq on a temporary file, and write Reports/demo.html and
-            Reports/demo.md. Until the engine, replay and reports land, it runs what exists:
-            it writes an OLTP-shaped trace into Traces/demo.vqt, catalogs, summarizes and
-            verifies it; measures the virtqueue core (a driver and a device exchanging virtio-blk
-            requests through a shared split ring); and prints the layouts it will compare.
+            The full demo will generate an OLTP (HammerDB-like) trace, replay it under
+            the layouts single, rr:2 and per-vq on a temporary file, and write
+            Reports/demo.html and Reports/demo.md. Until the engine, replay and reports
+            land, it runs what exists: it writes an OLTP-shaped trace into
+            Traces/demo.vqt, catalogs, summarizes and verifies it; measures the
+            virtqueue core (a driver and a device exchanging virtio-blk requests through
+            a shared split ring); and prints the layouts it will compare.
             """)
 
     @Option(help: "Requests in the demo trace.")
