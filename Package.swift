@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Layout", targets: ["Layout"]),
         .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Catalog", targets: ["Catalog"]),
     ],
     dependencies: [
@@ -23,6 +24,8 @@ let package = Package(
         // The trace catalog and run results live in SQLite; GRDB gives migrations, typed rows and
         // transactions on the system libsqlite3 (Debian's libsqlite3-dev).
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // Latency distributions with bounded memory and fixed relative precision (HdrHistogram).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // C11 acquire/release loads, stores and fences on ring indices in shared guest memory.
@@ -44,6 +47,16 @@ let package = Package(
         // IOThread layouts: QEMU iothread-vq-mapping and libvirt XML, parsed, validated, emitted.
         .target(name: "Layout"),
 
+        // Where requests go: io_uring, a thread pool, or nothing (the engine's own cost).
+        .target(name: "BlockBackend", dependencies: ["Virtio", "CLibURing", "CLinuxShim"], swiftSettings: hotPath),
+
+        // The virtio-blk engine: devices, IOThreads (event loops over virtqueues), vCPU drivers.
+        .target(
+            name: "Engine",
+            dependencies: ["Virtio", "Layout", "BlockBackend", "CLinuxShim", "CRingAtomics",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: hotPath),
+
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
         .target(name: "Trace", dependencies: ["Virtio", "CZstd"], swiftSettings: hotPath),
 
@@ -53,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -61,6 +74,7 @@ let package = Package(
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "CRingAtomics", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

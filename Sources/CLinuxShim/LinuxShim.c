@@ -32,3 +32,11 @@ int linux_pin_current_thread(const int *cpus, int count) {
 }
 
 int linux_current_cpu(void) { return sched_getcpu(); }
+
+int linux_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+    return fallocate(fd, mode, (off_t)offset, (off_t)length);
+}
+
+void linux_set_thread_name(const char *name) {
+    pthread_setname_np(pthread_self(), name);
+}

@@ -217,6 +217,11 @@ public final class SplitVirtqueueDriver: @unchecked Sendable {
         return vq_load_acquire_u16(used + SplitVirtqueueLayout.ringIndexOffset) != lastUsedIndex
     }
 
+    /// Whether the device has used elements the driver has not reaped (for polling drivers).
+    public var hasUsed: Bool {
+        vq_load_acquire_u16(used + SplitVirtqueueLayout.ringIndexOffset) != lastUsedIndex
+    }
+
     /// Tells the device interrupts are not wanted (the driver is polling).
     public func disableInterrupts() {
         if eventIndex {

@@ -21,6 +21,10 @@ int linux_eventfd_read(int fd, uint64_t *value);
 int linux_eventfd_write(int fd, uint64_t value);
 /// Pins the calling thread to the CPUs listed (cpus[0..count)); returns 0 or an errno value.
 int linux_pin_current_thread(const int *cpus, int count);
+/// fallocate(2) (punch hole, zero range); returns 0 or -1 with errno set.
+int linux_fallocate(int fd, int mode, int64_t offset, int64_t length);
+/// Names the calling thread (at most 15 characters show in top and ps).
+void linux_set_thread_name(const char *name);
 /// The CPU the calling thread runs on now, or -1.
 int linux_current_cpu(void);
 

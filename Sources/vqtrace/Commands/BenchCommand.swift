@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 
 /// `vqtrace bench`: measures one component of the engine in isolation.
@@ -28,12 +29,55 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Component: String, ExpressibleByArgument, CaseIterable {
+        case engine
         case virtqueue
         case trace
     }
 
-    @Option(help: "What to measure: \(Component.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var component: Component = .virtqueue
+    @Option(help: "What to measure: \(Component.allCases.map(\.rawValue).joined(separator: ", ")) (default: engine when --target or --backend is given, else virtqueue).")
+    var component: Component?
+
+    @Argument(help: "engine: the IOThread layout (single, rr:N, per-vq, qemu:…, libvirt:…; see `vqtrace mapping --help`).")
+    var layout: String = "single"
+
+    @Option(help: "engine: the file to do I/O on (created or grown to --size; O_DIRECT). Not needed with --backend null.")
+    var target: String?
+
+    @Option(help: "engine: size of the target region (512, 4k, 1G, …).")
+    var size: ByteSize = ByteSize(bytes: 1 << 30)
+
+    @Option(help: "engine: io_uring, threads or null (completes at once: the engine's own cost).")
+    var backend: String?
+
+    @Option(help: "engine: virtqueues (one vCPU driver thread each).")
+    var vqs: Int = 1
+
+    @Option(help: "engine: read, write, randread, randwrite or randrw (fio's names).")
+    var rw: String = "randread"
+
+    @Option(help: "engine: block size.")
+    var bs: ByteSize = ByteSize(bytes: 4096)
+
+    @Option(help: "engine: requests in flight per vq.")
+    var qd: Int = 32
+
+    @Option(help: "engine: percentage of reads for randrw.")
+    var rwmixread: Int = 50
+
+    @Option(help: "engine: how long to run (10s, 500ms, 1m).")
+    var duration: Duration = Duration(seconds: 10)
+
+    @Option(help: "engine: pin threads: auto, none or a CPU list (IOThreads first, then vCPU drivers).")
+    var pin: String = "none"
+
+    @Flag(help: "engine: vCPU drivers poll for completions instead of sleeping on their irqfd.")
+    var pollCompletions = false
+
+    @Option(help: "engine: seed of the pattern.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "engine: also run fio with the same pattern on the same file (io_uring, or null for --backend null) and print the ratio.")
+    var compareFio = false
 
     @Option(help: "Round trips to run (after a warm-up of 10%).")
     var roundTrips: Int = 20_000_000
@@ -68,10 +112,98 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard roundTrips > 0 else { throw ValidationError("--round-trips must be positive") }
         guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+        if resolvedComponent == .engine {
+            guard let kind = backend.map({ BackendKind(rawValue: $0) }) ?? .ioUring else {
+                throw ValidationError("--backend must be one of \(BackendKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if kind != .null && target == nil { throw ValidationError("--backend \(kind.rawValue) needs --target FILE (a file under /tmp is fine)") }
+            guard IOPatternKind(rawValue: rw) != nil else {
+                throw ValidationError("--rw must be one of \(IOPatternKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard bs.bytes >= 512 && bs.bytes % 512 == 0 && bs.bytes <= 1 << 20 else { throw ValidationError("--bs must be a multiple of 512 up to 1m") }
+            guard size.bytes >= bs.bytes else { throw ValidationError("--size must be at least --bs") }
+            guard (1...1024).contains(vqs) else { throw ValidationError("--vqs must be 1...1024") }
+            guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
+            guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0...100") }
+            _ = try PinPolicy(parsing: pin)
+        }
     }
 
+    private func runEngine() throws {
+        let kind = backend.flatMap { BackendKind(rawValue: $0) } ?? .ioUring
+        let bench = EngineBenchmark(
+            target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: IOPatternKind(rawValue: rw)!,
+            blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
+            pollCompletions: pollCompletions, seed: seed)
+        let (resolvedLayout, result) = try bench.run()
+        let seconds = result.wallSeconds
+        var fio: FioPeer.Result?
+        if compareFio {
+            fio = try FioPeer.run(engine: kind == .null ? "null" : "io_uring", target: target, sizeBytes: size.bytes, rw: rw,
+                                  blockSize: Int(bs.bytes), depth: qd, jobs: vqs, rwmixread: rwmixread, seconds: duration.seconds)
+        }
+        let iops = Double(result.requests) / seconds
+        if json {
+            var object: [String: Any] = [
+                "fio version": "vqtrace", "layout": layout, "backend": kind.rawValue, "target": target ?? NSNull(),
+                "jobs": [[
+                    "jobname": "vqtrace", "job options": ["rw": rw, "bs": "\(bs.bytes)", "iodepth": "\(qd)", "numjobs": "\(vqs)", "size": "\(size.bytes)"],
+                    "read": EngineBenchmark.fioDirection(result.queues, read: true, seconds: seconds),
+                    "write": EngineBenchmark.fioDirection(result.queues, read: false, seconds: seconds),
+                    "elapsed": seconds,
+                ]],
+                "iothreads": result.iothreads.map { t -> [String: Any] in
+                    ["name": t.name, "cpus": t.cpus, "requests": t.requests, "passes": t.passes, "mean_batch": t.meanBatch, "kicks": t.kicks,
+                     "notifications": t.notifications, "poll_hits": t.pollHits, "poll_misses": t.pollMisses, "sleeps": t.sleeps,
+                     "cpu_percent": t.cpuPercent]
+                },
+                "vqs": result.queues.map { q -> [String: Any] in
+                    ["device": q.device, "vq": q.vq, "requests": q.requests, "bytes": q.bytesRead + q.bytesWritten, "errors": q.errors,
+                     "kicks": q.kicks, "interrupts": q.interrupts,
+                     "clat_ns_p50": q.reads > 0 ? q.readLatency.valueAtPercentile(50) : q.writeLatency.valueAtPercentile(50),
+                     "clat_ns_p99": q.reads > 0 ? q.readLatency.valueAtPercentile(99) : q.writeLatency.valueAtPercentile(99)]
+                },
+                "failures": result.failures,
+            ]
+            if let fio {
+                object["fio"] = ["command": fio.commandLine, "iops": fio.iops, "read_iops": fio.readIOPS, "write_iops": fio.writeIOPS]
+                object["fio_ratio"] = fio.iops > 0 ? iops / fio.iops : NSNull()
+            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("engine: \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layout) (\(resolvedLayout.iothreads.count) IOThread\(resolvedLayout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), \(rw) bs \(Format.bytes(bs.bytes)) qd \(qd) per vq, \(String(format: "%.1f", seconds)) s")
+            for read in [true, false] {
+                let ios = result.queues.reduce(0) { $0 + (read ? $1.reads : $1.writes) }
+                guard ios > 0 else { continue }
+                let bytes = result.queues.reduce(0) { $0 + (read ? $1.bytesRead : $1.bytesWritten) }
+                let h = EngineBenchmark.merged(result.queues, read: read)
+                print(String(format: "  %@: %.0f IOPS, %@/s, clat p50 %@  p99 %@  p99.9 %@", read ? "read " : "write", Double(ios) / seconds,
+                             Format.bytes(UInt64(Double(bytes) / seconds)), Format.duration(h.valueAtPercentile(50)),
+                             Format.duration(h.valueAtPercentile(99)), Format.duration(h.valueAtPercentile(99.9))))
+            }
+            var rows = [["IOThread", "CPUs", "requests", "passes", "batch", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
+            for t in result.iothreads {
+                rows.append([t.name, t.cpus.isEmpty ? "-" : t.cpus.map(String.init).joined(separator: ","), "\(t.requests)", "\(t.passes)",
+                             String(format: "%.1f", t.meanBatch), "\(t.kicks)", "\(t.notifications)", "\(t.pollHits)/\(t.pollMisses)",
+                             "\(t.sleeps)", String(format: "%.0f", t.cpuPercent)])
+            }
+            print(Format.table(rows, rightAligned: Set(2..<10)).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            if let fio {
+                print(String(format: "  fio (%@, same pattern, same run): %.0f IOPS; vqtrace/fio = %.2f", kind == .null ? "null" : "io_uring", fio.iops, fio.iops > 0 ? iops / fio.iops : 0))
+                print("    \(fio.commandLine)")
+            }
+            for failure in result.failures { print("  FAILED: \(failure)") }
+        }
+        if !result.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    var resolvedComponent: Component { component ?? (target != nil || backend != nil ? .engine : .virtqueue) }
+
     func run() throws {
-        switch component {
+        switch resolvedComponent {
+        case .engine:
+            try runEngine()
         case .trace:
             try runTrace()
         case .virtqueue:

@@ -1,0 +1,184 @@
+import CLinuxShim
+import Foundation
+import Virtio
+
+/// A pool of worker threads doing preadv/pwritev/fdatasync/fallocate (QEMU's aio=threads).
+/// Submissions and completions cross threads through two locked rings; completions signal an
+/// eventfd. Slower per request than io_uring by design: it is the configuration users compare.
+public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
+    private let shared: SharedQueues
+    private var reapBuffer: [(Int, Int32)]
+    public private(set) var inFlight = 0
+
+    public init(target: BlockTarget, slots: Int, threads: Int = 4) throws {
+        shared = try SharedQueues(target: target, slots: slots)
+        reapBuffer = [(Int, Int32)](repeating: (0, 0), count: slots)
+        for i in 0..<max(1, threads) {
+            let queues = shared
+            queues.workersDone.enter()
+            let thread = Thread {
+                queues.workerLoop()
+                queues.workersDone.leave()
+            }
+            thread.name = "vqtrace-aio\(i)"
+            thread.start()
+        }
+    }
+
+    deinit {
+        shared.stopWorkers()
+    }
+
+    public func submit(slot: Int, _ io: BlockIO) {
+        inFlight += 1
+        shared.enqueue(slot: slot, io)
+    }
+
+    public func submitPending() {}
+
+    public func reap(_ body: (Int, Int32) -> Void) -> Int {
+        let n = shared.takeCompletions(into: &reapBuffer)
+        for i in 0..<n { body(reapBuffer[i].0, reapBuffer[i].1) }
+        inFlight -= n
+        return n
+    }
+
+    public var hasCompletions: Bool { shared.hasCompletions }
+    public var completionFD: Int32 { shared.eventFD }
+
+    public func clearCompletionSignal() {
+        var value: UInt64 = 0
+        _ = linux_eventfd_read(shared.eventFD, &value)
+    }
+}
+
+/// What the IOThread and the workers share: the request table, the work ring, the completion
+/// ring and the eventfd. Owned jointly (workers hold it strongly), so the backend can stop and
+/// wait for its workers in deinit.
+private final class SharedQueues: @unchecked Sendable {
+    let fd: Int32
+    let eventFD: Int32
+    let requests: UnsafeMutablePointer<BlockIO>
+    let capacity: Int
+    let workersDone = DispatchGroup()
+    private let work = NSCondition()
+    private var pending: [Int]
+    private var pendingHead = 0
+    private var pendingCount = 0
+    private var stopping = false
+    private let finished = NSLock()
+    private var completions: [(Int, Int32)]
+    private var completionCount = 0
+
+    init(target: BlockTarget, slots: Int) throws {
+        fd = target.fd
+        capacity = slots
+        requests = .allocate(capacity: slots)
+        pending = [Int](repeating: 0, count: slots)
+        completions = [(Int, Int32)](repeating: (0, 0), count: slots)
+        eventFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
+        if eventFD < 0 { throw BlockTargetError(path: target.path, problem: "eventfd: \(String(cString: strerror(errno)))") }
+    }
+
+    deinit {
+        close(eventFD)
+        requests.deallocate()
+    }
+
+    func enqueue(slot: Int, _ io: BlockIO) {
+        requests[slot] = io
+        work.lock()
+        pending[(pendingHead + pendingCount) % capacity] = slot
+        pendingCount += 1
+        work.signal()
+        work.unlock()
+    }
+
+    func stopWorkers() {
+        work.lock()
+        stopping = true
+        work.broadcast()
+        work.unlock()
+        workersDone.wait()
+    }
+
+    func takeCompletions(into buffer: inout [(Int, Int32)]) -> Int {
+        finished.lock()
+        let n = completionCount
+        for i in 0..<n { buffer[i] = completions[i] }
+        completionCount = 0
+        finished.unlock()
+        return n
+    }
+
+    var hasCompletions: Bool {
+        finished.lock()
+        defer { finished.unlock() }
+        return completionCount > 0
+    }
+
+    func workerLoop() {
+        while true {
+            work.lock()
+            while pendingCount == 0 && !stopping { work.wait() }
+            if pendingCount == 0 && stopping {
+                work.unlock()
+                return
+            }
+            let slot = pending[pendingHead]
+            pendingHead = (pendingHead + 1) % capacity
+            pendingCount -= 1
+            work.unlock()
+            let result = perform(requests[slot])
+            finished.lock()
+            completions[completionCount] = (slot, result)
+            completionCount += 1
+            finished.unlock()
+            _ = linux_eventfd_write(eventFD, 1)
+        }
+    }
+
+    /// Does one request with plain syscalls, retrying short transfers and EINTR.
+    private func perform(_ io: BlockIO) -> Int32 {
+        switch io.operation {
+        case .read, .write:
+            var iovecs = io.iovecs!
+            var count = io.iovecCount
+            var offset = off_t(io.offset)
+            var total: UInt64 = 0
+            // Short transfers advance the iovecs in place: the IOThread parses a new request
+            // into them before they are used again.
+            while total < io.length {
+                let n = iovecs.withMemoryRebound(to: iovec.self, capacity: count) {
+                    io.operation == .read ? preadv(fd, $0, Int32(count), offset) : pwritev(fd, $0, Int32(count), offset)
+                }
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    return -errno
+                }
+                if n == 0 { return -EIO }
+                total += UInt64(n)
+                offset += off_t(n)
+                var left = n
+                while left > 0 && count > 0 {
+                    if iovecs.pointee.length <= left {
+                        left -= iovecs.pointee.length
+                        iovecs += 1
+                        count -= 1
+                    } else {
+                        iovecs.pointee.base = iovecs.pointee.base.map { $0 + left }
+                        iovecs.pointee.length -= left
+                        left = 0
+                    }
+                }
+            }
+            return Int32(truncatingIfNeeded: total)
+        case .flush:
+            return fdatasync(fd) == 0 ? 0 : -errno
+        case .discard:
+            return linux_fallocate(fd, FallocateMode.discard, Int64(io.offset), Int64(io.length)) == 0 ? 0 : -errno
+        case .writeZeroes:
+            return linux_fallocate(fd, FallocateMode.writeZeroes, Int64(io.offset), Int64(io.length)) == 0 ? 0 : -errno
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import BlockBackend
+import Foundation
+import Layout
+import Virtio
+
+/// Which backend serves the requests.
+public enum BackendKind: String, Sendable, CaseIterable {
+    case ioUring = "io_uring"
+    case threads
+    case null
+}
+
+/// Where the engine's threads run.
+public enum PinPolicy: Sendable, Equatable {
+    /// The scheduler decides (a layout's own CPU sets still apply).
+    case none
+    /// IOThreads on the last CPUs, vCPU drivers on the first, unless the layout says otherwise.
+    case auto
+    /// IOThreads take the listed CPUs in order, then vCPU drivers, cycling through the list.
+    case list([Int])
+
+    /// Parses `auto`, `none` or a CPU list such as `0,2-3`.
+    public init(parsing text: String) throws {
+        switch text {
+        case "auto": self = .auto
+        case "none": self = .none
+        default:
+            do { self = .list(try CPUSet(parsing: text).cpus) } catch {
+                throw EngineError.configuration("--pin must be auto, none or a CPU list such as 0,2-3: \(error)")
+            }
+        }
+    }
+}
+
+/// Everything a run needs except the request sources.
+public struct EngineJob: Sendable {
+    public var devices: [VirtioBlkDeviceConfig]
+    public var layout: IOThreadLayout
+    public var backend: BackendKind
+    /// The file requests go to (unused by the null backend).
+    public var target: String?
+    public var depth: Int
+    public var maxBlock: Int
+    /// Seconds to run; nil runs until every source is exhausted.
+    public var duration: Double?
+    public var pin: PinPolicy
+    public var pollForCompletions: Bool
+    /// Worker threads per IOThread for the threads backend.
+    public var workerThreads: Int
+
+    public init(devices: [VirtioBlkDeviceConfig], layout: IOThreadLayout, backend: BackendKind, target: String?, depth: Int,
+                maxBlock: Int, duration: Double?, pin: PinPolicy = .none, pollForCompletions: Bool = false, workerThreads: Int = 4) {
+        self.devices = devices
+        self.layout = layout
+        self.backend = backend
+        self.target = target
+        self.depth = depth
+        self.maxBlock = maxBlock
+        self.duration = duration
+        self.pin = pin
+        self.pollForCompletions = pollForCompletions
+        self.workerThreads = workerThreads
+    }
+}
+
+/// What a run measured.
+public struct EngineResult: Sendable {
+    public var iothreads: [IOThreadStatistics]
+    public var queues: [QueueStatistics]
+    public var wallSeconds: Double
+    /// Drivers that stopped early, and why.
+    public var failures: [String]
+    /// Devices a driver broke, and why.
+    public var brokenDevices: [String: String]
+
+    public var requests: UInt64 { queues.reduce(0) { $0 + $1.requests } }
+}
+
+/// Builds devices, IOThreads (by the layout) and one vCPU driver per queue, runs them, and stops
+/// them cleanly: drivers stop submitting and drain, then IOThreads finish what is in flight.
+public enum Engine {
+    /// The devices a job describes, with room for its drivers' buffers.
+    public static func makeDevices(for job: EngineJob) throws -> [VirtioBlkDevice] {
+        try job.devices.map { config in
+            var sized = config
+            sized.driverBytesPerQueue = VCPUDriverArea.bytes(queueSize: config.queueSize, depth: job.depth, maxBlock: job.maxBlock)
+            return try VirtioBlkDevice(config: sized)
+        }
+    }
+
+    /// Runs `job`; `source(device, vq)` gives each vCPU driver its requests. `devices` lets a
+    /// caller keep a hand on the devices (tests use it to play a hostile guest).
+    public static func run<Source: RequestSource>(_ job: EngineJob, devices prebuilt: [VirtioBlkDevice]? = nil,
+                                                  source: (_ device: Int, _ vq: Int) -> Source) throws -> EngineResult {
+        let devices = try prebuilt ?? makeDevices(for: job)
+        let configs = devices.map(\.config)
+        let capacity = configs.map { $0.capacitySectors }.max()! * 512
+        switch job.backend {
+        case .null:
+            return try run(job, devices: devices, source: source) { slots in NullBackend(slots: slots) }
+        case .ioUring:
+            guard let path = job.target else { throw EngineError.configuration("the io_uring backend needs a target file") }
+            let target = try BlockTarget(path: path, size: capacity)
+            return try run(job, devices: devices, source: source) { slots in try IOURingBackend(target: target, slots: slots) }
+        case .threads:
+            guard let path = job.target else { throw EngineError.configuration("the threads backend needs a target file") }
+            let target = try BlockTarget(path: path, size: capacity)
+            return try run(job, devices: devices, source: source) { slots in try ThreadPoolBackend(target: target, slots: slots, threads: job.workerThreads) }
+        }
+    }
+
+    static func run<Source: RequestSource, Backend: BlockBackend>(
+        _ job: EngineJob, devices: [VirtioBlkDevice], source: (Int, Int) -> Source, backend makeBackend: (Int) throws -> Backend
+    ) throws -> EngineResult {
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        var listCursor = 0
+        func cpus(iothreadIndex: Int?, vcpuIndex: Int?, layoutCPUs: CPUSet?) -> [Int] {
+            if let layoutCPUs { return layoutCPUs.cpus }
+            switch job.pin {
+            case .none: return []
+            case .auto:
+                if let i = iothreadIndex { return [online - 1 - i % online] }
+                return [vcpuIndex! % online]
+            case .list(let list):
+                defer { listCursor += 1 }
+                return [list[listCursor % list.count]]
+            }
+        }
+
+        // IOThreads, in the layout's order, each with the queues the layout maps to it.
+        var iothreads: [IOThread<Backend>] = []
+        for (i, spec) in job.layout.iothreads.enumerated() {
+            var endpoints: [VirtqueueEndpoint] = []
+            for (d, deviceLayout) in job.layout.devices.enumerated() where d < devices.count {
+                for vq in deviceLayout.vqs(of: spec.id) where vq < devices[d].queues.count { endpoints.append(devices[d].queues[vq]) }
+            }
+            if endpoints.isEmpty { continue }
+            iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
+                                          pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(iothreadIndex: i, vcpuIndex: nil, layoutCPUs: spec.cpus)))
+        }
+        let served = iothreads.reduce(0) { $0 + $1.queues.count }
+        let total = devices.reduce(0) { $0 + $1.queues.count }
+        guard served == total else {
+            throw EngineError.configuration("the layout maps \(served) of the \(total) virtqueues to IOThreads")
+        }
+
+        let stop = StopFlag()
+        var drivers: [VCPUDriver<Source>] = []
+        var vcpu = 0
+        for (d, device) in devices.enumerated() {
+            for vq in 0..<device.queues.count {
+                drivers.append(try VCPUDriver(device: device, vq: vq, source: source(d, vq), depth: job.depth, maxBlock: job.maxBlock,
+                                              stop: stop, pollForCompletions: job.pollForCompletions,
+                                              cpus: cpus(iothreadIndex: nil, vcpuIndex: vcpu, layoutCPUs: nil)))
+                vcpu += 1
+            }
+        }
+
+        let started = Date()
+        for t in iothreads { try t.start() }
+        for driver in drivers { try driver.start() }
+        if let duration = job.duration {
+            let deadline = started.addingTimeInterval(duration)
+            while Date() < deadline { usleep(useconds_t(min(50_000, max(1, deadline.timeIntervalSinceNow * 1e6)))) }
+            stop.raise()
+        }
+        for driver in drivers { driver.join() }
+        let wall = Date().timeIntervalSince(started)
+        let statistics = iothreads.map { $0.stop() }
+
+        var broken: [String: String] = [:]
+        for device in devices { if let reason = device.brokenReason { broken[device.config.name] = reason } }
+        return EngineResult(
+            iothreads: statistics, queues: drivers.map(\.statistics), wallSeconds: wall,
+            failures: drivers.compactMap(\.failure), brokenDevices: broken)
+    }
+}

@@ -1,0 +1,57 @@
+import Virtio
+
+/// One request a vCPU driver is about to submit.
+public struct PlannedRequest: Sendable, Equatable {
+    public var type: VirtioBlkRequestType
+    public var sector: UInt64
+    /// Bytes of data (reads and writes), or of the range (discard and write-zeroes); 0 for flush.
+    public var length: UInt32
+
+    public init(type: VirtioBlkRequestType, sector: UInt64, length: UInt32) {
+        self.type = type
+        self.sector = sector
+        self.length = length
+    }
+}
+
+/// Where a vCPU driver's requests come from: a pattern generator now, a trace reader later.
+/// Each driver owns its source; nothing is shared between threads.
+public protocol RequestSource {
+    /// The next request, or nil when there is none (for good: `isExhausted`).
+    mutating func next() -> PlannedRequest?
+    var isExhausted: Bool { get }
+    /// Fills the data of a write before it is submitted.
+    mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer)
+    /// Sees a completed request (its status and, for reads, its data).
+    mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer)
+}
+
+/// The data vqtrace writes when it checks what it reads back: every 512-byte sector holds 64
+/// words derived from (sector, seed, word), so a sector read from anywhere else, torn, or never
+/// written fails the check.
+public enum SectorStamp {
+    @inline(__always) static func word(sector: UInt64, seed: UInt64, index: UInt64) -> UInt64 {
+        var z = (sector &* 0x9E37_79B9_7F4A_7C15) ^ (seed &* 0xBF58_476D_1CE4_E5B9) ^ index
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    public static func fill(_ data: UnsafeMutableRawPointer, sector: UInt64, length: Int, seed: UInt64) {
+        for s in 0..<(length / 512) {
+            let base = data + s * 512
+            for i in 0..<64 { base.storeBytes(of: word(sector: sector + UInt64(s), seed: seed, index: UInt64(i)), toByteOffset: i * 8, as: UInt64.self) }
+        }
+    }
+
+    /// The first sector (absolute) whose content is wrong, or nil.
+    public static func firstMismatch(_ data: UnsafeRawPointer, sector: UInt64, length: Int, seed: UInt64) -> UInt64? {
+        for s in 0..<(length / 512) {
+            let base = data + s * 512
+            for i in 0..<64 where base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != word(sector: sector + UInt64(s), seed: seed, index: UInt64(i)) {
+                return sector + UInt64(s)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,249 @@
+import CLinuxShim
+import Histogram
+import Synchronization
+import Virtio
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A flag one thread raises and many read.
+public final class StopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    public init() {}
+    public func raise() { raised.store(true, ordering: .releasing) }
+    @inline(__always) public var isRaised: Bool { raised.load(ordering: .acquiring) }
+}
+
+/// The guest memory a vCPU driver uses per queue: indirect descriptor tables, request headers,
+/// discard payloads and status bytes, then 4 KiB-aligned data buffers (O_DIRECT needs them).
+public enum VCPUDriverArea {
+    static let indirectEntries = 4
+
+    public static func bytes(queueSize: Int, depth: Int, maxBlock: Int) -> Int {
+        queueSize * indirectEntries * 16 + depth * (16 + 16 + 16) + 4096 + depth * ((maxBlock + 4095) / 4096 * 4096)
+    }
+}
+
+/// What one vCPU driver saw on its queue.
+public struct QueueStatistics: Sendable {
+    public var device: String = ""
+    public var vq: Int = 0
+    public var reads: UInt64 = 0
+    public var writes: UInt64 = 0
+    public var others: UInt64 = 0
+    public var bytesRead: UInt64 = 0
+    public var bytesWritten: UInt64 = 0
+    public var errors: UInt64 = 0
+    public var kicks: UInt64 = 0
+    public var interrupts: UInt64 = 0
+    /// Completion latency (submit to reap), ns.
+    public var readLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    public var writeLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+
+    public var requests: UInt64 { reads + writes + others }
+}
+
+/// The guest side of one virtqueue: a dedicated thread that plays a vCPU running the guest's
+/// virtio-blk driver. It keeps up to `depth` requests in flight from its source, kicks the
+/// queue's ioeventfd when the ring asks for it, and sleeps on the queue's irqfd (or polls) for
+/// completions, recording each request's latency.
+public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
+    public let device: VirtioBlkDevice
+    public let vq: Int
+    public let depth: Int
+    public let maxBlock: Int
+    public let pollForCompletions: Bool
+    public private(set) var source: Source
+    public private(set) var statistics = QueueStatistics()
+    private let ring: SplitVirtqueueDriver
+    private let stop: StopFlag
+    private let cpus: [Int]
+    private var thread: OSThread?
+    // Per slot (0..<depth): guest addresses and the request in it.
+    private let headerAddress: UInt64
+    private let statusAddress: UInt64
+    private let payloadAddress: UInt64
+    private let dataAddress: UInt64
+    private let buffers: UnsafeMutablePointer<DriverBuffer>
+    private let planned: UnsafeMutablePointer<PlannedRequest>
+    private let submittedAt: UnsafeMutablePointer<UInt64>
+    private var freeSlots: [Int]
+    /// The first error that stopped the driver (a ring the device broke, say).
+    public private(set) var failure: String?
+
+    static var indirectEntries: Int { VCPUDriverArea.indirectEntries }
+
+    public init(device: VirtioBlkDevice, vq: Int, source: Source, depth: Int, maxBlock: Int, stop: StopFlag,
+                pollForCompletions: Bool = false, cpus: [Int] = []) throws {
+        let area = device.driverAreas[vq]
+        guard VCPUDriverArea.bytes(queueSize: device.config.queueSize, depth: depth, maxBlock: maxBlock) <= area.size else {
+            throw EngineError.configuration("queue depth \(depth) × \(maxBlock) bytes does not fit the driver area of vq \(vq)")
+        }
+        guard depth >= 1 && depth <= device.config.queueSize else {
+            throw EngineError.configuration("queue depth \(depth) must be 1...\(device.config.queueSize) (the queue size)")
+        }
+        self.device = device
+        self.vq = vq
+        self.depth = depth
+        self.maxBlock = maxBlock
+        self.source = source
+        self.stop = stop
+        self.cpus = cpus
+        self.pollForCompletions = pollForCompletions
+        // The driver accepts what the device offers; with INDIRECT_DESC (the default, as Linux
+        // guests negotiate it) a request takes one ring descriptor, so depth can reach Q.
+        let features = device.config.features
+        let tables = area.address
+        ring = try SplitVirtqueueDriver(layout: device.layouts[vq], memory: device.mapping.memory, features: features,
+                                        indirectTables: tables, indirectTableEntries: Self.indirectEntries)
+        var cursor = tables + UInt64(device.config.queueSize * Self.indirectEntries * 16)
+        headerAddress = cursor
+        cursor += UInt64(depth * 16)
+        payloadAddress = cursor
+        cursor += UInt64(depth * 16)
+        statusAddress = cursor
+        cursor += UInt64(depth * 16)
+        dataAddress = SplitVirtqueueLayout.alignUp(cursor, 4096)
+        buffers = .allocate(capacity: depth * 3)
+        planned = .allocate(capacity: depth)
+        submittedAt = .allocate(capacity: depth)
+        freeSlots = Array((0..<depth).reversed())
+        statistics.device = device.config.name
+        statistics.vq = vq
+    }
+
+    deinit {
+        buffers.deallocate()
+        planned.deallocate()
+        submittedAt.deallocate()
+    }
+
+    public func start() throws {
+        thread = try OSThread.start(name: "vcpu-\(device.config.name)-\(vq)", cpus: cpus) { [self] in run() }
+    }
+
+    public func join() {
+        thread?.join()
+        thread = nil
+    }
+
+    /// Guest address of a slot's data buffer (4 KiB aligned, for O_DIRECT).
+    @inline(__always) private func dataAddress(_ slot: Int) -> UInt64 {
+        dataAddress + UInt64(slot * ((maxBlock + 4095) / 4096 * 4096))
+    }
+
+    @inline(__always) private func dataPointer(_ slot: Int) -> UnsafeMutableRawPointer {
+        try! device.mapping.memory.pointer(dataAddress(slot), length: UInt64(maxBlock))
+    }
+
+    @inline(__always) private func pointer(_ address: UInt64, _ length: Int) -> UnsafeMutableRawPointer {
+        try! device.mapping.memory.pointer(address, length: UInt64(length))
+    }
+
+    /// Adds `request` in `slot`; returns false when the ring has no room.
+    private func add(_ request: PlannedRequest, slot: Int) -> Bool {
+        let header = headerAddress + UInt64(slot * 16)
+        VirtioBlk.storeHeader(type: request.type.rawValue, sector: request.sector, to: pointer(header, 16))
+        let b = buffers + slot * 3
+        b[0] = DriverBuffer(address: header, length: 16, writable: false)
+        let status = DriverBuffer(address: statusAddress + UInt64(slot * 16), length: 1, writable: true)
+        var count = 3
+        switch request.type {
+        case .read:
+            b[1] = DriverBuffer(address: dataAddress(slot), length: request.length, writable: true)
+            b[2] = status
+        case .write:
+            let data = dataPointer(slot)
+            source.fill(request, data: data)
+            b[1] = DriverBuffer(address: dataAddress(slot), length: request.length, writable: false)
+            b[2] = status
+        case .discard, .writeZeroes:
+            let payload = payloadAddress + UInt64(slot * 16)
+            VirtioBlk.storeDiscardSegment(sector: request.sector, sectors: request.length >> 9, flags: 0, to: pointer(payload, 16))
+            b[1] = DriverBuffer(address: payload, length: 16, writable: false)
+            b[2] = status
+        case .flush:
+            b[1] = status
+            count = 2
+        case .getID:
+            b[1] = DriverBuffer(address: dataAddress(slot), length: 20, writable: true)
+            b[2] = status
+        }
+        pointer(status.address, 1).storeBytes(of: 0xFF, as: UInt8.self)
+        guard ring.add(UnsafeBufferPointer(start: b, count: count), token: UInt64(slot)) != nil else { return false }
+        planned[slot] = request
+        submittedAt[slot] = monotonicNs()
+        return true
+    }
+
+    private func run() {
+        let queue = device.queues[vq]
+        _ = ring.enableInterrupts()
+        while true {
+            // Submit up to the queue depth.
+            var added = 0
+            if !stop.isRaised {
+                while !freeSlots.isEmpty, let request = source.next() {
+                    let slot = freeSlots.removeLast()
+                    guard add(request, slot: slot) else {
+                        freeSlots.append(slot)
+                        failure = "vq \(vq): ring full with \(depth - freeSlots.count) requests in flight"
+                        break
+                    }
+                    added += 1
+                }
+            }
+            if added > 0 && ring.publish() {
+                _ = linux_eventfd_write(queue.kickFD, 1)
+                statistics.kicks += 1
+            }
+            // Reap what is done.
+            var reaped = 0
+            do {
+                while let used = try ring.reap() {
+                    let slot = Int(used.token)
+                    let latency = monotonicNs() - submittedAt[slot]
+                    let request = planned[slot]
+                    let status = pointer(statusAddress + UInt64(slot * 16), 1).load(as: UInt8.self)
+                    source.completed(request, status: status, data: dataPointer(slot))
+                    if status != 0 { statistics.errors += 1 }
+                    switch request.type {
+                    case .read:
+                        statistics.reads += 1
+                        statistics.bytesRead += UInt64(request.length)
+                        _ = statistics.readLatency.record(latency)
+                    case .write:
+                        statistics.writes += 1
+                        statistics.bytesWritten += UInt64(request.length)
+                        _ = statistics.writeLatency.record(latency)
+                    default:
+                        statistics.others += 1
+                    }
+                    freeSlots.append(slot)
+                    reaped += 1
+                }
+            } catch {
+                failure = "vq \(vq): \(error)"
+                return
+            }
+            let inFlight = depth - freeSlots.count
+            if inFlight == 0 && (stop.isRaised || source.isExhausted) { return }
+            if reaped > 0 || inFlight == 0 { continue }
+            // Wait for completions.
+            if ring.enableInterrupts() { continue }
+            if pollForCompletions {
+                while !ring.hasUsed && !device.isBroken {}
+            } else {
+                var value: UInt64 = 0
+                while linux_eventfd_read(queue.callFD, &value) != 0 {
+                    if errno != EINTR { break }
+                }
+                statistics.interrupts += 1
+            }
+            if device.isBroken {
+                failure = "device \(device.config.name) is broken: \(device.brokenReason ?? "")"
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Runs fio with the same pattern on the same file in the same run, so that vqtrace's numbers
+/// come with a reference measured under the same conditions.
+struct FioPeer {
+    struct Result {
+        var readIOPS: Double
+        var writeIOPS: Double
+        var readP99Ns: Double?
+        var commandLine: String
+        var json: [String: Any]
+        var iops: Double { readIOPS + writeIOPS }
+    }
+
+    enum FioError: Error, CustomStringConvertible {
+        case notInstalled
+        case failed(String)
+        var description: String {
+            switch self {
+            case .notInstalled: return "fio is not installed (make deps installs it)"
+            case .failed(let why): return "fio failed: \(why)"
+            }
+        }
+    }
+
+    /// `engine` is fio's ioengine (io_uring or null); `jobs` = vqs, `depth` per job.
+    static func run(engine: String, target: String?, sizeBytes: UInt64, rw: String, blockSize: Int, depth: Int, jobs: Int,
+                    rwmixread: Int, seconds: Double) throws -> Result {
+        guard let fio = ["/usr/bin/fio", "/usr/local/bin/fio"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw FioError.notInstalled
+        }
+        var arguments = [
+            "--name=vqtrace-peer", "--ioengine=\(engine)", "--rw=\(rw)", "--bs=\(blockSize)", "--iodepth=\(depth)",
+            "--numjobs=\(jobs)", "--size=\(sizeBytes)", "--runtime=\(max(1, Int(seconds.rounded())))", "--time_based",
+            "--group_reporting", "--output-format=json", "--randrepeat=0", "--norandommap",
+        ]
+        if rw == "randrw" { arguments.append("--rwmixread=\(rwmixread)") }
+        if let target, engine != "null" { arguments += ["--filename=\(target)", "--direct=1"] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: fio)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw FioError.failed(errors.isEmpty ? "exit \(process.terminationStatus)" : errors) }
+        // fio may print notes before the JSON.
+        guard let start = data.firstIndex(of: UInt8(ascii: "{")),
+              let object = try JSONSerialization.jsonObject(with: data[start...]) as? [String: Any],
+              let job = (object["jobs"] as? [[String: Any]])?.first
+        else { throw FioError.failed("no JSON job in its output") }
+        let read = job["read"] as? [String: Any] ?? [:]
+        let write = job["write"] as? [String: Any] ?? [:]
+        let p99 = ((read["clat_ns"] as? [String: Any])?["percentile"] as? [String: Any])?["99.000000"] as? Double
+        return Result(readIOPS: read["iops"] as? Double ?? 0, writeIOPS: write["iops"] as? Double ?? 0, readP99Ns: p99,
+                      commandLine: "fio " + arguments.joined(separator: " "), json: job)
+    }
+}
