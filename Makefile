@@ -49,6 +49,9 @@ bench: release
 	.build/release/vqtrace bench --component virtqueue
 	.build/release/vqtrace bench --component virtqueue --event-idx --indirect
 	.build/release/vqtrace bench --component trace --window-requests 100000000
+	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 10s --compare-fio
+	.build/release/vqtrace bench --backend null --vqs 8 --qd 128 --duration 5s --compare-fio
+	rm -f /tmp/vqtrace-bench.img
 
 # Each harness is the sources of one module plus one Fuzz/*.swift file, built with libFuzzer and
 # AddressSanitizer; a crash, an ASan report or a harness check (out-of-region access, a round trip

@@ -47,6 +47,8 @@ public struct EngineJob: Sendable {
     public var pollForCompletions: Bool
     /// Worker threads per IOThread for the threads backend.
     public var workerThreads: Int
+    /// Merge adjacent reads and writes of a pass into one I/O (QEMU's default).
+    public var mergeRequests: Bool = true
 
     public init(devices: [VirtioBlkDeviceConfig], layout: IOThreadLayout, backend: BackendKind, target: String?, depth: Int,
                 maxBlock: Int, duration: Double?, pin: PinPolicy = .none, pollForCompletions: Bool = false, workerThreads: Int = 4) {
@@ -136,7 +138,8 @@ public enum Engine {
             }
             if endpoints.isEmpty { continue }
             iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
-                                          pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(iothreadIndex: i, vcpuIndex: nil, layoutCPUs: spec.cpus)))
+                                          pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(iothreadIndex: i, vcpuIndex: nil, layoutCPUs: spec.cpus),
+                                          mergeRequests: job.mergeRequests))
         }
         let served = iothreads.reduce(0) { $0 + $1.queues.count }
         let total = devices.reduce(0) { $0 + $1.queues.count }

@@ -9,6 +9,8 @@ public struct IOThreadStatistics: Sendable, Codable, Equatable {
     /// Requests popped, and the drains that popped at least one: their ratio is the batch size.
     public var popped: UInt64 = 0
     public var batches: UInt64 = 0
+    /// Requests merged into an adjacent request's I/O (QEMU's request merging).
+    public var merged: UInt64 = 0
     /// Driver kicks read from ioeventfds.
     public var kicks: UInt64 = 0
     /// Interrupts sent through irqfds (one per queue per pass at most).

@@ -77,6 +77,15 @@ struct EngineIntegrationTests {
         }
         #expect(written.failures.isEmpty)
         #expect(written.queues.allSatisfy { $0.writes == blocks / 2 && $0.errors == 0 })
+        // Sequential writes at depth 16 are adjacent: most went out merged.
+        #expect(written.iothreads.reduce(0) { $0 + $1.merged } > blocks / 4)
+
+        // Sequential reads (merged too) check every stamp of each queue's half.
+        let sequential = try Engine.run(Self.job(backend, target: target)) { _, vq in
+            IOPattern(kind: .read, blockSize: 8192, regionBytes: Self.capacity, seed: 1, queue: vq, queues: 2, limit: Self.capacity / 8192 / 2, verifySeed: 42)
+        }
+        #expect(sequential.queues.allSatisfy { $0.reads == Self.capacity / 8192 / 2 && $0.errors == 0 })
+        #expect(sequential.iothreads.reduce(0) { $0 + $1.merged } > 0)
 
         // Random reads through the engine check every sector's stamp.
         let read = try Engine.run(Self.job(backend, target: target)) { _, vq in

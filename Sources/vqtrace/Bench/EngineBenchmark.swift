@@ -17,13 +17,15 @@ struct EngineBenchmark {
     var seconds: Double
     var pin: PinPolicy
     var pollCompletions: Bool
+    var merge: Bool
     var seed: UInt64
 
     func run() throws -> (layout: IOThreadLayout, result: EngineResult) {
         let layout = try LayoutSpec.parse(layoutSpec, numQueues: vqs)
         let config = VirtioBlkDeviceConfig(numQueues: vqs, queueSize: max(256, depth), capacitySectors: sizeBytes / 512)
-        let job = EngineJob(devices: [config], layout: layout, backend: backend, target: target, depth: depth, maxBlock: blockSize,
+        var job = EngineJob(devices: [config], layout: layout, backend: backend, target: target, depth: depth, maxBlock: blockSize,
                             duration: seconds, pin: pin, pollForCompletions: pollCompletions)
+        job.mergeRequests = merge
         let result = try Engine.run(job) { _, vq in
             IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
         }

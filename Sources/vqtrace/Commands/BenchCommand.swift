@@ -73,6 +73,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "engine: vCPU drivers poll for completions instead of sleeping on their irqfd.")
     var pollCompletions = false
 
+    @Flag(help: "engine: do not merge adjacent requests of a pass into one I/O (QEMU merges by default).")
+    var noMerge = false
+
     @Option(help: "engine: seed of the pattern.")
     var seed: UInt64 = 1
 
@@ -134,7 +137,7 @@ struct BenchCommand: ParsableCommand {
         let bench = EngineBenchmark(
             target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: IOPatternKind(rawValue: rw)!,
             blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
-            pollCompletions: pollCompletions, seed: seed)
+            pollCompletions: pollCompletions, merge: !noMerge, seed: seed)
         let (resolvedLayout, result) = try bench.run()
         let seconds = result.wallSeconds
         var fio: FioPeer.Result?
@@ -154,7 +157,7 @@ struct BenchCommand: ParsableCommand {
                 ]],
                 "iothreads": result.iothreads.map { t -> [String: Any] in
                     ["name": t.name, "cpus": t.cpus, "requests": t.requests, "passes": t.passes, "mean_batch": t.meanBatch, "kicks": t.kicks,
-                     "notifications": t.notifications, "poll_hits": t.pollHits, "poll_misses": t.pollMisses, "sleeps": t.sleeps,
+                     "notifications": t.notifications, "merged": t.merged, "poll_hits": t.pollHits, "poll_misses": t.pollMisses, "sleeps": t.sleeps,
                      "cpu_percent": t.cpuPercent]
                 },
                 "vqs": result.queues.map { q -> [String: Any] in
@@ -182,13 +185,13 @@ struct BenchCommand: ParsableCommand {
                              Format.bytes(UInt64(Double(bytes) / seconds)), Format.duration(h.valueAtPercentile(50)),
                              Format.duration(h.valueAtPercentile(99)), Format.duration(h.valueAtPercentile(99.9))))
             }
-            var rows = [["IOThread", "CPUs", "requests", "passes", "batch", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
+            var rows = [["IOThread", "CPUs", "requests", "passes", "batch", "merged", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
             for t in result.iothreads {
                 rows.append([t.name, t.cpus.isEmpty ? "-" : t.cpus.map(String.init).joined(separator: ","), "\(t.requests)", "\(t.passes)",
-                             String(format: "%.1f", t.meanBatch), "\(t.kicks)", "\(t.notifications)", "\(t.pollHits)/\(t.pollMisses)",
+                             String(format: "%.1f", t.meanBatch), "\(t.merged)", "\(t.kicks)", "\(t.notifications)", "\(t.pollHits)/\(t.pollMisses)",
                              "\(t.sleeps)", String(format: "%.0f", t.cpuPercent)])
             }
-            print(Format.table(rows, rightAligned: Set(2..<10)).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            print(Format.table(rows, rightAligned: Set(2..<11)).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             if let fio {
                 print(String(format: "  fio (%@, same pattern, same run): %.0f IOPS; vqtrace/fio = %.2f", kind == .null ? "null" : "io_uring", fio.iops, fio.iops > 0 ? iops / fio.iops : 0))
                 print("    \(fio.commandLine)")

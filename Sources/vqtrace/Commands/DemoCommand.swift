@@ -1,5 +1,6 @@
 import ArgumentParser
 import Catalog
+import Engine
 import Foundation
 import Layout
 import Trace
@@ -12,11 +13,11 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             The full demo will generate an OLTP (HammerDB-like) trace, replay it under
             the layouts single, rr:2 and per-vq on a temporary file, and write
-            Reports/demo.html and Reports/demo.md. Until the engine, replay and reports
-            land, it runs what exists: it writes an OLTP-shaped trace into
-            Traces/demo.vqt, catalogs, summarizes and verifies it; measures the
-            virtqueue core (a driver and a device exchanging virtio-blk requests through
-            a shared split ring); and prints the layouts it will compare.
+            Reports/demo.html and Reports/demo.md. Until replay and reports land, it
+            runs what exists: it writes an OLTP-shaped trace into Traces/demo.vqt,
+            catalogs, summarizes and verifies it; measures the virtqueue core; runs the
+            engine (io_uring, O_DIRECT) on a temporary file under single, rr:2 and
+            per-vq; and prints those layouts as QEMU fragments.
             """)
 
     @Option(help: "Requests in the demo trace.")
@@ -48,7 +49,22 @@ struct DemoCommand: ParsableCommand {
         let result = try bench.run(roundTrips: roundTrips)
         print("2. virtqueue core: \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
         print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
-        print("\n3. the layouts the demo will compare, for a 4-vCPU VM (4 virtqueues), as QEMU fragments:")
+        print("\n3. the engine: 4 vCPU drivers (4 vqs), 4 KiB random reads at depth 16 each, io_uring + O_DIRECT on a temporary 256 MiB file, 1 s per layout")
+        let file = NSTemporaryDirectory() + "vqtrace-demo-\(getpid()).img"
+        defer { unlink(file) }
+        for spec in ["single", "rr:2", "per-vq"] {
+            let bench = EngineBenchmark(target: file, sizeBytes: 256 << 20, backend: .ioUring, vqs: 4, layoutSpec: spec, rw: .randread,
+                                        blockSize: 4096, depth: 16, rwmixread: 100, seconds: 1, pin: .none, pollCompletions: false,
+                                        merge: true, seed: 1)
+            let (layout, run) = try bench.run()
+            let cpu = run.iothreads.map { String(format: "%.0f%%", $0.cpuPercent) }.joined(separator: " ")
+            let p99 = EngineBenchmark.merged(run.queues, read: true).valueAtPercentile(99)
+            print("  \(spec.padding(toLength: 7, withPad: " ", startingAt: 0)) \(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? " " : "s"): "
+                  + String(format: "%8.0f IOPS", Double(run.requests) / run.wallSeconds) + ", p99 \(Format.duration(p99)), IOThread CPU \(cpu)")
+        }
+        print("  (one short run each on a shared 2-CPU machine: the sweep and report, with repeats and noise, come later)")
+
+        print("\n4. the layouts as QEMU fragments:")
         for spec in ["single", "rr:2", "per-vq"] {
             let layout = try LayoutSpec.parse(spec, numQueues: 4)
             print("\n  \(spec):")
