@@ -22,7 +22,7 @@ public final class BlockTarget: @unchecked Sendable {
         self.path = path
         var st = stat()
         if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
-            throw BlockTargetError(path: path, problem: "not a regular file; block devices are refused until replay's safety checks exist (use a file)")
+            throw BlockTargetError(path: path, problem: "not a regular file (devices are refused until replay brings its safety checks; use a file)")
         }
         let flags = O_RDWR | O_CREAT | O_CLOEXEC | (direct ? linux_O_DIRECT : 0)
         let opened = open(path, flags, 0o644)

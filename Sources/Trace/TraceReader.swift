@@ -249,7 +249,7 @@ public final class TraceReader {
 
     /// A cursor over records in submit-time order (ties in file order), optionally limited to a
     /// time window [from, to) and to some queues. Per-queue order is the same filtered.
-    public func cursor(from: UInt64 = 0, to: UInt64 = .max, queues: Set<QueueKey>? = nil, recordsPerBuffer: Int? = nil) -> TraceCursor {
+    public func cursor(from: UInt64 = 0, to: UInt64 = .max, queues: Set<QueueKey>? = nil) -> TraceCursor {
         TraceCursor(reader: self, from: from, to: to, queues: queues.map { Set($0.map(\.rawValue)) })
     }
 

@@ -31,7 +31,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         print("vqtrace demo")
         print("  planned: generate OLTP trace → replay under single, rr:2, per-vq → Reports/demo.html")
-        print("  available now: traces (.vqt + catalog), the virtqueue core, IOThread layouts\n")
+        print("  available now: traces (.vqt + catalog), the virtqueue core, the engine, IOThread layouts\n")
 
         let tracePath = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo.vqt")
         let start = Date()
