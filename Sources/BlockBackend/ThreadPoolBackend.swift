@@ -13,16 +13,7 @@ public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
     public init(target: BlockTarget, slots: Int, threads: Int = 4) throws {
         shared = try SharedQueues(target: target, slots: slots)
         reapBuffer = [(Int, Int32)](repeating: (0, 0), count: slots)
-        for i in 0..<max(1, threads) {
-            let queues = shared
-            queues.workersDone.enter()
-            let thread = Thread {
-                queues.workerLoop()
-                queues.workersDone.leave()
-            }
-            thread.name = "vqtrace-aio\(i)"
-            thread.start()
-        }
+        for _ in 0..<max(1, threads) { try shared.startWorker() }
     }
 
     deinit {
@@ -60,7 +51,8 @@ private final class SharedQueues: @unchecked Sendable {
     let eventFD: Int32
     let requests: UnsafeMutablePointer<BlockIO>
     let capacity: Int
-    let workersDone = DispatchGroup()
+    /// Joined in `stopWorkers`, so that no worker outlives the backend.
+    private var workers: [pthread_t] = []
     private let work = NSCondition()
     private var pending: [Int]
     private var pendingHead = 0
@@ -94,12 +86,29 @@ private final class SharedQueues: @unchecked Sendable {
         work.unlock()
     }
 
+    func startWorker() throws {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let queues = Unmanaged<SharedQueues>.fromOpaque(raw!).takeRetainedValue()
+            linux_set_thread_name("vqtrace-aio")
+            queues.workerLoop()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<SharedQueues>.fromOpaque(context).release()
+            throw BlockTargetError(path: "thread pool", problem: "pthread_create: \(String(cString: strerror(rc)))")
+        }
+        workers.append(thread)
+    }
+
     func stopWorkers() {
         work.lock()
         stopping = true
         work.broadcast()
         work.unlock()
-        workersDone.wait()
+        for thread in workers { pthread_join(thread, nil) }
+        workers.removeAll()
     }
 
     func takeCompletions(into buffer: inout [(Int, Int32)]) -> Int {
