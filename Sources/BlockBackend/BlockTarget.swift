@@ -8,21 +8,53 @@ public struct BlockTargetError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let problem: String
     public var description: String { "\(path): \(problem)" }
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
 }
 
-/// The file requests go to, opened with O_DIRECT (the page cache would measure memory, not the
-/// disk). Only regular files for now: block devices get their safety checks with replay.
+/// What requests go to, opened with O_DIRECT (the page cache would measure memory, not the
+/// disk): a regular file (created or grown as needed) or a block device that passes
+/// `DeviceSafety`'s checks.
 public final class BlockTarget: @unchecked Sendable {
     public let path: String
     public let fd: Int32
     public let size: UInt64
+    /// DISCARD and WRITE_ZEROES use BLKDISCARD/BLKZEROOUT on devices, fallocate on files.
+    public let isBlockDevice: Bool
 
-    /// Opens `path`, creating it or growing it to `size` bytes when needed (never shrinking).
-    public init(path: String, size: UInt64, direct: Bool = true) throws {
+    /// Opens `path` for a run that needs `size` bytes and may `write`.
+    /// - Parameter safety: required for block devices (nil refuses them, naming the flags).
+    public init(path: String, size: UInt64, direct: Bool = true, writes: Bool = true, safety: DeviceSafety? = nil) throws {
         self.path = path
         var st = stat()
-        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
-            throw BlockTargetError(path: path, problem: "not a regular file (devices are refused until replay brings its safety checks; use a file)")
+        let exists = stat(path, &st) == 0
+        let kind = st.st_mode & S_IFMT
+        if exists && kind == S_IFBLK {
+            guard let safety else {
+                throw BlockTargetError(path: path, problem: "a block device: pass --allow-writes (and read the safety rules in --help) to use one")
+            }
+            try safety.check(device: path, writes: writes)
+            let opened = open(path, (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC | (direct ? linux_O_DIRECT : 0))
+            if opened < 0 { throw BlockTargetError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
+            var bytes: UInt64 = 0
+            if linux_block_device_size(opened, &bytes) != 0 {
+                close(opened)
+                throw BlockTargetError(path: path, problem: "BLKGETSIZE64: \(String(cString: strerror(errno)))")
+            }
+            if bytes < size {
+                close(opened)
+                throw BlockTargetError(path: path, problem: "the device has \(bytes) bytes; the run needs \(size)")
+            }
+            fd = opened
+            self.size = bytes
+            isBlockDevice = true
+            return
+        }
+        if exists && kind != S_IFREG {
+            throw BlockTargetError(path: path, problem: "neither a regular file nor a block device")
         }
         let flags = O_RDWR | O_CREAT | O_CLOEXEC | (direct ? linux_O_DIRECT : 0)
         let opened = open(path, flags, 0o644)
@@ -41,7 +73,21 @@ public final class BlockTarget: @unchecked Sendable {
         }
         fd = opened
         self.size = max(size, current)
+        isBlockDevice = false
     }
 
     deinit { close(fd) }
+
+    /// DISCARD or WRITE_ZEROES done synchronously (BLKDISCARD/BLKZEROOUT on a device, fallocate
+    /// on a file); returns 0 or −errno.
+    public func deallocate(_ operation: BlockOperation, offset: UInt64, length: UInt64) -> Int32 {
+        let rc: Int32
+        switch (operation, isBlockDevice) {
+        case (.discard, true): rc = linux_block_discard(fd, offset, length)
+        case (.writeZeroes, true): rc = linux_block_zeroout(fd, offset, length)
+        case (.discard, false): rc = linux_fallocate(fd, FallocateMode.discard, Int64(offset), Int64(length))
+        default: rc = linux_fallocate(fd, FallocateMode.writeZeroes, Int64(offset), Int64(length))
+        }
+        return rc == 0 ? 0 : -errno
+    }
 }

@@ -13,7 +13,10 @@ import Glibc
 public final class IOURingBackend: BlockBackend {
     private let ring: UnsafeMutablePointer<io_uring>
     private let fd: Int32
+    private let target: BlockTarget
     private let eventFD: Int32
+    /// Requests finished without the ring (DISCARD/WRITE_ZEROES on block devices).
+    private var immediate: [(Int, Int32)] = []
     private let slots: Int
     // Per slot: the request and how far it got (for short transfers).
     private let requests: UnsafeMutablePointer<BlockIO>
@@ -25,7 +28,9 @@ public final class IOURingBackend: BlockBackend {
 
     public init(target: BlockTarget, slots: Int) throws {
         self.slots = slots
+        self.target = target
         fd = target.fd
+        immediate.reserveCapacity(slots)
         ring = .allocate(capacity: 1)
         var entries: UInt32 = 1
         while entries < UInt32(min(max(slots, 8), 4096)) { entries <<= 1 }
@@ -90,6 +95,12 @@ public final class IOURingBackend: BlockBackend {
         requests[slot] = io
         done[slot] = 0
         inFlight += 1
+        if target.isBlockDevice && (io.operation == .discard || io.operation == .writeZeroes) {
+            // io_uring has no BLKDISCARD/BLKZEROOUT here; these are rare, so the IOThread does
+            // them itself (QEMU hands them to its thread pool).
+            immediate.append((slot, target.deallocate(io.operation, offset: io.offset, length: io.length)))
+            return
+        }
         prepare(slot: slot)
     }
 
@@ -101,7 +112,12 @@ public final class IOURingBackend: BlockBackend {
     }
 
     public func reap(_ body: (Int, Int32) -> Void) -> Int {
-        var count = 0
+        var count = immediate.count
+        for (slot, result) in immediate {
+            inFlight -= 1
+            body(slot, result)
+        }
+        immediate.removeAll(keepingCapacity: true)
         var cqe: UnsafeMutablePointer<io_uring_cqe>?
         while io_uring_peek_cqe(ring, &cqe) == 0, let entry = cqe {
             let slot = Int(entry.pointee.user_data)
@@ -155,7 +171,7 @@ public final class IOURingBackend: BlockBackend {
         requests[slot] = io
     }
 
-    public var hasCompletions: Bool { io_uring_cq_ready(ring) > 0 }
+    public var hasCompletions: Bool { !immediate.isEmpty || io_uring_cq_ready(ring) > 0 }
     public var completionFD: Int32 { eventFD }
 
     public func clearCompletionSignal() {

@@ -48,6 +48,7 @@ public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
 /// wait for its workers in deinit.
 private final class SharedQueues: @unchecked Sendable {
     let fd: Int32
+    let target: BlockTarget
     let eventFD: Int32
     let requests: UnsafeMutablePointer<BlockIO>
     let capacity: Int
@@ -64,6 +65,7 @@ private final class SharedQueues: @unchecked Sendable {
 
     init(target: BlockTarget, slots: Int) throws {
         fd = target.fd
+        self.target = target
         capacity = slots
         requests = .allocate(capacity: slots)
         pending = [Int](repeating: 0, count: slots)
@@ -184,10 +186,8 @@ private final class SharedQueues: @unchecked Sendable {
             return Int32(truncatingIfNeeded: total)
         case .flush:
             return fdatasync(fd) == 0 ? 0 : -errno
-        case .discard:
-            return linux_fallocate(fd, FallocateMode.discard, Int64(io.offset), Int64(io.length)) == 0 ? 0 : -errno
-        case .writeZeroes:
-            return linux_fallocate(fd, FallocateMode.writeZeroes, Int64(io.offset), Int64(io.length)) == 0 ? 0 : -errno
+        case .discard, .writeZeroes:
+            return target.deallocate(io.operation, offset: io.offset, length: io.length)
         }
     }
 }

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <linux/fs.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 const int linux_O_DIRECT = O_DIRECT;
@@ -39,4 +41,18 @@ int linux_fallocate(int fd, int mode, int64_t offset, int64_t length) {
 
 void linux_set_thread_name(const char *name) {
     pthread_setname_np(pthread_self(), name);
+}
+
+int linux_block_device_size(int fd, uint64_t *bytes) {
+    return ioctl(fd, BLKGETSIZE64, bytes);
+}
+
+int linux_block_discard(int fd, uint64_t offset, uint64_t length) {
+    uint64_t range[2] = { offset, length };
+    return ioctl(fd, BLKDISCARD, range);
+}
+
+int linux_block_zeroout(int fd, uint64_t offset, uint64_t length) {
+    uint64_t range[2] = { offset, length };
+    return ioctl(fd, BLKZEROOUT, range);
 }

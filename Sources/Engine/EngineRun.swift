@@ -49,6 +49,10 @@ public struct EngineJob: Sendable {
     public var workerThreads: Int
     /// Merge adjacent reads and writes of a pass into one I/O (QEMU's default).
     public var mergeRequests: Bool = true
+    /// Whether the sources may write (opens the target read-only when false).
+    public var writes: Bool = true
+    /// What a block-device target may be used for; nil refuses block devices.
+    public var deviceSafety: DeviceSafety?
 
     public init(devices: [VirtioBlkDeviceConfig], layout: IOThreadLayout, backend: BackendKind, target: String?, depth: Int,
                 maxBlock: Int, duration: Double?, pin: PinPolicy = .none, pollForCompletions: Bool = false, workerThreads: Int = 4) {
@@ -102,11 +106,11 @@ public enum Engine {
             return try run(job, devices: devices, source: source) { slots in NullBackend(slots: slots) }
         case .ioUring:
             guard let path = job.target else { throw EngineError.configuration("the io_uring backend needs a target file") }
-            let target = try BlockTarget(path: path, size: capacity)
+            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety)
             return try run(job, devices: devices, source: source) { slots in try IOURingBackend(target: target, slots: slots) }
         case .threads:
             guard let path = job.target else { throw EngineError.configuration("the threads backend needs a target file") }
-            let target = try BlockTarget(path: path, size: capacity)
+            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety)
             return try run(job, devices: devices, source: source) { slots in try ThreadPoolBackend(target: target, slots: slots, threads: job.workerThreads) }
         }
     }

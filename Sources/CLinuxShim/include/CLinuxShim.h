@@ -25,6 +25,11 @@ int linux_pin_current_thread(const int *cpus, int count);
 int linux_fallocate(int fd, int mode, int64_t offset, int64_t length);
 /// Names the calling thread (at most 15 characters show in top and ps).
 void linux_set_thread_name(const char *name);
+/// Block devices: size in bytes (BLKGETSIZE64), BLKDISCARD and BLKZEROOUT over [offset, offset+length).
+/// Return 0, or -1 with errno set.
+int linux_block_device_size(int fd, uint64_t *bytes);
+int linux_block_discard(int fd, uint64_t offset, uint64_t length);
+int linux_block_zeroout(int fd, uint64_t offset, uint64_t length);
 /// The CPU the calling thread runs on now, or -1.
 int linux_current_cpu(void);
 

@@ -1,3 +1,4 @@
+import BlockBackend
 import Engine
 import Foundation
 import Histogram
@@ -19,6 +20,7 @@ struct EngineBenchmark {
     var pollCompletions: Bool
     var merge: Bool
     var seed: UInt64
+    var deviceSafety: DeviceSafety? = nil
 
     func run() throws -> (layout: IOThreadLayout, result: EngineResult) {
         let layout = try LayoutSpec.parse(layoutSpec, numQueues: vqs)
@@ -26,6 +28,8 @@ struct EngineBenchmark {
         var job = EngineJob(devices: [config], layout: layout, backend: backend, target: target, depth: depth, maxBlock: blockSize,
                             duration: seconds, pin: pin, pollForCompletions: pollCompletions)
         job.mergeRequests = merge
+        job.writes = rw != .read && rw != .randread
+        job.deviceSafety = deviceSafety
         let result = try Engine.run(job) { _, vq in
             IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlockBackend
 import Engine
 import Foundation
 
@@ -52,7 +53,7 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "engine: the IOThread layout (single, rr:N, per-vq, qemu:…, libvirt:…; see `vqtrace mapping --help`).")
     var layout: String = "single"
 
-    @Option(help: "engine: the file to do I/O on (created or grown to --size; O_DIRECT). Not needed with --backend null.")
+    @Option(help: "engine: the file (created or grown to --size) or block device to do I/O on, with O_DIRECT. Not needed with --backend null. Devices: never a mounted or root disk; writes need --allow-writes; a signature or holders need --destroy-data-on-device.")
     var target: String?
 
     @Option(help: "engine: size of the target region (512, 4k, 1G, …).")
@@ -87,6 +88,12 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "engine: do not merge adjacent requests of a pass into one I/O (QEMU merges by default).")
     var noMerge = false
+
+    @Flag(help: "engine: let a write pattern overwrite a block-device --target (never a mounted or root disk).")
+    var allowWrites = false
+
+    @Flag(help: "engine: use a block device even though it carries a partition table or filesystem signature, or is held by LVM/MD/dm. Its data will be lost.")
+    var destroyDataOnDevice = false
 
     @Option(help: "engine: seed of the pattern.")
     var seed: UInt64 = 1
@@ -149,7 +156,8 @@ struct BenchCommand: ParsableCommand {
         let bench = EngineBenchmark(
             target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: IOPatternKind(rawValue: rw)!,
             blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
-            pollCompletions: pollCompletions, merge: !noMerge, seed: seed)
+            pollCompletions: pollCompletions, merge: !noMerge, seed: seed,
+            deviceSafety: DeviceSafety(allowWrites: allowWrites, acceptSignatures: destroyDataOnDevice))
         let (resolvedLayout, result) = try bench.run()
         let seconds = result.wallSeconds
         var fio: FioPeer.Result?

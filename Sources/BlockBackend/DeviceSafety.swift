@@ -1,0 +1,116 @@
+import CLinuxShim
+import Foundation
+
+/// The checks that stand between a user's typo and a destroyed disk. vqtrace writes to a block
+/// device only when none of them objects:
+/// - never the disk that holds the root filesystem, nor a device (or a partition of a disk, or
+///   the disk of a partition) that is mounted: no flag overrides these;
+/// - not a device other kernel users hold (LVM, MD, dm-crypt: `/sys/class/block/X/holders`), nor
+///   one whose first sectors carry a partition table or a filesystem signature, unless the user
+///   passes the explicit override (`acceptSignatures`);
+/// - writes only with `allowWrites`.
+public struct DeviceSafety: Sendable {
+    /// What the caller allows.
+    public var allowWrites: Bool
+    public var acceptSignatures: Bool
+
+    public init(allowWrites: Bool = false, acceptSignatures: Bool = false) {
+        self.allowWrites = allowWrites
+        self.acceptSignatures = acceptSignatures
+    }
+
+    /// A block device's kernel name (sda, vda1, loop3) and its whole-disk name.
+    struct Identity {
+        var name: String
+        var disk: String
+        var major: UInt32
+        var minor: UInt32
+    }
+
+    static func identity(of path: String) throws -> Identity {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw BlockTargetError(path: path, problem: "cannot stat: \(String(cString: strerror(errno)))") }
+        let major = UInt32((st.st_rdev >> 8) & 0xFFF) | UInt32((st.st_rdev >> 32) & ~0xFFF)
+        let minor = UInt32(st.st_rdev & 0xFF) | UInt32((st.st_rdev >> 12) & ~0xFF)
+        let sysfs = URL(fileURLWithPath: "/sys/dev/block/\(major):\(minor)").resolvingSymlinksInPath()
+        let name = sysfs.lastPathComponent
+        // A partition's sysfs directory sits inside its disk's.
+        let parent = sysfs.deletingLastPathComponent()
+        let isPartition = FileManager.default.fileExists(atPath: sysfs.appendingPathComponent("partition").path)
+        return Identity(name: name, disk: isPartition ? parent.lastPathComponent : name, major: major, minor: minor)
+    }
+
+    /// Devices (by kernel name) that hold mounted filesystems, and the disks they are on.
+    static func mountedNames() -> Set<String> {
+        var names = Set<String>()
+        let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") {
+            guard let source = line.split(separator: " ").first, source.hasPrefix("/dev/") else { continue }
+            if let id = try? identity(of: String(source)) {
+                names.insert(id.name)
+                names.insert(id.disk)
+            }
+        }
+        // The root filesystem's device, even when /proc/self/mounts names it indirectly.
+        var root = stat()
+        if stat("/", &root) == 0 {
+            let major = UInt32((root.st_dev >> 8) & 0xFFF) | UInt32((root.st_dev >> 32) & ~0xFFF)
+            let minor = UInt32(root.st_dev & 0xFF) | UInt32((root.st_dev >> 12) & ~0xFF)
+            let sysfs = URL(fileURLWithPath: "/sys/dev/block/\(major):\(minor)").resolvingSymlinksInPath()
+            if FileManager.default.fileExists(atPath: sysfs.path) {
+                names.insert(sysfs.lastPathComponent)
+                if FileManager.default.fileExists(atPath: sysfs.appendingPathComponent("partition").path) {
+                    names.insert(sysfs.deletingLastPathComponent().lastPathComponent)
+                }
+            }
+        }
+        return names
+    }
+
+    /// The signature found in a device's first 68 KiB, if any.
+    public static func signature(in bytes: [UInt8]) -> String? {
+        func matches(_ text: String, at offset: Int) -> Bool {
+            let pattern = Array(text.utf8)
+            return bytes.count >= offset + pattern.count && Array(bytes[offset..<offset + pattern.count]) == pattern
+        }
+        if bytes.count >= 1082 && bytes[1080] == 0x53 && bytes[1081] == 0xEF { return "ext2/3/4 filesystem" }
+        if matches("XFSB", at: 0) { return "XFS filesystem" }
+        if matches("_BHRfS_M", at: 65600) { return "btrfs filesystem" }
+        if matches("EFI PART", at: 512) { return "GPT partition table" }
+        if matches("LABELONE", at: 512) || matches("LABELONE", at: 0) { return "LVM physical volume" }
+        if bytes.count >= 6 && bytes[0..<6].elementsEqual([0x4C, 0x55, 0x4B, 0x53, 0xBA, 0xBE]) { return "LUKS header" }
+        if matches("SWAPSPACE2", at: 4086) || matches("SWAP-SPACE", at: 4086) { return "swap area" }
+        if matches("NTFS    ", at: 3) { return "NTFS filesystem" }
+        if matches("FAT32", at: 82) || matches("FAT1", at: 54) { return "FAT filesystem" }
+        if matches("hsqs", at: 0) { return "squashfs filesystem" }
+        if matches("CD001", at: 32769) { return "ISO 9660 filesystem" }
+        if bytes.count >= 512 && bytes[510] == 0x55 && bytes[511] == 0xAA {
+            // An MBR: partition entries at 446, 16 bytes each; a non-zero type byte is a partition.
+            for entry in 0..<4 where bytes[446 + entry * 16 + 4] != 0 { return "MBR partition table" }
+        }
+        return nil
+    }
+
+    /// Checks `path` (a block device) before anything opens it for I/O; throws the reason to refuse.
+    public func check(device path: String, writes: Bool) throws {
+        let id = try Self.identity(of: path)
+        if Self.mountedNames().contains(id.name) {
+            throw BlockTargetError(path: path, problem: "\(id.name) holds a mounted filesystem (or is the disk of one, or the root disk); vqtrace never does I/O to it")
+        }
+        let holders = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/block/\(id.name)/holders")) ?? []
+        if !holders.isEmpty && !acceptSignatures {
+            throw BlockTargetError(path: path, problem: "\(id.name) is in use by \(holders.sorted().joined(separator: ", ")) (LVM, MD or dm); pass --destroy-data-on-device to use it anyway")
+        }
+        if writes && !allowWrites {
+            throw BlockTargetError(path: path, problem: "the requests write and this is a block device: pass --allow-writes to let vqtrace overwrite it")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 68 << 10)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        if n > 0, let found = Self.signature(in: Array(head[0..<n])), !acceptSignatures {
+            throw BlockTargetError(path: path, problem: "its first sectors hold a \(found); pass --destroy-data-on-device to use it anyway")
+        }
+    }
+}
