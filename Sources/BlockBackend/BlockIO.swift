@@ -44,6 +44,25 @@ public protocol BlockBackend: AnyObject {
     func clearCompletionSignal()
     /// Requests submitted and not reaped yet.
     var inFlight: Int { get }
+    /// Tells the backend where guest memory lives (every iovec points into one of these), so
+    /// it can register it once instead of mapping pages per request. Optional.
+    func registerMemory(_ regions: [UnsafeMutableRawBufferPointer])
+    /// What the backend counted (for IOThread statistics).
+    var counters: BackendCounters { get }
+}
+
+/// Backend-specific counts an IOThread reports.
+public struct BackendCounters: Sendable, Equatable {
+    /// Requests sent with registered (fixed) buffers.
+    public var fixedBufferRequests = 0
+    /// Short transfers and EAGAIN/EINTR retries sent again.
+    public var resubmissions = 0
+    public init() {}
+}
+
+extension BlockBackend {
+    public func registerMemory(_ regions: [UnsafeMutableRawBufferPointer]) {}
+    public var counters: BackendCounters { BackendCounters() }
 }
 
 /// What backends do with FALLOCATE for DISCARD and WRITE_ZEROES on a file.

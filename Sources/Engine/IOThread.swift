@@ -57,6 +57,13 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         }
         polling = AdaptivePolling(maxNs: pollMaxNs)
         merger = mergeRequests ? RequestMerger(slots: next) : nil
+        // Each device's guest memory, once: io_uring registers it as fixed buffers.
+        var regions: [UnsafeMutableRawBufferPointer] = []
+        var seen = Set<ObjectIdentifier>()
+        for q in queues where seen.insert(ObjectIdentifier(q.device)).inserted {
+            regions.append(UnsafeMutableRawBufferPointer(start: q.device.mapping.base, count: q.device.mapping.size))
+        }
+        backend.registerMemory(regions)
         wakeFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
         if wakeFD < 0 { throw EngineError.system("eventfd", errno) }
         statistics.name = name
@@ -138,6 +145,8 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             if fdCount > nfds_t(queues.count + 1) && fds[queues.count + 1].revents != 0 { backend.clearCompletionSignal() }
         }
         statistics.merged = merger?.mergedAway ?? 0
+        statistics.fixedBufferRequests = UInt64(backend.counters.fixedBufferRequests)
+        statistics.resubmissions = UInt64(backend.counters.resubmissions)
         statistics.cpuNs = threadCPUNs() - startCPU
         statistics.wallNs = monotonicNs() - startWall
     }

@@ -11,6 +11,9 @@ public struct IOThreadStatistics: Sendable, Codable, Equatable {
     public var batches: UInt64 = 0
     /// Requests merged into an adjacent request's I/O (QEMU's request merging).
     public var merged: UInt64 = 0
+    /// io_uring requests sent with registered buffers, and transfers sent again (short or EAGAIN).
+    public var fixedBufferRequests: UInt64 = 0
+    public var resubmissions: UInt64 = 0
     /// Driver kicks read from ioeventfds.
     public var kicks: UInt64 = 0
     /// Interrupts sent through irqfds (one per queue per pass at most).

@@ -92,6 +92,10 @@ struct EngineIntegrationTests {
             IOPattern(kind: .randread, blockSize: 4096, regionBytes: Self.capacity, seed: 2, queue: vq, queues: 2, limit: 3000, verifySeed: 42)
         }
         #expect(read.queues.allSatisfy { $0.reads == 3000 && $0.errors == 0 })
+        if backend == .ioUring {
+            // Single-buffer reads went through registered guest memory.
+            #expect(read.iothreads.reduce(0) { $0 + $1.fixedBufferRequests } > 0)
+        }
 
         // The file itself, read without the engine, holds every sector's stamp at its offset.
         let bytes = try #require(FileManager.default.contents(atPath: target))

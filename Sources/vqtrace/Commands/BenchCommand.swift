@@ -177,7 +177,7 @@ struct BenchCommand: ParsableCommand {
                 ]],
                 "iothreads": result.iothreads.map { t -> [String: Any] in
                     ["name": t.name, "cpus": t.cpus, "requests": t.requests, "passes": t.passes, "mean_batch": t.meanBatch, "kicks": t.kicks,
-                     "notifications": t.notifications, "merged": t.merged, "poll_hits": t.pollHits, "poll_misses": t.pollMisses, "sleeps": t.sleeps,
+                     "notifications": t.notifications, "merged": t.merged, "fixed_buffer_requests": t.fixedBufferRequests, "resubmissions": t.resubmissions, "poll_hits": t.pollHits, "poll_misses": t.pollMisses, "sleeps": t.sleeps,
                      "cpu_percent": t.cpuPercent]
                 },
                 "vqs": result.queues.map { q -> [String: Any] in
