@@ -212,7 +212,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         let io = BlockIO(operation: operation, offset: request.offset, length: request.dataLength,
                          iovecs: segments, iovecCount: request.segmentCount)
         if let merger, operation == .read || operation == .write {
-            merger.add(slot: slotBase[local] + head, io)
+            merger.add(slot: slotBase[local] + head, io, backend: backend)
         } else {
             backend.submit(slot: slotBase[local] + head, io)
         }
