@@ -60,13 +60,16 @@ let package = Package(
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
         .target(name: "Trace", dependencies: ["Virtio", "CZstd"], swiftSettings: hotPath),
 
+        // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
+        .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
         .target(name: "Catalog", dependencies: ["Trace", .product(name: "GRDB", package: "GRDB.swift")]),
 
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -75,6 +78,7 @@ let package = Package(
         .testTarget(name: "LayoutTests", dependencies: ["Layout", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "Trace", "Layout", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,8 @@
 #include <linux/fs.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <time.h>
 #include <sys/mman.h>
 
 const int linux_O_DIRECT = O_DIRECT;
@@ -55,4 +57,15 @@ int linux_block_discard(int fd, uint64_t offset, uint64_t length) {
 int linux_block_zeroout(int fd, uint64_t offset, uint64_t length) {
     uint64_t range[2] = { offset, length };
     return ioctl(fd, BLKZEROOUT, range);
+}
+
+int linux_wait_readable(int fd, int64_t timeout_ns) {
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+    struct timespec t = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+    return ppoll(&p, 1, timeout_ns < 0 ? NULL : &t, NULL);
+}
+
+void linux_sleep_until(uint64_t deadline_ns) {
+    struct timespec t = { .tv_sec = (time_t)(deadline_ns / 1000000000), .tv_nsec = (long)(deadline_ns % 1000000000) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR) {}
 }

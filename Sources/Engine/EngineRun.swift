@@ -53,6 +53,8 @@ public struct EngineJob: Sendable {
     public var writes: Bool = true
     /// What a block-device target may be used for; nil refuses block devices.
     public var deviceSafety: DeviceSafety?
+    /// The run's time origin; replay sources hold the same one for their deadlines.
+    public var clock = RunClock()
 
     public init(devices: [VirtioBlkDeviceConfig], layout: IOThreadLayout, backend: BackendKind, target: String?, depth: Int,
                 maxBlock: Int, duration: Double?, pin: PinPolicy = .none, pollForCompletions: Bool = false, workerThreads: Int = 4) {
@@ -158,13 +160,15 @@ public enum Engine {
             for vq in 0..<device.queues.count {
                 drivers.append(try VCPUDriver(device: device, vq: vq, source: source(d, vq), depth: job.depth, maxBlock: job.maxBlock,
                                               stop: stop, pollForCompletions: job.pollForCompletions,
-                                              cpus: cpus(iothreadIndex: nil, vcpuIndex: vcpu, layoutCPUs: nil)))
+                                              cpus: cpus(iothreadIndex: nil, vcpuIndex: vcpu, layoutCPUs: nil), clock: job.clock))
                 vcpu += 1
             }
         }
 
         let started = Date()
         for t in iothreads { try t.start() }
+        // A little lead, so that every driver thread is running when the first deadline falls.
+        job.clock.start(at: monotonicNs() + 2_000_000)
         for driver in drivers { try driver.start() }
         if let duration = job.duration {
             let deadline = started.addingTimeInterval(duration)

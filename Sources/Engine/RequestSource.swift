@@ -6,12 +6,25 @@ public struct PlannedRequest: Sendable, Equatable {
     public var sector: UInt64
     /// Bytes of data (reads and writes), or of the range (discard and write-zeroes); 0 for flush.
     public var length: UInt32
+    /// Open-loop replay: the CLOCK_MONOTONIC time (ns) the request is due; 0 = as soon as possible.
+    public var deadlineNs: UInt64
 
-    public init(type: VirtioBlkRequestType, sector: UInt64, length: UInt32) {
+    public init(type: VirtioBlkRequestType, sector: UInt64, length: UInt32, deadlineNs: UInt64 = 0) {
         self.type = type
         self.sector = sector
         self.length = length
+        self.deadlineNs = deadlineNs
     }
+}
+
+/// What a source says when its driver asks for work.
+public enum SourceStep: Sendable {
+    /// Submit this (at its deadline, if it has one).
+    case submit(PlannedRequest)
+    /// Nothing until some in-flight request completes (closed-loop replay keeps a depth).
+    case waitForCompletion
+    /// Nothing, ever again.
+    case exhausted
 }
 
 /// Where a vCPU driver's requests come from: a pattern generator now, a trace reader later.
@@ -24,6 +37,15 @@ public protocol RequestSource {
     mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer)
     /// Sees a completed request (its status and, for reads, its data).
     mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer)
+    /// The next step given how many requests are in flight. The default asks `next()`.
+    mutating func step(inFlight: Int) -> SourceStep
+}
+
+extension RequestSource {
+    public mutating func step(inFlight: Int) -> SourceStep {
+        if let request = next() { return .submit(request) }
+        return isExhausted ? .exhausted : .waitForCompletion
+    }
 }
 
 /// The data vqtrace writes when it checks what it reads back: every 512-byte sector holds 64

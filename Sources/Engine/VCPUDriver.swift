@@ -6,6 +6,16 @@ import Virtio
 import Glibc
 #endif
 
+/// The run's time origin, shared by drivers (IOPS-over-time buckets) and replay sources
+/// (deadlines). The engine sets it once, just before the drivers start.
+public final class RunClock: Sendable {
+    private let epoch = Atomic<UInt64>(0)
+    public init() {}
+    /// CLOCK_MONOTONIC ns of the run's start; 0 until the engine starts the drivers.
+    public var epochNs: UInt64 { epoch.load(ordering: .acquiring) }
+    func start(at ns: UInt64) { epoch.store(ns, ordering: .releasing) }
+}
+
 /// A flag one thread raises and many read.
 public final class StopFlag: Sendable {
     private let raised = Atomic<Bool>(false)
@@ -39,6 +49,14 @@ public struct QueueStatistics: Sendable {
     /// Completion latency (submit to reap), ns.
     public var readLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     public var writeLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    /// Open-loop replay: how late each request was submitted against its deadline, ns.
+    public var lateness = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    /// Completions per 100 ms since the run's start.
+    public var timeline: [UInt64] = []
+    /// First and last submission (CLOCK_MONOTONIC ns), for the replayed duration.
+    public var firstSubmitNs: UInt64 = 0
+    public var lastSubmitNs: UInt64 = 0
+    public static let timelineBucketNs: UInt64 = 100_000_000
 
     public var requests: UInt64 { reads + writes + others }
 }
@@ -68,13 +86,18 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     private let planned: UnsafeMutablePointer<PlannedRequest>
     private let submittedAt: UnsafeMutablePointer<UInt64>
     private var freeSlots: [Int]
+    private let clock: RunClock
+    /// The request the source gave that waits for its deadline.
+    private var held: PlannedRequest?
+    /// Below this, a wait for a deadline spins instead of sleeping (wake-ups take tens of µs).
+    static var spinNs: UInt64 { 60_000 }
     /// The first error that stopped the driver (a ring the device broke, say).
     public private(set) var failure: String?
 
     static var indirectEntries: Int { VCPUDriverArea.indirectEntries }
 
     public init(device: VirtioBlkDevice, vq: Int, source: Source, depth: Int, maxBlock: Int, stop: StopFlag,
-                pollForCompletions: Bool = false, cpus: [Int] = []) throws {
+                pollForCompletions: Bool = false, cpus: [Int] = [], clock: RunClock = RunClock()) throws {
         let area = device.driverAreas[vq]
         guard VCPUDriverArea.bytes(queueSize: device.config.queueSize, depth: depth, maxBlock: maxBlock) <= area.size else {
             throw EngineError.configuration("queue depth \(depth) × \(maxBlock) bytes does not fit the driver area of vq \(vq)")
@@ -90,6 +113,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         self.stop = stop
         self.cpus = cpus
         self.pollForCompletions = pollForCompletions
+        self.clock = clock
         // The driver accepts what the device offers; with INDIRECT_DESC (the default, as Linux
         // guests negotiate it) a request takes one ring descriptor, so depth can reach Q.
         let features = device.config.features
@@ -172,24 +196,43 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         pointer(status.address, 1).storeBytes(of: 0xFF, as: UInt8.self)
         guard ring.add(UnsafeBufferPointer(start: b, count: count), token: UInt64(slot)) != nil else { return false }
         planned[slot] = request
-        submittedAt[slot] = monotonicNs()
+        let now = monotonicNs()
+        submittedAt[slot] = now
+        if statistics.firstSubmitNs == 0 { statistics.firstSubmitNs = now }
+        statistics.lastSubmitNs = now
+        if request.deadlineNs > 0 { _ = statistics.lateness.record(now > request.deadlineNs ? now - request.deadlineNs : 0) }
         return true
     }
 
     private func run() {
         let queue = device.queues[vq]
         _ = ring.enableInterrupts()
+        var exhausted = false
         while true {
-            // Submit up to the queue depth.
+            // Submit what is due, up to the queue depth.
             var added = 0
+            var dueAt: UInt64 = 0
             if !stop.isRaised {
-                while !freeSlots.isEmpty, let request = source.next() {
+                while !freeSlots.isEmpty {
+                    if held == nil {
+                        switch source.step(inFlight: depth - freeSlots.count) {
+                        case .submit(let request): held = request
+                        case .waitForCompletion: break
+                        case .exhausted: exhausted = true
+                        }
+                    }
+                    guard let request = held else { break }
+                    if request.deadlineNs > 0 && monotonicNs() < request.deadlineNs {
+                        dueAt = request.deadlineNs
+                        break
+                    }
                     let slot = freeSlots.removeLast()
                     guard add(request, slot: slot) else {
                         freeSlots.append(slot)
                         failure = "vq \(vq): ring full with \(depth - freeSlots.count) requests in flight"
                         break
                     }
+                    held = nil
                     added += 1
                 }
             }
@@ -201,25 +244,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
             var reaped = 0
             do {
                 while let used = try ring.reap() {
-                    let slot = Int(used.token)
-                    let latency = monotonicNs() - submittedAt[slot]
-                    let request = planned[slot]
-                    let status = pointer(statusAddress + UInt64(slot * 16), 1).load(as: UInt8.self)
-                    source.completed(request, status: status, data: dataPointer(slot))
-                    if status != 0 { statistics.errors += 1 }
-                    switch request.type {
-                    case .read:
-                        statistics.reads += 1
-                        statistics.bytesRead += UInt64(request.length)
-                        _ = statistics.readLatency.record(latency)
-                    case .write:
-                        statistics.writes += 1
-                        statistics.bytesWritten += UInt64(request.length)
-                        _ = statistics.writeLatency.record(latency)
-                    default:
-                        statistics.others += 1
-                    }
-                    freeSlots.append(slot)
+                    reap(slot: Int(used.token))
                     reaped += 1
                 }
             } catch {
@@ -227,11 +252,30 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
                 return
             }
             let inFlight = depth - freeSlots.count
-            if inFlight == 0 && (stop.isRaised || source.isExhausted) { return }
-            if reaped > 0 || inFlight == 0 { continue }
-            // Wait for completions.
-            if ring.enableInterrupts() { continue }
-            if pollForCompletions {
+            if inFlight == 0 && (stop.isRaised || (exhausted && held == nil)) { return }
+            if reaped > 0 { continue }
+            if inFlight == 0 && dueAt == 0 { continue }
+
+            // Wait: for a completion, for the next deadline, or both.
+            if dueAt > 0 {
+                let now = monotonicNs()
+                if dueAt > now + Self.spinNs {
+                    if inFlight > 0 {
+                        if !ring.enableInterrupts() && linux_wait_readable(queue.callFD, Int64(dueAt - now - Self.spinNs)) > 0 {
+                            var value: UInt64 = 0
+                            _ = linux_eventfd_read(queue.callFD, &value)
+                            statistics.interrupts += 1
+                        }
+                    } else {
+                        linux_sleep_until(dueAt - Self.spinNs)
+                    }
+                } else {
+                    // The last microseconds: spin, reaping what completes meanwhile.
+                    while monotonicNs() < dueAt && !ring.hasUsed {}
+                }
+            } else if ring.enableInterrupts() {
+                continue
+            } else if pollForCompletions {
                 while !ring.hasUsed && !device.isBroken {}
             } else {
                 var value: UInt64 = 0
@@ -245,5 +289,34 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    @inline(__always) private func reap(slot: Int) {
+        let now = monotonicNs()
+        let latency = now - submittedAt[slot]
+        let request = planned[slot]
+        let status = pointer(statusAddress + UInt64(slot * 16), 1).load(as: UInt8.self)
+        source.completed(request, status: status, data: dataPointer(slot))
+        if status != 0 { statistics.errors += 1 }
+        switch request.type {
+        case .read:
+            statistics.reads += 1
+            statistics.bytesRead += UInt64(request.length)
+            _ = statistics.readLatency.record(latency)
+        case .write:
+            statistics.writes += 1
+            statistics.bytesWritten += UInt64(request.length)
+            _ = statistics.writeLatency.record(latency)
+        default:
+            statistics.others += 1
+        }
+        let epoch = clock.epochNs
+        if epoch > 0 && now >= epoch {
+            let bucket = Int((now - epoch) / QueueStatistics.timelineBucketNs)
+            // Grows by one bucket per 100 ms: an allocation every few thousand requests at most.
+            while statistics.timeline.count <= bucket { statistics.timeline.append(0) }
+            statistics.timeline[bucket] += 1
+        }
+        freeSlots.append(slot)
     }
 }

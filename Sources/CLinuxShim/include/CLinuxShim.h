@@ -30,6 +30,10 @@ void linux_set_thread_name(const char *name);
 int linux_block_device_size(int fd, uint64_t *bytes);
 int linux_block_discard(int fd, uint64_t offset, uint64_t length);
 int linux_block_zeroout(int fd, uint64_t offset, uint64_t length);
+/// Waits until `fd` is readable or `timeout_ns` passes (ppoll); returns 1 readable, 0 timeout, -1 error.
+int linux_wait_readable(int fd, int64_t timeout_ns);
+/// Sleeps until the CLOCK_MONOTONIC time `deadline_ns` (absolute, so sleeps never accumulate drift).
+void linux_sleep_until(uint64_t deadline_ns);
 /// The CPU the calling thread runs on now, or -1.
 int linux_current_cpu(void);
 

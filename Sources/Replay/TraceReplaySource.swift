@@ -1,0 +1,135 @@
+import Engine
+import Trace
+import Virtio
+
+/// Counts one source keeps for the runner to read after the run (one per source, written by its
+/// driver thread only, read after the thread is joined).
+public final class SourceTally: @unchecked Sendable {
+    public var replayed: UInt64 = 0
+    public var skipped: UInt64 = 0
+    public var error: String?
+    public init() {}
+}
+
+/// One vq's recorded stream as a vCPU driver's request source. It reads ahead from its own
+/// trace reader (one decoded chunk in memory) and decides when each request may go:
+/// open-loop at its deadline, closed-loop when the recorded in-flight depth allows, or at once.
+public struct TraceReplaySource: RequestSource {
+    public let options: ReplayOptions
+    private var cursor: TraceCursor
+    private let clock: RunClock
+    /// This copy's start offset (the `--vms` jitter).
+    private let offsetNs: UInt64
+    private var lookahead: TraceRecord?
+    private var done = false
+    /// Completion times of this queue's earlier recorded requests still in flight at the
+    /// current request's submit time (a min-heap): its size is the recorded depth.
+    private var recordedInFlight: [UInt64] = []
+    public let tally: SourceTally
+
+    public init(reader: TraceReader, device: UInt16, vq: UInt16, options: ReplayOptions, clock: RunClock, offsetNs: UInt64 = 0,
+                enabled: Bool = true, tally: SourceTally = SourceTally()) {
+        self.options = options
+        self.tally = tally
+        self.clock = clock
+        self.offsetNs = offsetNs
+        cursor = reader.cursor(from: options.fromNs, to: options.toNs, queues: [QueueKey(device: device, vq: vq)])
+        done = !enabled
+    }
+
+    public var isExhausted: Bool { done && lookahead == nil }
+
+    public mutating func next() -> PlannedRequest? {
+        if case .submit(let request) = step(inFlight: 0) { return request }
+        return nil
+    }
+
+    /// The next record worth replaying, or nil at the end.
+    private mutating func peek() -> TraceRecord? {
+        while lookahead == nil && !done {
+            do {
+                guard var record = try cursor.next() else {
+                    done = true
+                    break
+                }
+                switch record.type {
+                case .write where options.writes == .skip:
+                    tally.skipped += 1
+                    continue
+                case .write where options.writes == .asReads:
+                    record.type = .read
+                case .read, .write, .flush, .discard, .writeZeroes, .getID:
+                    break
+                default:
+                    tally.skipped += 1
+                    continue
+                }
+                if (record.type == .read || record.type == .write) && (Int(record.length) > options.maxRequestBytes || record.length % 512 != 0) {
+                    tally.skipped += 1
+                    continue
+                }
+                lookahead = record
+            } catch {
+                tally.error = error.description
+                done = true
+            }
+        }
+        return lookahead
+    }
+
+    public mutating func step(inFlight: Int) -> SourceStep {
+        guard let record = peek() else { return .exhausted }
+        switch options.timing {
+        case .afap:
+            break
+        case .closed:
+            // Drop the recorded requests that had completed when this one was submitted.
+            // Without completion times there is no recorded depth: such requests go at once.
+            while let first = recordedInFlight.first, first <= record.submitNs { popMin() }
+            if record.completionNs != nil && inFlight > recordedInFlight.count { return .waitForCompletion }
+        case .open:
+            break
+        }
+        lookahead = nil
+        if options.timing == .closed, let completion = record.completionNs { push(completion) }
+        tally.replayed += 1
+        var deadline: UInt64 = 0
+        if options.timing == .open {
+            let relative = Double(record.submitNs - min(record.submitNs, options.fromNs)) / options.speed
+            deadline = clock.epochNs + offsetNs + UInt64(relative)
+        }
+        let type = VirtioBlkRequestType(rawValue: record.type.rawValue) ?? .read
+        return .submit(PlannedRequest(type: type, sector: record.sector, length: record.type == .flush ? 0 : record.length, deadlineNs: deadline))
+    }
+
+    public mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer) {}
+    public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {}
+
+    // A binary min-heap on completion times, bounded by the recorded depth.
+    private mutating func push(_ value: UInt64) {
+        recordedInFlight.append(value)
+        var i = recordedInFlight.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if recordedInFlight[parent] <= recordedInFlight[i] { break }
+            recordedInFlight.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    private mutating func popMin() {
+        let last = recordedInFlight.removeLast()
+        guard !recordedInFlight.isEmpty else { return }
+        recordedInFlight[0] = last
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < recordedInFlight.count && recordedInFlight[l] < recordedInFlight[m] { m = l }
+            if r < recordedInFlight.count && recordedInFlight[r] < recordedInFlight[m] { m = r }
+            if m == i { break }
+            recordedInFlight.swapAt(m, i)
+            i = m
+        }
+    }
+}
