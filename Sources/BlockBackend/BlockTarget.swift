@@ -27,7 +27,9 @@ public final class BlockTarget: @unchecked Sendable {
 
     /// Opens `path` for a run that needs `size` bytes and may `write`.
     /// - Parameter safety: required for block devices (nil refuses them, naming the flags).
-    public init(path: String, size: UInt64, direct: Bool = true, writes: Bool = true, safety: DeviceSafety? = nil) throws {
+    /// - Parameter sparse: grow a file with holes instead of allocating it (holes read without
+    ///   touching the disk, so reads of never-written ranges measure nothing).
+    public init(path: String, size: UInt64, direct: Bool = true, writes: Bool = true, safety: DeviceSafety? = nil, sparse: Bool = false) throws {
         self.path = path
         var st = stat()
         let exists = stat(path, &st) == 0
@@ -64,11 +66,30 @@ public final class BlockTarget: @unchecked Sendable {
         fstat(opened, &st)
         let current = UInt64(st.st_size)
         if current < size {
-            // Allocate for real: a sparse file would read holes without touching the disk.
-            let rc = posix_fallocate(opened, 0, off_t(size))
-            if rc != 0 && ftruncate(opened, off_t(size)) != 0 {
-                close(opened)
-                throw BlockTargetError(path: path, problem: "cannot grow to \(size) bytes: \(String(cString: strerror(rc)))")
+            if sparse {
+                if ftruncate(opened, off_t(size)) != 0 {
+                    close(opened)
+                    throw BlockTargetError(path: path, problem: "cannot grow to \(size) bytes: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                // Allocate for real (a sparse file would read holes without touching the disk),
+                // but never fill the filesystem: keep 1 GiB and 5% of it free.
+                var fs = statvfs()
+                if fstatvfs(opened, &fs) == 0 {
+                    let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+                    let reserve = max(UInt64(1) << 30, UInt64(fs.f_blocks) * UInt64(fs.f_frsize) / 20)
+                    let needed = size - current
+                    if needed + reserve > free {
+                        close(opened)
+                        if current == 0 { unlink(path) }
+                        throw BlockTargetError(path: path, problem: "growing it to \(size) bytes needs \(needed) more, and the filesystem has \(free) free (vqtrace keeps \(reserve) free); use a block device, a smaller size, or a sparse file (holes read without touching the disk)")
+                    }
+                }
+                let rc = posix_fallocate(opened, 0, off_t(size))
+                if rc != 0 {
+                    close(opened)
+                    throw BlockTargetError(path: path, problem: "cannot allocate \(size) bytes: \(String(cString: strerror(rc)))")
+                }
             }
         }
         fd = opened

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <sys/mman.h>
 
@@ -68,4 +69,8 @@ int linux_wait_readable(int fd, int64_t timeout_ns) {
 void linux_sleep_until(uint64_t deadline_ns) {
     struct timespec t = { .tv_sec = (time_t)(deadline_ns / 1000000000), .tv_nsec = (long)(deadline_ns % 1000000000) };
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR) {}
+}
+
+void linux_set_timer_slack(unsigned long ns) {
+    prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
 }

@@ -273,3 +273,60 @@ extension TraceCatalog {
         }
     }
 }
+
+/// One IOThread's counters as a run stores them.
+public struct RunIOThreadRow: Sendable {
+    public var name: String
+    public var requests: Int64
+    public var passes: Int64
+    public var kicks: Int64
+    public var notifications: Int64
+    public var cpuPercent: Double
+    public init(name: String, requests: Int64, passes: Int64, kicks: Int64, notifications: Int64, cpuPercent: Double) {
+        self.name = name
+        self.requests = requests
+        self.passes = passes
+        self.kicks = kicks
+        self.notifications = notifications
+        self.cpuPercent = cpuPercent
+    }
+}
+
+/// One vq's totals and its latency histogram (serialized by the caller) as a run stores them.
+public struct RunQueueRow: Sendable {
+    public var device: Int
+    public var vq: Int
+    public var requests: Int64
+    public var bytes: Int64
+    public var latencyHistogram: Data
+    public init(device: Int, vq: Int, requests: Int64, bytes: Int64, latencyHistogram: Data) {
+        self.device = device
+        self.vq = vq
+        self.requests = requests
+        self.bytes = bytes
+        self.latencyHistogram = latencyHistogram
+    }
+}
+
+extension TraceCatalog {
+    /// Stores a run's end: its summary (JSON), warning, per-IOThread and per-vq rows, and the
+    /// completions per 100 ms bucket. One transaction: a run is stored whole or not at all.
+    public func finishRun(_ id: Int64, endedAt: String = ISO8601DateFormatter().string(from: Date()), warning: String?, summaryJSON: String,
+                          iothreads: [RunIOThreadRow], queues: [RunQueueRow], timeline: [UInt64], windowFromNs: Int64?, windowToNs: Int64?, vms: Int) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE run SET endedAt = ?, warning = ?, summaryJSON = ?, windowFromNs = ?, windowToNs = ?, vms = ? WHERE id = ?",
+                           arguments: [endedAt, warning, summaryJSON, windowFromNs, windowToNs, vms, id])
+            for t in iothreads {
+                try db.execute(sql: "INSERT INTO runIOThread (runId, iothread, requests, passes, kicks, notifications, cpuPercent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [id, t.name, t.requests, t.passes, t.kicks, t.notifications, t.cpuPercent])
+            }
+            for q in queues {
+                try db.execute(sql: "INSERT INTO runQueue (runId, device, vq, requests, bytes, latencyHistogram) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [id, q.device, q.vq, q.requests, q.bytes, q.latencyHistogram])
+            }
+            for (bucket, count) in timeline.enumerated() {
+                try db.execute(sql: "INSERT INTO runTimeline (runId, bucket, requests, bytes) VALUES (?, ?, ?, 0)", arguments: [id, bucket, Int64(count)])
+            }
+        }
+    }
+}

@@ -53,6 +53,8 @@ public struct EngineJob: Sendable {
     public var writes: Bool = true
     /// What a block-device target may be used for; nil refuses block devices.
     public var deviceSafety: DeviceSafety?
+    /// Grow a file target with holes instead of allocating it.
+    public var sparseTarget = false
     /// The run's time origin; replay sources hold the same one for their deadlines.
     public var clock = RunClock()
 
@@ -108,11 +110,11 @@ public enum Engine {
             return try run(job, devices: devices, source: source) { slots in NullBackend(slots: slots) }
         case .ioUring:
             guard let path = job.target else { throw EngineError.configuration("the io_uring backend needs a target file") }
-            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety)
+            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety, sparse: job.sparseTarget)
             return try run(job, devices: devices, source: source) { slots in try IOURingBackend(target: target, slots: slots) }
         case .threads:
             guard let path = job.target else { throw EngineError.configuration("the threads backend needs a target file") }
-            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety)
+            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety, sparse: job.sparseTarget)
             return try run(job, devices: devices, source: source) { slots in try ThreadPoolBackend(target: target, slots: slots, threads: job.workerThreads) }
         }
     }

@@ -40,7 +40,7 @@ enum Format {
 }
 
 /// A progress line on a TTY (stderr), silent otherwise so that pipes and CI logs stay clean.
-final class Progress {
+final class Progress: @unchecked Sendable {
     let total: Int
     let label: String
     let enabled = isatty(2) != 0

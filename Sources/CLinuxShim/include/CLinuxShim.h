@@ -34,6 +34,9 @@ int linux_block_zeroout(int fd, uint64_t offset, uint64_t length);
 int linux_wait_readable(int fd, int64_t timeout_ns);
 /// Sleeps until the CLOCK_MONOTONIC time `deadline_ns` (absolute, so sleeps never accumulate drift).
 void linux_sleep_until(uint64_t deadline_ns);
+/// Sets the calling thread's timer slack (ns): the default 50 µs would make every timed sleep
+/// that much late.
+void linux_set_timer_slack(unsigned long ns);
 /// The CPU the calling thread runs on now, or -1.
 int linux_current_cpu(void);
 

@@ -15,10 +15,15 @@ struct OLTPShapeStream {
     private var logSector = logStartSector
     private var pendingFlush: TraceRecord?
     let withCompletions: Bool
+    /// Mean gap between requests (other than a commit's FLUSH), µs.
+    let meanGapUs: Double
 
-    init(seed: UInt64, withCompletions: Bool = true) {
+    /// - Parameter iops: the stream's mean rate; about 137k when not given (an 8 µs mean gap).
+    init(seed: UInt64, withCompletions: Bool = true, iops: Double? = nil) {
         random = seed | 1
         self.withCompletions = withCompletions
+        // 12% of requests are commits, each followed by a FLUSH 3 µs later on average.
+        meanGapUs = iops.map { max(0.5, (1e6 / $0 * 1.12 - 0.12 * 3)) } ?? 8
     }
 
     static var metadata: TraceMetadata {
@@ -51,7 +56,7 @@ struct OLTPShapeStream {
             flush.completionNs = withCompletions ? (nowUs + exponentialUs(mean: 40)) * 1000 : nil
             return flush
         }
-        nowUs += exponentialUs(mean: 8)
+        nowUs += exponentialUs(mean: meanGapUs)
         let choice = below(100)
         var record: TraceRecord
         if choice < 12 {

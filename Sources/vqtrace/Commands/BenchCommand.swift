@@ -45,6 +45,7 @@ struct BenchCommand: ParsableCommand {
         case engine
         case virtqueue
         case trace
+        case replay
     }
 
     @Option(help: "What to measure: \(Component.allCases.map(\.rawValue).joined(separator: ", ")) (default: engine when --target or --backend is given, else virtqueue).")
@@ -175,17 +176,8 @@ struct BenchCommand: ParsableCommand {
                     "write": EngineBenchmark.fioDirection(result.queues, read: false, seconds: seconds),
                     "elapsed": seconds,
                 ]],
-                "iothreads": result.iothreads.map { t -> [String: Any] in
-                    ["name": t.name, "cpus": t.cpus, "requests": t.requests, "passes": t.passes, "mean_batch": t.meanBatch, "kicks": t.kicks,
-                     "notifications": t.notifications, "merged": t.merged, "fixed_buffer_requests": t.fixedBufferRequests, "resubmissions": t.resubmissions, "poll_hits": t.pollHits, "poll_misses": t.pollMisses, "sleeps": t.sleeps,
-                     "cpu_percent": t.cpuPercent]
-                },
-                "vqs": result.queues.map { q -> [String: Any] in
-                    ["device": q.device, "vq": q.vq, "requests": q.requests, "bytes": q.bytesRead + q.bytesWritten, "errors": q.errors,
-                     "kicks": q.kicks, "interrupts": q.interrupts,
-                     "clat_ns_p50": q.reads > 0 ? q.readLatency.valueAtPercentile(50) : q.writeLatency.valueAtPercentile(50),
-                     "clat_ns_p99": q.reads > 0 ? q.readLatency.valueAtPercentile(99) : q.writeLatency.valueAtPercentile(99)]
-                },
+                "iothreads": EngineBenchmark.iothreadsJSON(result.iothreads),
+                "vqs": EngineBenchmark.queuesJSON(result.queues),
                 "failures": result.failures,
             ]
             if let fio {
@@ -196,22 +188,8 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("engine: \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layout) (\(resolvedLayout.iothreads.count) IOThread\(resolvedLayout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), \(rw) bs \(Format.bytes(bs.bytes)) qd \(qd) per vq, \(String(format: "%.1f", seconds)) s")
-            for read in [true, false] {
-                let ios = result.queues.reduce(0) { $0 + (read ? $1.reads : $1.writes) }
-                guard ios > 0 else { continue }
-                let bytes = result.queues.reduce(0) { $0 + (read ? $1.bytesRead : $1.bytesWritten) }
-                let h = EngineBenchmark.merged(result.queues, read: read)
-                print(String(format: "  %@: %.0f IOPS, %@/s, clat p50 %@  p99 %@  p99.9 %@", read ? "read " : "write", Double(ios) / seconds,
-                             Format.bytes(UInt64(Double(bytes) / seconds)), Format.duration(h.valueAtPercentile(50)),
-                             Format.duration(h.valueAtPercentile(99)), Format.duration(h.valueAtPercentile(99.9))))
-            }
-            var rows = [["IOThread", "CPUs", "requests", "passes", "batch", "merged", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
-            for t in result.iothreads {
-                rows.append([t.name, t.cpus.isEmpty ? "-" : t.cpus.map(String.init).joined(separator: ","), "\(t.requests)", "\(t.passes)",
-                             String(format: "%.1f", t.meanBatch), "\(t.merged)", "\(t.kicks)", "\(t.notifications)", "\(t.pollHits)/\(t.pollMisses)",
-                             "\(t.sleeps)", String(format: "%.0f", t.cpuPercent)])
-            }
-            print(Format.table(rows, rightAligned: Set(2..<11)).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            for line in EngineBenchmark.summaryLines(result.queues, seconds: seconds) { print(line) }
+            print(EngineBenchmark.iothreadTable(result.iothreads))
             if let fio {
                 print(String(format: "  fio (%@, same pattern, same run): %.0f IOPS; vqtrace/fio = %.2f", kind == .null ? "null" : "io_uring", fio.iops, fio.iops > 0 ? iops / fio.iops : 0))
                 print("    \(fio.commandLine)")
@@ -229,6 +207,8 @@ struct BenchCommand: ParsableCommand {
             try runEngine()
         case .trace:
             try runTrace()
+        case .replay:
+            try runReplay()
         case .virtqueue:
             var features: VirtioFeaturesOption = []
             if eventIdx { features.insert(.eventIndex) }
@@ -313,5 +293,21 @@ struct BenchCommand: ParsableCommand {
                          w.recordsPerWindow.sorted()[w.recordsPerWindow.count / 2], sorted[sorted.count / 2], sorted.last ?? 0, sorted.count,
                          Format.bytes(UInt64(w.cursorBytes))))
         }
+    }
+
+    private func runReplay() throws {
+        let bench = ReplayBenchmark(directory: dir)
+        var rows = [["rate", "requests", "recorded", "vqtrace took", "drift", "lateness p50", "p99", "p99.9", "fio took", "fio drift"]]
+        for rate in [20_000.0, 100_000.0] {
+            let r = try bench.run(iops: rate, seconds: duration.seconds, layout: layout)
+            rows.append([
+                "\(Int(rate / 1000))k IOPS", "\(r.requests)", Format.duration(r.recordedNs), Format.duration(r.replayedNs),
+                String(format: "%+.2f%%", r.vqtraceDrift * 100), Format.duration(r.latenessNs.p50), Format.duration(r.latenessNs.p99),
+                Format.duration(r.latenessNs.p999), r.fioRuntimeMs.map { String(format: "%.0f ms", $0) } ?? "-",
+                r.fioDrift.map { String(format: "%+.2f%%", $0 * 100) } ?? "-",
+            ])
+        }
+        print("open-loop replay on the null backend (8 vqs, layout \(layout)) beside fio --read_iolog with the null engine")
+        print(Format.table(rows, rightAligned: Set(1..<10)), terminator: "")
     }
 }

@@ -245,13 +245,15 @@ struct TracesCommand: ParsableCommand {
         @Option(help: "Records per chunk (the unit of crash loss and window seeks).") var recordsPerChunk: Int = 65_536
         @Option(help: "When to fsync: \(TraceFsyncPolicy.allCases.map(\.rawValue).joined(separator: ", ")).") var fsync: String = "close"
         @Flag(help: "Leave out completion times (as imported traces often do).") var noCompletions = false
+        @Option(help: "Mean request rate of the stream (default about 137k IOPS).") var iops: Double?
         @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
         /// Writes `requests` records of the OLTP-shaped stream to `out`, with a progress bar on a TTY.
-        static func writeOLTPShape(out: String, requests: Int, seed: UInt64, withCompletions: Bool, options: TraceWriterOptions) throws -> TraceTotals {
+        static func writeOLTPShape(out: String, requests: Int, seed: UInt64, withCompletions: Bool, options: TraceWriterOptions,
+                                   iops: Double? = nil) throws -> TraceTotals {
             let directory = (out as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions)
+            var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions, iops: iops)
             var metadata = OLTPShapeStream.metadata
             metadata.source = .init(kind: "synthetic", name: "oltp-shape", parameters: ["seed": "\(seed)", "requests": "\(requests)"])
             let writer = try TraceWriter(path: out, metadata: metadata, options: options)
@@ -275,7 +277,7 @@ struct TracesCommand: ParsableCommand {
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             let totals = try Self.writeOLTPShape(
                 out: out, requests: requests, seed: seed, withCompletions: !noCompletions,
-                options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!))
+                options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!), iops: iops)
             print("wrote \(out): \(totals.records) requests over \(Format.duration(totals.lastSubmitNs - totals.firstSubmitNs))")
             if !noCatalog {
                 let t = try catalog.open().register(tracePath: out)

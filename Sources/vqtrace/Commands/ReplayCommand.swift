@@ -1,0 +1,278 @@
+import ArgumentParser
+import BlockBackend
+import Catalog
+import Engine
+import Foundation
+import Histogram
+import Layout
+import Replay
+import Trace
+
+/// `vqtrace replay`: a recorded trace through the engine under one IOThread layout.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a trace through the engine under an IOThread layout, onto a file or device.",
+        discussion: """
+            Each vq of the trace gets a vCPU driver thread that reads its own stream from the
+            trace; IOThreads serve the vqs as LAYOUT maps them (see `vqtrace mapping --help`).
+
+            Timing: open (the default) issues each request at its recorded time divided by
+            --speed, against absolute deadlines, and records how late each one went; closed
+            keeps each vq's recorded in-flight depth (needs completion times); afap goes as
+            fast as --qd allows. When lateness p99 passes --lateness-warn the run says so
+            (and stores the warning): the host could not keep up, and the numbers measure
+            the replayer, not the layout.
+
+            Targets: a file (created and allocated to the trace's capacity, never past the
+            filesystem's free space; --sparse-target grows it with holes) or a block device:
+            never a mounted or root disk; writes need --allow-writes; a device with a
+            filesystem or partition signature, or held by LVM/MD/dm, needs
+            --destroy-data-on-device. --writes skip|as-reads replays read-only.
+
+            Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq
+            statistics, latency histograms, IOPS per 100 ms) for reports.
+
+            Examples:
+              vqtrace replay Traces/demo.vqt --target /tmp/disk.img rr:2
+              vqtrace replay demo --target /tmp/disk.img per-vq --timing afap --qd 64
+              vqtrace replay demo --backend null single --speed 2 --from 1s --to 3s --json
+              vqtrace replay demo --target /tmp/disk.img single --vms 8 --shared-iothreads
+            """)
+
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+
+    @Argument(help: "The trace: a .vqt path, a catalog id or a name.")
+    var trace: String
+
+    @Argument(help: "The IOThread layout: single, rr:N, per-vq, qemu:…, libvirt:….")
+    var layout: String = "single"
+
+    @Option(help: "The file or block device to replay onto (not needed with --backend null).")
+    var target: String?
+
+    @Option(help: "io_uring, threads or null.")
+    var backend: String = "io_uring"
+
+    @Option(help: "open, closed or afap.")
+    var timing: String = "open"
+
+    @Option(help: "Time scale: 2 replays twice as fast.")
+    var speed: Double = 1
+
+    @Option(help: "Start of the window, from the trace's start (10s, 500ms).")
+    var from: Duration?
+
+    @Option(help: "End of the window, from the trace's start.")
+    var to: Duration?
+
+    @Option(help: "Only these vqs (a list such as 0,2-3).")
+    var vqs: String?
+
+    @Option(help: "Replay N copies as N devices (a dense host).")
+    var vms: Int = 1
+
+    @Flag(help: "The copies share the layout's IOThreads instead of getting their own.")
+    var sharedIOThreads = false
+
+    @Option(help: "Each copy starts up to this much later (seeded).")
+    var jitter: Duration = Duration(seconds: 0.001)
+
+    @Option(help: "Requests in flight per vq: the afap depth and the cap for the other timings.")
+    var qd: Int = 32
+
+    @Option(help: "as-is, skip or as-reads.")
+    var writes: String = "as-is"
+
+    @Flag(help: "Let a trace with writes overwrite a block device.")
+    var allowWrites = false
+
+    @Flag(help: "Use a block device with a partition table or filesystem signature, or held by LVM/MD/dm. Its data will be lost.")
+    var destroyDataOnDevice = false
+
+    @Flag(help: "Grow a file target with holes instead of allocating the trace's whole capacity (reads of holes do not touch the disk).")
+    var sparseTarget = false
+
+    @Option(help: "Pin threads: auto, none or a CPU list.")
+    var pin: String = "none"
+
+    @Option(help: "Warn when open-loop lateness p99 is above this.")
+    var latenessWarn: Duration = Duration(seconds: 0.001)
+
+    @Option(help: "Seed of the copies' start offsets.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Do not store the run in the catalog.")
+    var noCatalog = false
+
+    @Flag(help: "Print fio-shaped JSON (plus lateness_ns and replay fields) for programs.")
+    var json = false
+
+    func validate() throws {
+        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be io_uring, threads or null") }
+        guard ReplayOptions.Timing(rawValue: timing) != nil else { throw ValidationError("--timing must be open, closed or afap") }
+        guard ReplayOptions.Writes(rawValue: writes) != nil else { throw ValidationError("--writes must be as-is, skip or as-reads") }
+        guard speed > 0 else { throw ValidationError("--speed must be positive") }
+        guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
+        guard (1...256).contains(vms) else { throw ValidationError("--vms must be 1...256") }
+        if BackendKind(rawValue: backend) != .null && target == nil { throw ValidationError("--backend \(backend) needs --target FILE or DEVICE") }
+        _ = try PinPolicy(parsing: pin)
+    }
+
+    func run() throws {
+        let resolved = try TracesCommand.resolve(trace, catalog: catalog)
+        let reader = try TraceReader(path: resolved.path)
+        var options = ReplayOptions()
+        options.timing = ReplayOptions.Timing(rawValue: timing)!
+        options.speed = speed
+        let start = reader.totals.firstSubmitNs
+        if let from { options.fromNs = start + UInt64(from.seconds * 1e9) }
+        if let to { options.toNs = start + UInt64(to.seconds * 1e9) }
+        if let vqs { options.vqs = Set(try CPUSet(parsing: vqs).cpus) }
+        options.vms = vms
+        options.sharedIOThreads = sharedIOThreads
+        options.jitterNs = UInt64(jitter.seconds * 1e9)
+        options.seed = seed
+        options.writes = ReplayOptions.Writes(rawValue: writes)!
+        options.depth = qd
+        options.latenessWarnNs = UInt64(latenessWarn.seconds * 1e9)
+        let kind = BackendKind(rawValue: backend)!
+
+        let startedAt = ISO8601DateFormatter().string(from: Date())
+        let progress = ReplayProgress(totalSeconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
+                                      enabled: options.timing == .open && !json)
+        let result = try ReplayRunner.run(
+            tracePath: resolved.path, target: target, layoutSpec: layout, backend: kind, options: options,
+            safety: DeviceSafety(allowWrites: allowWrites, acceptSignatures: destroyDataOnDevice), pin: try PinPolicy(parsing: pin),
+            sparseTarget: sparseTarget)
+        progress.finish()
+        let seconds = result.engine.wallSeconds
+
+        var runId: Int64?
+        if !noCatalog {
+            runId = try store(result, tracePath: resolved.path, traceId: resolved.catalogued?.id, backend: kind, options: options, startedAt: startedAt)
+        }
+        if json {
+            var object: [String: Any] = [
+                "fio version": "vqtrace", "trace": resolved.path, "layout": layout, "backend": kind.rawValue, "timing": options.timing.rawValue,
+                "speed": speed, "target": target ?? NSNull(), "run_id": runId.map { $0 as Any } ?? NSNull(),
+                "jobs": [[
+                    "jobname": "vqtrace-replay",
+                    "read": EngineBenchmark.fioDirection(result.engine.queues, read: true, seconds: seconds),
+                    "write": EngineBenchmark.fioDirection(result.engine.queues, read: false, seconds: seconds),
+                    "elapsed": seconds,
+                ]],
+                "iothreads": EngineBenchmark.iothreadsJSON(result.engine.iothreads),
+                "vqs": EngineBenchmark.queuesJSON(result.engine.queues),
+                "replayed": result.replayed, "skipped": result.skipped,
+                "scheduled_ns": result.scheduledNs, "replayed_ns": result.replayedNs,
+                "warning": result.warning ?? NSNull(), "failures": result.engine.failures, "trace_errors": result.traceErrors,
+            ]
+            if result.lateness.totalCount > 0 {
+                object["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),
+                                         "p99.9": result.lateness.valueAtPercentile(99.9), "max": result.lateness.max]
+            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("replay \(resolved.path) under \(layout) (\(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(speed == 1 ? "" : " ×\(speed)")\(vms > 1 ? ", \(vms) copies" : "")")
+            let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
+            print("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(Format.duration(result.replayedNs))"
+                  + (options.timing == .open ? String(format: " (scheduled %@, %+.2f%%)", Format.duration(result.scheduledNs), drift) : ""))
+            for line in EngineBenchmark.summaryLines(result.engine.queues, seconds: seconds) { print(line) }
+            if result.lateness.totalCount > 0 {
+                print("  lateness: p50 \(Format.duration(result.lateness.valueAtPercentile(50)))  p99 \(Format.duration(result.lateness.valueAtPercentile(99)))  p99.9 \(Format.duration(result.lateness.valueAtPercentile(99.9)))  max \(Format.duration(result.lateness.max))")
+            }
+            print(EngineBenchmark.iothreadTable(result.engine.iothreads))
+            if let warning = result.warning { print("  WARNING: \(warning)") }
+            for failure in result.engine.failures { print("  FAILED: \(failure)") }
+            for error in result.traceErrors { print("  TRACE: \(error)") }
+            if let runId { print("  stored as run \(runId) in \(catalog.catalog)") }
+        }
+        if !result.engine.failures.isEmpty || !result.traceErrors.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The run row and its results, in the catalog.
+    private func store(_ result: ReplayResult, tracePath: String, traceId: Int64?, backend: BackendKind, options: ReplayOptions, startedAt: String) throws -> Int64 {
+        let open = try catalog.open()
+        let layoutObject: [String: Any] = [
+            "iothreads": result.layout.iothreads.map { ["id": $0.id, "cpus": $0.cpus.map { $0.description as Any } ?? NSNull(), "poll_max_ns": $0.pollMaxNs.map { $0 as Any } ?? NSNull()] },
+            "devices": result.layout.devices.map { ["name": $0.name, "assignment": $0.assignment] },
+        ]
+        let layoutJSON = String(decoding: try JSONSerialization.data(withJSONObject: layoutObject, options: [.sortedKeys]), as: UTF8.self)
+        let hostJSON = String(decoding: try JSONEncoder().encode(TraceMetadata.Host.current()), as: UTF8.self)
+        let id = try open.insertRun(NewRun(traceId: traceId, tracePath: tracePath, layoutSpec: layout, layoutJSON: layoutJSON, backend: backend.rawValue,
+                                           timing: options.timing.rawValue, speed: options.speed, target: target ?? "null", hostJSON: hostJSON,
+                                           startedAt: startedAt))
+        let seconds = result.engine.wallSeconds
+        var summary: [String: Any] = [
+            "requests": result.engine.requests, "replayed": result.replayed, "skipped": result.skipped, "seconds": seconds,
+            "iops": Double(result.engine.requests) / seconds, "scheduled_ns": result.scheduledNs, "replayed_ns": result.replayedNs,
+            "read": EngineBenchmark.fioDirection(result.engine.queues, read: true, seconds: seconds),
+            "write": EngineBenchmark.fioDirection(result.engine.queues, read: false, seconds: seconds),
+        ]
+        if result.lateness.totalCount > 0 {
+            summary["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),
+                                      "p99.9": result.lateness.valueAtPercentile(99.9)]
+        }
+        let summaryJSON = String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self)
+        var timeline: [UInt64] = []
+        for q in result.engine.queues {
+            if timeline.count < q.timeline.count { timeline += Array(repeating: 0, count: q.timeline.count - timeline.count) }
+            for (i, n) in q.timeline.enumerated() { timeline[i] += n }
+        }
+        let deviceIndex = Dictionary(uniqueKeysWithValues: result.layout.devices.enumerated().map { ($0.element.name, $0.offset) })
+        let encoder = JSONEncoder()
+        try open.finishRun(
+            id, warning: result.warning, summaryJSON: summaryJSON,
+            iothreads: result.engine.iothreads.map {
+                RunIOThreadRow(name: $0.name, requests: Int64($0.requests), passes: Int64($0.passes), kicks: Int64($0.kicks),
+                               notifications: Int64($0.notifications), cpuPercent: $0.cpuPercent)
+            },
+            queues: try result.engine.queues.map { q in
+                var h = q.readLatency
+                h.add(q.writeLatency)
+                return RunQueueRow(device: deviceIndex[q.device] ?? 0, vq: q.vq, requests: Int64(q.requests),
+                                   bytes: Int64(q.bytesRead + q.bytesWritten), latencyHistogram: try encoder.encode(h))
+            },
+            timeline: timeline, windowFromNs: options.fromNs > 0 ? Int64(options.fromNs) : nil,
+            windowToNs: options.toNs == .max ? nil : Int64(options.toNs), vms: options.vms)
+        return id
+    }
+}
+
+/// A progress line on a TTY during an open-loop replay (its length is known in advance).
+final class ReplayProgress: @unchecked Sendable {
+    private let total: Double
+    private let enabled: Bool
+    private let stopped = NSCondition()
+    private var done = false
+    private var thread: Thread?
+
+    init(totalSeconds: Double, enabled: Bool) {
+        total = max(totalSeconds, 0.001)
+        self.enabled = enabled && isatty(2) != 0
+        guard self.enabled else { return }
+        let started = Date()
+        let progress = Progress(total: 1000, label: "replaying")
+        thread = Thread { [self] in
+            stopped.lock()
+            while !done {
+                progress.update(min(1000, Int(Date().timeIntervalSince(started) / total * 1000)))
+                _ = stopped.wait(until: Date().addingTimeInterval(0.2))
+            }
+            stopped.unlock()
+            progress.finish()
+        }
+        thread?.start()
+    }
+
+    func finish() {
+        guard enabled else { return }
+        stopped.lock()
+        done = true
+        stopped.broadcast()
+        stopped.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+}
