@@ -80,22 +80,21 @@ public enum ReplayRunner {
         // Sources are value types inside their drivers; keep their readers here for the counts.
         let perDevice = metadata.devices.count
         var tallies: [SourceTally] = []
-        var openError: String?
+        // One feed per copy: each copy replays the whole trace on its own devices.
+        var queues = Set<QueueKey>()
+        for (d, device) in metadata.devices.enumerated() {
+            for vq in 0..<Int(device.numQueues) where options.vqs?.contains(vq) ?? true { queues.insert(QueueKey(device: UInt16(d), vq: UInt16(vq))) }
+        }
+        let feeds = try (0..<options.vms).map { _ in try ReplayFeed(path: tracePath, from: options.fromNs, to: options.toNs, queues: queues) }
+        defer { for feed in feeds { feed.stop() } }
         let engine = try Engine.run(job) { device, vq in
             let copy = device / perDevice
             let traceDevice = UInt16(device % perDevice)
-            // Each source reads with its own reader (its own file position and chunk buffer).
-            let own: TraceReader
-            do { own = try TraceReader(path: tracePath) } catch {
-                openError = "\(error)"
-                own = reader
-            }
             let tally = SourceTally()
             tallies.append(tally)
-            return TraceReplaySource(reader: own, device: traceDevice, vq: UInt16(vq), options: options, clock: job.clock,
+            return TraceReplaySource(feed: feeds[copy], device: traceDevice, vq: UInt16(vq), options: options, clock: job.clock,
                                      offsetNs: offsets[copy], enabled: options.vqs?.contains(vq) ?? true, tally: tally)
         }
-        if let openError { throw ReplayError(openError) }
 
         var lateness = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         for q in engine.queues { lateness.add(q.lateness) }

@@ -16,7 +16,8 @@ public final class SourceTally: @unchecked Sendable {
 /// open-loop at its deadline, closed-loop when the recorded in-flight depth allows, or at once.
 public struct TraceReplaySource: RequestSource {
     public let options: ReplayOptions
-    private var cursor: TraceCursor
+    private let feed: ReplayFeed
+    private let queue: QueueKey
     private let clock: RunClock
     /// This copy's start offset (the `--vms` jitter).
     private let offsetNs: UInt64
@@ -27,13 +28,15 @@ public struct TraceReplaySource: RequestSource {
     private var recordedInFlight: [UInt64] = []
     public let tally: SourceTally
 
-    public init(reader: TraceReader, device: UInt16, vq: UInt16, options: ReplayOptions, clock: RunClock, offsetNs: UInt64 = 0,
+    /// - Parameter feed: reads the trace ahead for every queue of the run (one reader thread).
+    public init(feed: ReplayFeed, device: UInt16, vq: UInt16, options: ReplayOptions, clock: RunClock, offsetNs: UInt64 = 0,
                 enabled: Bool = true, tally: SourceTally = SourceTally()) {
         self.options = options
         self.tally = tally
         self.clock = clock
         self.offsetNs = offsetNs
-        cursor = reader.cursor(from: options.fromNs, to: options.toNs, queues: [QueueKey(device: device, vq: vq)])
+        self.feed = feed
+        queue = QueueKey(device: device, vq: vq)
         done = !enabled
     }
 
@@ -47,9 +50,10 @@ public struct TraceReplaySource: RequestSource {
     /// The next record worth replaying, or nil at the end.
     private mutating func peek() -> TraceRecord? {
         while lookahead == nil && !done {
-            do {
-                guard var record = try cursor.next() else {
+            do {  // (a block, so that `continue` skips a record)
+                guard var record = feed.next(for: queue) else {
                     done = true
+                    if let error = feed.error { tally.error = error }
                     break
                 }
                 switch record.type {
@@ -69,9 +73,6 @@ public struct TraceReplaySource: RequestSource {
                     continue
                 }
                 lookahead = record
-            } catch {
-                tally.error = error.description
-                done = true
             }
         }
         return lookahead

@@ -8,7 +8,8 @@ import Glibc
 /// A finished trace is indexed by its trailer. A trace without a valid trailer (its writer
 /// crashed, or the tail was cut) is indexed by scanning chunk headers from the start; every
 /// complete chunk stays readable and `recovery` says what was wrong with the tail.
-public final class TraceReader {
+/// Not thread-safe: one thread at a time (it may be handed from one thread to another).
+public final class TraceReader: @unchecked Sendable {
     public let path: String
     public let metadata: TraceMetadata
     public let majorVersion: UInt16

@@ -66,8 +66,11 @@ enum ReplayFixtures {
     static func replay(_ path: String, _ options: ReplayOptions) throws -> (result: EngineResult, perQueue: [[PlannedRequest]]) {
         let job = job(options)
         var logs: [LoggingSource<TraceReplaySource>.Log] = []
+        let keys = Set((0..<4).filter { options.vqs?.contains($0) ?? true }.map { QueueKey(device: 0, vq: UInt16($0)) })
+        let feed = try ReplayFeed(path: path, from: options.fromNs, to: options.toNs, queues: keys)
+        defer { feed.stop() }
         let result = try Engine.run(job) { _, vq in
-            let source = LoggingSource(inner: TraceReplaySource(reader: try! TraceReader(path: path), device: 0, vq: UInt16(vq),
+            let source = LoggingSource(inner: TraceReplaySource(feed: feed, device: 0, vq: UInt16(vq),
                                                                 options: options, clock: job.clock, enabled: options.vqs?.contains(vq) ?? true))
             logs.append(source.log)
             return source
@@ -124,7 +127,8 @@ struct ReplayFidelityTests {
             options.fromNs = records[10].submitNs
             let clock = RunClock()
             clock.start(at: 5_000_000_000)
-            var source = TraceReplaySource(reader: try TraceReader(path: dir.file("t.vqt")), device: 0, vq: 2, options: options, clock: clock, offsetNs: 777)
+            let feed = try ReplayFeed(path: dir.file("t.vqt"), from: options.fromNs, to: options.toNs, queues: [QueueKey(device: 0, vq: 2)])
+            var source = TraceReplaySource(feed: feed, device: 0, vq: 2, options: options, clock: clock, offsetNs: 777)
             let expected = records.filter { $0.vq == 2 && $0.submitNs >= options.fromNs }
             var got: [UInt64] = []
             while case .submit(let r) = source.step(inFlight: 0) { got.append(r.deadlineNs) }
@@ -147,7 +151,8 @@ struct ReplayFidelityTests {
         try writer.finish()
         var options = ReplayOptions()
         options.timing = .closed
-        var source = TraceReplaySource(reader: try TraceReader(path: dir.file("t.vqt")), device: 0, vq: 0, options: options, clock: RunClock())
+        let feed = try ReplayFeed(path: dir.file("t.vqt"), from: 0, to: .max, queues: [QueueKey(device: 0, vq: 0)])
+        var source = TraceReplaySource(feed: feed, device: 0, vq: 0, options: options, clock: RunClock())
         guard case .submit = source.step(inFlight: 0) else { Issue.record("first request held back"); return }
         guard case .waitForCompletion = source.step(inFlight: 2) else { Issue.record("second request went with 2 in flight (recorded 1)"); return }
         guard case .submit = source.step(inFlight: 1) else { Issue.record("second request held back at its recorded depth"); return }

@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+import Trace
+
+/// Reads a trace once, on its own thread, and hands each queue's records to that queue's
+/// driver through a bounded single-producer single-consumer ring. Decoding a chunk takes a
+/// millisecond or more; doing it here, ahead of time, keeps it off the drivers' schedule (and
+/// decodes each chunk once instead of once per queue).
+///
+/// Memory is bounded: `capacity` records per queue. The reader waits while a queue's ring is
+/// full (the queues of one trace advance together in time, so the others drain meanwhile).
+public final class ReplayFeed: @unchecked Sendable {
+    /// One queue's ring. `head` is written by the consumer only, `tail` by the producer only.
+    final class Ring: @unchecked Sendable {
+        let slots: UnsafeMutablePointer<TraceRecord>
+        let capacity: Int
+        let head = Atomic<Int>(0)
+        let tail = Atomic<Int>(0)
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            slots = .allocate(capacity: capacity)
+        }
+
+        deinit {
+            // Records are trivial values: nothing to deinitialize.
+            slots.deallocate()
+        }
+    }
+
+    private let rings: [UInt32: Ring]
+    private let finishedFlag = Atomic<Bool>(false)
+    private let stopFlag = Atomic<Bool>(false)
+    private var thread: Thread?
+    private let done = DispatchSemaphore(value: 0)
+    /// The reader's error, if the trace could not be read to the end (set before `finished`).
+    public private(set) var error: String?
+
+    /// Starts reading `path` in [from, to) for `queues`.
+    public init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
+        let reader = try TraceReader(path: path)
+        var rings: [UInt32: Ring] = [:]
+        for key in queues { rings[key.rawValue] = Ring(capacity: capacity) }
+        self.rings = rings
+        let ringsByQueue = rings
+        let thread = Thread { [self] in
+            var cursor = reader.cursor(from: from, to: to, queues: queues)
+            do {
+                while !stopFlag.load(ordering: .relaxed), let record = try cursor.next() {
+                    guard let ring = ringsByQueue[record.queueKey.rawValue] else { continue }
+                    let tail = ring.tail.load(ordering: .relaxed)
+                    while tail - ring.head.load(ordering: .acquiring) == ring.capacity {
+                        if stopFlag.load(ordering: .relaxed) { break }
+                        usleep(200)
+                    }
+                    ring.slots[tail % ring.capacity] = record
+                    ring.tail.store(tail + 1, ordering: .releasing)
+                }
+            } catch {
+                self.error = "\(error)"
+            }
+            finishedFlag.store(true, ordering: .releasing)
+            done.signal()
+        }
+        thread.name = "vqtrace-feed"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Stops the reader (if still running) and waits for it.
+    public func stop() {
+        guard thread != nil else { return }
+        stopFlag.store(true, ordering: .relaxed)
+        done.wait()
+        thread = nil
+    }
+
+    /// The next record of `queue`: nil when the trace has no more for it; waits (briefly
+    /// spinning, then sleeping) while the reader is behind.
+    func next(for queue: QueueKey) -> TraceRecord? {
+        guard let ring = rings[queue.rawValue] else { return nil }
+        let head = ring.head.load(ordering: .relaxed)
+        var spins = 0
+        while ring.tail.load(ordering: .acquiring) == head {
+            // Read the flag first: a record stored before `finished` is visible after it.
+            if finishedFlag.load(ordering: .acquiring) && ring.tail.load(ordering: .acquiring) == head { return nil }
+            spins += 1
+            if spins > 1000 { usleep(50) }
+        }
+        let record = ring.slots[head % ring.capacity]
+        ring.head.store(head + 1, ordering: .releasing)
+        return record
+    }
+}
