@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "LayoutTests", dependencies: ["Layout", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "Trace", "Layout", "TestSupport"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

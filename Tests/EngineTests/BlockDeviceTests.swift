@@ -2,52 +2,8 @@ import BlockBackend
 import Foundation
 import Layout
 import Testing
+import TestSupport
 @testable import Engine
-
-/// A loop device over a file in a temporary folder, detached and removed on deinit.
-final class LoopDevice {
-    let backing: String
-    let path: String
-
-    static var available: Bool {
-        getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/loop-control")
-            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/losetup")
-    }
-
-    init(bytes: Int, prefix: [UInt8] = [], at offset: Int = 0) throws {
-        backing = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-loop-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img").path
-        FileManager.default.createFile(atPath: backing, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: backing))
-        try handle.truncate(atOffset: UInt64(bytes))
-        if !prefix.isEmpty {
-            try handle.seek(toOffset: UInt64(offset))
-            try handle.write(contentsOf: Data(prefix))
-        }
-        try handle.close()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
-        process.arguments = ["--find", "--show", "--direct-io=on", backing]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, path.hasPrefix("/dev/loop") else {
-            try? FileManager.default.removeItem(atPath: backing)
-            throw BlockTargetError(path: backing, problem: "losetup failed")
-        }
-    }
-
-    deinit {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
-        process.arguments = ["-d", path]
-        try? process.run()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: backing)
-    }
-}
 
 @Suite("Block-device targets", .serialized)
 struct BlockDeviceTests {

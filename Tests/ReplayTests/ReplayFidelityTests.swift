@@ -1,3 +1,4 @@
+import BlockBackend
 import Foundation
 import Layout
 import Testing
@@ -193,5 +194,42 @@ struct ReplayFidelityTests {
             #expect(result.layout.devices.count == 3)
             #expect(result.engine.iothreads.count == (shared ? 2 : 6))
         }
+    }
+}
+
+@Suite("Replay onto block devices", .serialized)
+struct ReplayDeviceSafetyTests {
+    @Test("a device with a filesystem is refused; a blank one needs --allow-writes for a trace with writes, not for a read-only replay",
+          .enabled(if: LoopDevice.available, "needs root, /dev/loop-control and losetup"))
+    func loopDevices() throws {
+        let dir = ReplayScratch()
+        let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 500, seed: 10)
+        var options = ReplayOptions()
+        options.timing = .afap
+        let capacity = Int(ReplayFixtures.capacity * 512)
+
+        let formatted = try LoopDevice(bytes: capacity, prefix: [0x53, 0xEF], at: 1080)
+        let refused = #expect(throws: (any Error).self) {
+            try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: formatted.path, layoutSpec: "single", backend: .ioUring, options: options,
+                                 safety: DeviceSafety(allowWrites: true))
+        }
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("ext2/3/4 filesystem"))
+
+        let blank = try LoopDevice(bytes: capacity)
+        let needsFlag = #expect(throws: (any Error).self) {
+            try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: blank.path, layoutSpec: "single", backend: .ioUring, options: options,
+                                 safety: DeviceSafety())
+        }
+        #expect("\(needsFlag.map { "\($0)" } ?? "")".contains("--allow-writes"))
+
+        let written = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: blank.path, layoutSpec: "rr:2", backend: .ioUring, options: options,
+                                           safety: DeviceSafety(allowWrites: true))
+        #expect(written.engine.requests == 500 && written.engine.failures.isEmpty)
+        #expect(written.engine.queues.reduce(0) { $0 + $1.errors } == 0)
+
+        options.writes = .skip
+        let readOnly = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: blank.path, layoutSpec: "single", backend: .ioUring, options: options,
+                                            safety: DeviceSafety())
+        #expect(readOnly.engine.requests == UInt64(records.filter { $0.type != .write }.count))
     }
 }

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Why a loop device could not be made.
+public enum LoopDeviceError: Error {
+    case losetupFailed(String)
+}
+
+/// A loop device over a file in a temporary folder, detached and removed on deinit.
+public final class LoopDevice {
+    public let backing: String
+    public let path: String
+
+    public static var available: Bool {
+        getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/loop-control")
+            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/losetup")
+    }
+
+    public init(bytes: Int, prefix: [UInt8] = [], at offset: Int = 0) throws {
+        backing = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-loop-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img").path
+        FileManager.default.createFile(atPath: backing, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: backing))
+        try handle.truncate(atOffset: UInt64(bytes))
+        if !prefix.isEmpty {
+            try handle.seek(toOffset: UInt64(offset))
+            try handle.write(contentsOf: Data(prefix))
+        }
+        try handle.close()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
+        process.arguments = ["--find", "--show", "--direct-io=on", backing]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, path.hasPrefix("/dev/loop") else {
+            try? FileManager.default.removeItem(atPath: backing)
+            throw LoopDeviceError.losetupFailed(backing)
+        }
+    }
+
+    deinit {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
+        process.arguments = ["-d", path]
+        try? process.run()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: backing)
+    }
+}
