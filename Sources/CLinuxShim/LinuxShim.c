@@ -74,3 +74,8 @@ void linux_sleep_until(uint64_t deadline_ns) {
 void linux_set_timer_slack(unsigned long ns) {
     prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
 }
+
+int linux_set_realtime(int priority) {
+    struct sched_param param = { .sched_priority = priority };
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+}

@@ -53,6 +53,8 @@ public struct EngineJob: Sendable {
     public var writes: Bool = true
     /// What a block-device target may be used for; nil refuses block devices.
     public var deviceSafety: DeviceSafety?
+    /// vCPU drivers run under SCHED_FIFO (open-loop replay keeps its schedule on a busy host).
+    public var realtimeDrivers = false
     /// Grow a file target with holes instead of allocating it.
     public var sparseTarget = false
     /// The run's time origin; replay sources hold the same one for their deadlines.
@@ -162,7 +164,8 @@ public enum Engine {
             for vq in 0..<device.queues.count {
                 drivers.append(try VCPUDriver(device: device, vq: vq, source: source(d, vq), depth: job.depth, maxBlock: job.maxBlock,
                                               stop: stop, pollForCompletions: job.pollForCompletions,
-                                              cpus: cpus(iothreadIndex: nil, vcpuIndex: vcpu, layoutCPUs: nil), clock: job.clock))
+                                              cpus: cpus(iothreadIndex: nil, vcpuIndex: vcpu, layoutCPUs: nil), clock: job.clock,
+                                              realtime: job.realtimeDrivers))
                 vcpu += 1
             }
         }

@@ -34,7 +34,8 @@ public struct ReplayResult: Sendable {
 /// own stream from the trace; IOThreads as the layout says.
 public enum ReplayRunner {
     public static func run(tracePath: String, target: String?, layoutSpec: String, backend: BackendKind,
-                           options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false) throws -> ReplayResult {
+                           options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
+                           realtime: Bool = false) throws -> ReplayResult {
         let reader = try TraceReader(path: tracePath)
         let metadata = reader.metadata
         guard options.vms >= 1 else { throw ReplayError("--vms must be at least 1") }
@@ -68,6 +69,7 @@ public enum ReplayRunner {
         job.writes = options.writes == .asIs && reader.totals.mix[1] > 0
         job.deviceSafety = safety
         job.sparseTarget = sparseTarget
+        job.realtimeDrivers = realtime
         // Each copy starts at its own seeded offset.
         var random = options.seed | 1
         let offsets: [UInt64] = (0..<options.vms).map { vm in

@@ -37,6 +37,8 @@ void linux_sleep_until(uint64_t deadline_ns);
 /// Sets the calling thread's timer slack (ns): the default 50 µs would make every timed sleep
 /// that much late.
 void linux_set_timer_slack(unsigned long ns);
+/// Gives the calling thread SCHED_FIFO at `priority` (1-99); returns 0 or an errno value.
+int linux_set_realtime(int priority);
 /// The CPU the calling thread runs on now, or -1.
 int linux_current_cpu(void);
 

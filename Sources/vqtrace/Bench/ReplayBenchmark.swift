@@ -20,7 +20,7 @@ struct ReplayBenchmark {
 
     let directory: String
 
-    func run(iops: Double, seconds: Double, layout: String = "single") throws -> Result {
+    func run(iops: Double, seconds: Double, layout: String = "single", realtime: Bool = false) throws -> Result {
         let requests = Int(iops * seconds)
         let path = directory + "/replay-bench-\(Int(iops)).vqt"
         defer { unlink(path) }
@@ -28,7 +28,7 @@ struct ReplayBenchmark {
                                                    options: TraceWriterOptions(fsync: .none), iops: iops)
         var options = ReplayOptions()
         options.timing = .open
-        let result = try ReplayRunner.run(tracePath: path, target: nil, layoutSpec: layout, backend: .null, options: options, safety: nil)
+        let result = try ReplayRunner.run(tracePath: path, target: nil, layoutSpec: layout, backend: .null, options: options, safety: nil, realtime: realtime)
         let reader = try TraceReader(path: path)
         let recorded = reader.totals.lastSubmitNs - reader.totals.firstSubmitNs
         return Result(

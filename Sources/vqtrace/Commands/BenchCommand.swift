@@ -96,6 +96,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "engine: use a block device even though it carries a partition table or filesystem signature, or is held by LVM/MD/dm. Its data will be lost.")
     var destroyDataOnDevice = false
 
+    @Flag(help: "replay: run the vCPU drivers under SCHED_FIFO (needs root or RLIMIT_RTPRIO).")
+    var realtime = false
+
     @Option(help: "engine: seed of the pattern.")
     var seed: UInt64 = 1
 
@@ -299,7 +302,7 @@ struct BenchCommand: ParsableCommand {
         let bench = ReplayBenchmark(directory: dir)
         var rows = [["rate", "requests", "recorded", "vqtrace took", "drift", "lateness p50", "p99", "p99.9", "fio took", "fio drift"]]
         for rate in [20_000.0, 100_000.0] {
-            let r = try bench.run(iops: rate, seconds: duration.seconds, layout: layout)
+            let r = try bench.run(iops: rate, seconds: duration.seconds, layout: layout, realtime: realtime)
             rows.append([
                 "\(Int(rate / 1000))k IOPS", "\(r.requests)", Format.duration(r.recordedNs), Format.duration(r.replayedNs),
                 String(format: "%+.2f%%", r.vqtraceDrift * 100), Format.duration(r.latenessNs.p50), Format.duration(r.latenessNs.p99),
@@ -307,7 +310,7 @@ struct BenchCommand: ParsableCommand {
                 r.fioDrift.map { String(format: "%+.2f%%", $0 * 100) } ?? "-",
             ])
         }
-        print("open-loop replay on the null backend (8 vqs, layout \(layout)) beside fio --read_iolog with the null engine")
+        print("open-loop replay on the null backend (8 vqs, layout \(layout)\(realtime ? ", SCHED_FIFO drivers" : "")) beside fio --read_iolog with the null engine")
         print(Format.table(rows, rightAligned: Set(1..<10)), terminator: "")
     }
 }

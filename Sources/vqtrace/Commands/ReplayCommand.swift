@@ -93,6 +93,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Grow a file target with holes instead of allocating the trace's whole capacity (reads of holes do not touch the disk).")
     var sparseTarget = false
 
+    @Flag(help: "Run the vCPU drivers under SCHED_FIFO, so that deadlines are not queued behind other threads (needs root or RLIMIT_RTPRIO).")
+    var realtime = false
+
     @Option(help: "Pin threads: auto, none or a CPU list.")
     var pin: String = "none"
 
@@ -144,7 +147,7 @@ struct ReplayCommand: ParsableCommand {
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: kind, options: options,
             safety: DeviceSafety(allowWrites: allowWrites, acceptSignatures: destroyDataOnDevice), pin: try PinPolicy(parsing: pin),
-            sparseTarget: sparseTarget)
+            sparseTarget: sparseTarget, realtime: realtime)
         progress.finish()
         let seconds = result.engine.wallSeconds
 
