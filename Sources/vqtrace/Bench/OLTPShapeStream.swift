@@ -6,27 +6,38 @@ import Trace
 /// Timestamps are whole microseconds, as a recorder on a real host produces; completions are
 /// submit + a latency of tens to hundreds of µs. Deterministic for a seed.
 struct OLTPShapeStream {
-    static let capacitySectors: UInt64 = 100 << 21  // 100 GiB
+    /// The default device: 100 GiB, the size the trace format is sized for.
+    static let defaultCapacitySectors: UInt64 = 100 << 21
     static let queues: UInt16 = 8
-    static let logStartSector: UInt64 = capacitySectors - (4 << 21)  // last 4 GiB: the log
+    /// The log is the last 4% of the device (4 GiB of 100); the data area is the rest.
+    static func logStart(capacitySectors: UInt64) -> UInt64 { capacitySectors - capacitySectors / 25 / 16 * 16 }
+    static let logStartSector: UInt64 = logStart(capacitySectors: defaultCapacitySectors)
+    let capacitySectors: UInt64
+    let logStartSector: UInt64
 
     private var random: UInt64
     private var nowUs: UInt64 = 0
-    private var logSector = logStartSector
+    private var logSector: UInt64
     private var pendingFlush: TraceRecord?
     let withCompletions: Bool
     /// Mean gap between requests (other than a commit's FLUSH), µs.
     let meanGapUs: Double
 
     /// - Parameter iops: the stream's mean rate; about 137k when not given (an 8 µs mean gap).
-    init(seed: UInt64, withCompletions: Bool = true, iops: Double? = nil) {
+    init(seed: UInt64, withCompletions: Bool = true, iops: Double? = nil, capacitySectors: UInt64 = OLTPShapeStream.defaultCapacitySectors) {
+        precondition(capacitySectors >= 1 << 12, "the OLTP shape needs at least 2 MiB")
+        self.capacitySectors = capacitySectors
+        logStartSector = Self.logStart(capacitySectors: capacitySectors)
+        logSector = logStartSector
         random = seed | 1
         self.withCompletions = withCompletions
         // 12% of requests are commits, each followed by a FLUSH 3 µs later on average.
         meanGapUs = iops.map { max(0.5, (1e6 / $0 * 1.12 - 0.12 * 3)) } ?? 8
     }
 
-    static var metadata: TraceMetadata {
+    static var metadata: TraceMetadata { metadata(capacitySectors: defaultCapacitySectors) }
+
+    static func metadata(capacitySectors: UInt64) -> TraceMetadata {
         TraceMetadata(
             devices: [.init(name: "vda", capacitySectors: capacitySectors, logicalBlockSize: 512, numQueues: queues, queueSize: 256)],
             source: .init(kind: "benchmark", name: "oltp-shape", parameters: ["queues": "8", "device": "100GiB"]))
@@ -62,12 +73,12 @@ struct OLTPShapeStream {
         if choice < 12 {
             // Commit: a log write on vq 0, 512 B..60 KiB in 512 B steps, median near 8 KiB.
             let blocks = min(120, max(1, UInt64(exponentialUs(mean: 16))))
-            if logSector + blocks > Self.capacitySectors { logSector = Self.logStartSector }
+            if logSector + blocks > capacitySectors { logSector = logStartSector }
             record = TraceRecord(vq: 0, type: .write, sector: logSector, length: UInt32(blocks * 512), submitNs: nowUs * 1000)
             logSector += blocks
             pendingFlush = TraceRecord(vq: 0, type: .flush, sector: 0, length: 0, submitNs: 0)
         } else {
-            let page = below(Self.logStartSector / 16)
+            let page = below(logStartSector / 16)
             let vq = UInt16(1 + below(UInt64(Self.queues - 1)))
             let type: TraceRequestType = choice < 70 ? .read : .write
             record = TraceRecord(vq: vq, type: type, sector: page * 16, length: 8192, submitNs: nowUs * 1000)

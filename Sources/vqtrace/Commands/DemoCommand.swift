@@ -3,6 +3,7 @@ import Catalog
 import Engine
 import Foundation
 import Layout
+import Replay
 import Trace
 
 /// `vqtrace demo`: the README's first command. Runs what exists end to end and says what is next.
@@ -15,9 +16,9 @@ struct DemoCommand: ParsableCommand {
             the layouts single, rr:2 and per-vq on a temporary file, and write
             Reports/demo.html and Reports/demo.md. Until replay and reports land, it
             runs what exists: it writes an OLTP-shaped trace into Traces/demo.vqt,
-            catalogs, summarizes and verifies it; measures the virtqueue core; runs the
-            engine (io_uring, O_DIRECT) on a temporary file under single, rr:2 and
-            per-vq; and prints those layouts as QEMU fragments.
+            catalogs, summarizes and verifies it; measures the virtqueue core; replays a
+            1 GiB-device version of the trace (io_uring, O_DIRECT) onto a temporary file
+            under single, rr:2 and per-vq; and prints those layouts as QEMU fragments.
             """)
 
     @Option(help: "Requests in the demo trace.")
@@ -49,28 +50,35 @@ struct DemoCommand: ParsableCommand {
         let result = try bench.run(roundTrips: roundTrips)
         print("2. virtqueue core: \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
         print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
-        print("\n3. the engine: 4 vCPU drivers (4 vqs), 4 KiB random reads at depth 16 each, io_uring + O_DIRECT on a temporary 256 MiB file, 1 s per layout")
+        print("\n3. replay: the OLTP-shaped stream again on a 1 GiB device, replayed as fast as a depth of 16 per vq allows")
+        print("   (io_uring, O_DIRECT) onto a temporary 1 GiB file, under each layout; one short run each:")
+        let replayTrace = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo-1g.vqt")
+        _ = try TracesCommand.Synth.writeOLTPShape(out: replayTrace, requests: 300_000, seed: 2, withCompletions: true,
+                                                   options: TraceWriterOptions(fsync: .none), capacitySectors: 1 << 21)
+        try catalog.open().register(tracePath: replayTrace)
         let file = NSTemporaryDirectory() + "vqtrace-demo-\(getpid()).img"
         defer { unlink(file) }
+        var options = ReplayOptions()
+        options.timing = .afap
+        options.depth = 16
         for spec in ["single", "rr:2", "per-vq"] {
-            let bench = EngineBenchmark(target: file, sizeBytes: 256 << 20, backend: .ioUring, vqs: 4, layoutSpec: spec, rw: .randread,
-                                        blockSize: 4096, depth: 16, rwmixread: 100, seconds: 1, pin: .none, pollCompletions: false,
-                                        merge: true, seed: 1)
-            let (layout, run) = try bench.run()
+            let result = try ReplayRunner.run(tracePath: replayTrace, target: file, layoutSpec: spec, backend: .ioUring, options: options, safety: nil)
+            let run = result.engine
             let cpu = run.iothreads.map { String(format: "%.0f%%", $0.cpuPercent) }.joined(separator: " ")
-            let p99 = EngineBenchmark.merged(run.queues, read: true).valueAtPercentile(99)
-            print("  \(spec.padding(toLength: 7, withPad: " ", startingAt: 0)) \(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? " " : "s"): "
-                  + String(format: "%8.0f IOPS", Double(run.requests) / run.wallSeconds) + ", p99 \(Format.duration(p99)), IOThread CPU \(cpu)")
+            var latency = EngineBenchmark.merged(run.queues, read: true)
+            latency.add(EngineBenchmark.merged(run.queues, read: false))
+            print("  \(spec.padding(toLength: 7, withPad: " ", startingAt: 0)) \(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? " " : "s"): "
+                  + String(format: "%8.0f IOPS", Double(run.requests) / run.wallSeconds) + ", p99 \(Format.duration(latency.valueAtPercentile(99))), IOThread CPU \(cpu)")
         }
-        print("  (one short run each on a shared 2-CPU machine: the sweep and report, with repeats and noise, come later)")
+        print("  (the sweep with repeats, noise and a report comes next; try: vqtrace replay demo-1g --target /tmp/disk.img rr:2)")
 
-        print("\n4. the layouts as QEMU fragments:")
+        print("\n4. the layouts as QEMU fragments for the trace's 8-vCPU VM (8 virtqueues):")
         for spec in ["single", "rr:2", "per-vq"] {
-            let layout = try LayoutSpec.parse(spec, numQueues: 4)
+            let layout = try LayoutSpec.parse(spec, numQueues: 8)
             print("\n  \(spec):")
             for line in QEMULayoutFormat.emit(layout).split(separator: "\n") { print("    \(line)") }
         }
-        print("\n  Any of them as libvirt XML: vqtrace mapping show rr:2 --num-queues 4 --format libvirt")
+        print("\n  Any of them as libvirt XML: vqtrace mapping show rr:2 --num-queues 8 --format libvirt")
         print("  The trace again: vqtrace traces show demo   (all traces: vqtrace traces list)")
     }
 }

@@ -233,10 +233,11 @@ struct TracesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a synthetic OLTP-shaped trace (no I/O) to try traces out before recording real ones.",
             discussion: """
-                The stream: 8 vqs on a 100 GiB device; 8 KiB random reads and writes on vqs
-                1-7; on vq 0, sequential log writes (512 B multiples, median near 8 KiB)
-                each followed by a FLUSH; µs timestamps with completion times. The full
-                workload models come with `vqtrace generate`.
+                The stream: 8 vqs on a 100 GiB device (--capacity); 8 KiB random reads and
+                writes on vqs 1-7; on vq 0, sequential log writes (512 B multiples, median
+                near 8 KiB) each followed by a FLUSH; µs timestamps with completion times
+                (--iops sets the rate). The full workload models come with `vqtrace
+                generate`.
                 """)
         @OptionGroup var catalog: CatalogOption
         @Option(help: "The .vqt file to write.") var out: String
@@ -246,15 +247,16 @@ struct TracesCommand: ParsableCommand {
         @Option(help: "When to fsync: \(TraceFsyncPolicy.allCases.map(\.rawValue).joined(separator: ", ")).") var fsync: String = "close"
         @Flag(help: "Leave out completion times (as imported traces often do).") var noCompletions = false
         @Option(help: "Mean request rate of the stream (default about 137k IOPS).") var iops: Double?
+        @Option(help: "Device capacity (replays onto a file allocate this much).") var capacity: ByteSize = ByteSize(bytes: 100 << 30)
         @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
         /// Writes `requests` records of the OLTP-shaped stream to `out`, with a progress bar on a TTY.
         static func writeOLTPShape(out: String, requests: Int, seed: UInt64, withCompletions: Bool, options: TraceWriterOptions,
-                                   iops: Double? = nil) throws -> TraceTotals {
+                                   iops: Double? = nil, capacitySectors: UInt64 = OLTPShapeStream.defaultCapacitySectors) throws -> TraceTotals {
             let directory = (out as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions, iops: iops)
-            var metadata = OLTPShapeStream.metadata
+            var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions, iops: iops, capacitySectors: capacitySectors)
+            var metadata = OLTPShapeStream.metadata(capacitySectors: capacitySectors)
             metadata.source = .init(kind: "synthetic", name: "oltp-shape", parameters: ["seed": "\(seed)", "requests": "\(requests)"])
             let writer = try TraceWriter(path: out, metadata: metadata, options: options)
             let progress = Progress(total: requests, label: "writing \(out)")
@@ -270,6 +272,7 @@ struct TracesCommand: ParsableCommand {
         func validate() throws {
             guard requests > 0 else { throw ValidationError("--requests must be positive") }
             guard TraceFsyncPolicy(rawValue: fsync) != nil else { throw ValidationError("--fsync must be one of none, chunk, close") }
+            guard capacity.bytes >= 2 << 20 && capacity.bytes % 512 == 0 else { throw ValidationError("--capacity must be at least 2m and a multiple of 512") }
         }
 
         func run() throws {
@@ -277,7 +280,8 @@ struct TracesCommand: ParsableCommand {
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             let totals = try Self.writeOLTPShape(
                 out: out, requests: requests, seed: seed, withCompletions: !noCompletions,
-                options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!), iops: iops)
+                options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!), iops: iops,
+                capacitySectors: capacity.bytes / 512)
             print("wrote \(out): \(totals.records) requests over \(Format.duration(totals.lastSubmitNs - totals.firstSubmitNs))")
             if !noCatalog {
                 let t = try catalog.open().register(tracePath: out)
