@@ -51,6 +51,7 @@ bench: release
 	.build/release/vqtrace bench --component trace --window-requests 100000000
 	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 10s --compare-fio
 	.build/release/vqtrace bench --backend null --vqs 8 --qd 128 --duration 5s --compare-fio
+	.build/release/vqtrace bench --component replay --duration 5s
 	rm -f /tmp/vqtrace-bench.img
 
 # Each harness is the sources of one module plus one Fuzz/*.swift file, built with libFuzzer and
