@@ -90,11 +90,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "engine: do not merge adjacent requests of a pass into one I/O (QEMU merges by default).")
     var noMerge = false
 
-    @Flag(help: "engine: let a write pattern overwrite a block-device --target (never a mounted or root disk).")
-    var allowWrites = false
-
-    @Flag(help: "engine: use a block device even though it carries a partition table or filesystem signature, or is held by LVM/MD/dm. Its data will be lost.")
-    var destroyDataOnDevice = false
+    @OptionGroup var device: DeviceSafetyOptions
 
     @Flag(help: "replay: run the vCPU drivers under SCHED_FIFO (needs root or RLIMIT_RTPRIO).")
     var realtime = false
@@ -161,7 +157,7 @@ struct BenchCommand: ParsableCommand {
             target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: IOPatternKind(rawValue: rw)!,
             blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
             pollCompletions: pollCompletions, merge: !noMerge, seed: seed,
-            deviceSafety: DeviceSafety(allowWrites: allowWrites, acceptSignatures: destroyDataOnDevice))
+            deviceSafety: device.safety)
         let (resolvedLayout, result) = try bench.run()
         let seconds = result.wallSeconds
         var fio: FioPeer.Result?

@@ -84,11 +84,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "as-is, skip or as-reads.")
     var writes: String = "as-is"
 
-    @Flag(help: "Let a trace with writes overwrite a block device.")
-    var allowWrites = false
-
-    @Flag(help: "Use a block device with a partition table or filesystem signature, or held by LVM/MD/dm. Its data will be lost.")
-    var destroyDataOnDevice = false
+    @OptionGroup var device: DeviceSafetyOptions
 
     @Flag(help: "Grow a file target with holes instead of allocating the trace's whole capacity (reads of holes do not touch the disk).")
     var sparseTarget = false
@@ -146,7 +142,7 @@ struct ReplayCommand: ParsableCommand {
                                       enabled: options.timing == .open && !json)
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: kind, options: options,
-            safety: DeviceSafety(allowWrites: allowWrites, acceptSignatures: destroyDataOnDevice), pin: try PinPolicy(parsing: pin),
+            safety: device.safety, pin: try PinPolicy(parsing: pin),
             sparseTarget: sparseTarget, realtime: realtime)
         progress.finish()
         let seconds = result.engine.wallSeconds
