@@ -4,7 +4,7 @@
 #   make fuzz   run every libFuzzer harness for FUZZ_SECONDS each (default 60)
 
 SHELL := /bin/bash
-APT_PACKAGES := liburing-dev libzstd-dev libsqlite3-dev pkg-config fio
+APT_PACKAGES := liburing-dev libzstd-dev libsqlite3-dev pkg-config fio chromium
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
 SWIFT_BIN := $(dir $(shell readlink -f $$(command -v swiftc)))

@@ -63,13 +63,17 @@ let package = Package(
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
         .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
+        // Comparison reports: statistics over repeated runs, the answer, the recommended layout,
+        // HTML with inline SVG charts, Markdown, JSON.
+        .target(name: "Report", dependencies: ["Layout"]),
+
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
         .target(name: "Catalog", dependencies: ["Trace", .product(name: "GRDB", package: "GRDB.swift")]),
 
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -79,6 +83,7 @@ let package = Package(
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Layout"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

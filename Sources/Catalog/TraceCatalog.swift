@@ -246,9 +246,12 @@ public struct NewRun: Sendable {
     public var target: String
     public var hostJSON: String
     public var startedAt: String
+    public var sweepId: Int64?
 
     public init(traceId: Int64?, tracePath: String, layoutSpec: String, layoutJSON: String, backend: String, timing: String,
-                speed: Double = 1, target: String, hostJSON: String, startedAt: String = ISO8601DateFormatter().string(from: Date())) {
+                speed: Double = 1, target: String, hostJSON: String, startedAt: String = ISO8601DateFormatter().string(from: Date()),
+                sweepId: Int64? = nil) {
+        self.sweepId = sweepId
         self.traceId = traceId
         self.tracePath = tracePath
         self.layoutSpec = layoutSpec
@@ -263,12 +266,29 @@ public struct NewRun: Sendable {
 }
 
 extension TraceCatalog {
+    /// Starts a sweep (a set of runs compared in one report) and returns its id.
+    public func createSweep(traceId: Int64?, parametersJSON: String) throws -> Int64 {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO sweep (traceId, createdAt, parametersJSON) VALUES (?, ?, ?)",
+                           arguments: [traceId, ISO8601DateFormatter().string(from: Date()), parametersJSON])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// The latency histogram blobs of a run's queues.
+    public func queueHistograms(runId: Int64) throws -> [Data] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT latencyHistogram FROM runQueue WHERE runId = ? ORDER BY device, vq", arguments: [runId])
+                .compactMap { $0["latencyHistogram"] as Data? }
+        }
+    }
+
     /// Stores the start of a replay run and returns its id.
     public func insertRun(_ run: NewRun) throws -> Int64 {
         try database.write { db in
             try db.execute(
-                sql: "INSERT INTO run (traceId, tracePath, layoutSpec, layoutJSON, backend, timing, speed, target, hostJSON, startedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [run.traceId, run.tracePath, run.layoutSpec, run.layoutJSON, run.backend, run.timing, run.speed, run.target, run.hostJSON, run.startedAt])
+                sql: "INSERT INTO run (traceId, tracePath, layoutSpec, layoutJSON, backend, timing, speed, target, hostJSON, startedAt, sweepId) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [run.traceId, run.tracePath, run.layoutSpec, run.layoutJSON, run.backend, run.timing, run.speed, run.target, run.hostJSON, run.startedAt, run.sweepId])
             return db.lastInsertedRowID
         }
     }

@@ -41,3 +41,39 @@ struct ReplayCommandTests {
         #expect(noTarget.status != 0 && noTarget.output.contains("needs --target"))
     }
 }
+
+@Suite("vqtrace sweep command", .serialized)
+struct SweepCommandTests {
+    @Test("a sweep stores its runs under one id and its report's numbers are those runs' numbers")
+    func sweepReport() throws {
+        let dir = ScratchDirectory()
+        let catalog = dir.file("catalog.sqlite")
+        #expect(try runVQTrace(["traces", "synth", "--out", dir.file("t.vqt"), "--requests", "4000", "--capacity", "64m", "--catalog", catalog], in: dir.path).status == 0)
+        let sweep = try runVQTrace(["sweep", "t", "--backend", "null", "--timing", "afap", "--repeat", "2", "--layouts", "single,rr:2",
+                                    "--report", dir.file("r/report.html"), "--catalog", catalog], in: dir.path)
+        #expect(sweep.status == 0, "\(sweep.output)")
+        for ext in ["html", "md", "json"] { #expect(FileManager.default.fileExists(atPath: dir.file("r/report.\(ext)"))) }
+
+        let open = try TraceCatalog(path: catalog)
+        let runs = try open.rows("SELECT id, layoutSpec, summaryJSON FROM run WHERE sweepId = 1 ORDER BY id")
+        #expect(runs.map { $0["layoutSpec"] } == ["single", "rr:2", "single", "rr:2"])  // interleaved
+        func iops(_ row: [String: String]) throws -> Double {
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(row["summaryJSON"]!.utf8)) as? [String: Any])
+            return try #require(summary["iops"] as? Double)
+        }
+        let single = try runs.filter { $0["layoutSpec"] == "single" }.map(iops)
+        let rr2 = try runs.filter { $0["layoutSpec"] == "rr:2" }.map(iops)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("r/report.json")))) as? [String: Any])
+        let layouts = try #require(report["layouts"] as? [[String: Any]])
+        let singleMean = single.reduce(0, +) / 2, rr2Mean = rr2.reduce(0, +) / 2
+        #expect(abs(((layouts[0]["iops"] as? [String: Any])?["mean"] as? Double ?? 0) - singleMean) < 1e-6)
+        #expect(abs((layouts[1]["iops_change"] as? Double ?? 0) - (rr2Mean / singleMean - 1)) < 1e-9)
+        let html = try String(contentsOfFile: dir.file("r/report.html"), encoding: .utf8)
+        #expect(html.contains(String(format: "%+.2f%%", (rr2Mean / singleMean - 1) * 100)))
+        #expect(html.contains("<svg") && html.contains("id='qemu'") && html.contains("id='libvirt'"))
+
+        // The same report again from the catalog.
+        let again = try runVQTrace(["report", "--sweep", "1", "--format", "md", "--catalog", catalog], in: dir.path)
+        #expect(again.status == 0 && again.output.contains("| layout | IOPS |"))
+    }
+}

@@ -1,0 +1,76 @@
+/// One stored run, as a report reads it.
+public struct ReportRun: Sendable {
+    public var id: Int64
+    public var layoutSpec: String
+    public var iops: Double
+    public var bytesPerSecond: Double
+    /// Completion latency percentiles over reads and writes, ns.
+    public var p50Ns: Double
+    public var p99Ns: Double
+    public var p999Ns: Double
+    /// IOThread name → CPU % of one CPU.
+    public var iothreadCPU: [(name: String, percent: Double)]
+    /// Completions per 100 ms.
+    public var timeline: [UInt64]
+    /// Latency CDF: (ns, fraction of requests at or below), ascending.
+    public var latencyCDF: [(ns: Double, fraction: Double)]
+    public var warning: String?
+
+    public init(id: Int64, layoutSpec: String, iops: Double, bytesPerSecond: Double, p50Ns: Double, p99Ns: Double, p999Ns: Double,
+                iothreadCPU: [(name: String, percent: Double)], timeline: [UInt64], latencyCDF: [(ns: Double, fraction: Double)], warning: String?) {
+        self.id = id
+        self.layoutSpec = layoutSpec
+        self.iops = iops
+        self.bytesPerSecond = bytesPerSecond
+        self.p50Ns = p50Ns
+        self.p99Ns = p99Ns
+        self.p999Ns = p999Ns
+        self.iothreadCPU = iothreadCPU
+        self.timeline = timeline
+        self.latencyCDF = latencyCDF
+        self.warning = warning
+    }
+}
+
+/// Everything a report is built from: the runs and what they ran.
+public struct ReportInput: Sendable {
+    public var title: String
+    /// The layout the others are compared with (`single`, the old default, when present).
+    public var baseline: String
+    /// Layouts in the order they were given.
+    public var layouts: [String]
+    public var runs: [ReportRun]
+    /// vqs of the traced device (for the recommended layout's QEMU and libvirt form).
+    public var numQueues: Int
+    public var deviceName: String
+    public var timing: String
+    public var backend: String
+    public var target: String
+    /// Lines about the trace: source, vqs, mix, sizes, duration.
+    public var traceSummary: [(String, String)]
+    /// Lines about the host: CPU, cores, kernel, target device.
+    public var host: [(String, String)]
+    public var onlineCPUs: Int
+    /// The share of requests with 64 KiB or more (large blocks gain less from IOThreads).
+    public var largeRequestShare: Double
+    public var vms: Int
+
+    public init(title: String, baseline: String, layouts: [String], runs: [ReportRun], numQueues: Int, deviceName: String = "vda",
+                timing: String, backend: String, target: String, traceSummary: [(String, String)], host: [(String, String)],
+                onlineCPUs: Int, largeRequestShare: Double, vms: Int = 1) {
+        self.title = title
+        self.baseline = baseline
+        self.layouts = layouts
+        self.runs = runs
+        self.numQueues = numQueues
+        self.deviceName = deviceName
+        self.timing = timing
+        self.backend = backend
+        self.target = target
+        self.traceSummary = traceSummary
+        self.host = host
+        self.onlineCPUs = onlineCPUs
+        self.largeRequestShare = largeRequestShare
+        self.vms = vms
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Catalog
+import Engine
+import Foundation
+import Replay
+import Report
+import Trace
+
+/// `vqtrace sweep`: every layout, several times, interleaved; then the report.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Replay a trace under several layouts, repeatedly, and write the comparison report.",
+        discussion: """
+            Runs go in interleaved order (single, rr:2, per-vq, single, rr:2, …) so that a slow
+            drift of the machine hits every layout alike. Every run is stored in the catalog
+            with the sweep's id; the report (HTML with inline SVG charts, Markdown and JSON
+            next to it) answers which layout wins, by how much, and whether the difference is
+            larger than the noise, and ends with the QEMU and libvirt configuration to paste.
+
+            Examples:
+              vqtrace sweep Traces/oltp.vqt --target /tmp/disk.img --repeat 3
+              vqtrace sweep oltp --layouts single,rr:2,rr:4,per-vq --target /dev/nvme1n1 --allow-writes
+              vqtrace sweep oltp --backend null --timing afap --report Reports/null.html
+            """)
+
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+    @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
+    @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline.") var layouts: String = "single,rr:2,per-vq"
+    @Option(name: .customLong("repeat"), help: "Runs per layout.") var repeats: Int = 3
+    @Option(help: "The file or block device to replay onto.") var target: String?
+    @Option(help: "io_uring, threads or null.") var backend: String = "io_uring"
+    @Option(help: "open, closed or afap.") var timing: String = "afap"
+    @Option(help: "Requests in flight per vq.") var qd: Int = 32
+    @Option(help: "Time scale for open-loop timing.") var speed: Double = 1
+    @Option(help: "Copies of the trace as separate devices.") var vms: Int = 1
+    @Flag(help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
+    @OptionGroup var device: DeviceSafetyOptions
+    @Flag(help: "Grow a file target with holes.") var sparseTarget = false
+    @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
+
+    func validate() throws {
+        guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
+        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be io_uring, threads or null") }
+        guard ReplayOptions.Timing(rawValue: timing) != nil else { throw ValidationError("--timing must be open, closed or afap") }
+        if BackendKind(rawValue: backend) != .null && target == nil { throw ValidationError("--backend \(backend) needs --target FILE or DEVICE") }
+    }
+
+    func run() throws {
+        let specs = layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
+        let resolved = try TracesCommand.resolve(trace, catalog: catalog)
+        let open = try catalog.open()
+        let traceId = try resolved.catalogued?.id ?? open.register(tracePath: resolved.path).id
+        var options = ReplayOptions()
+        options.timing = ReplayOptions.Timing(rawValue: timing)!
+        options.depth = qd
+        options.speed = speed
+        options.vms = vms
+        options.sharedIOThreads = sharedIOThreads
+        let kind = BackendKind(rawValue: backend)!
+        let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend, "timing": timing, "qd": qd, "target": target ?? "null", "vms": vms]
+        let sweepId = try open.createSweep(traceId: traceId, parametersJSON: String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self))
+        print("sweep \(sweepId): \(specs.joined(separator: ", ")) × \(repeats) on \(target ?? "the null backend"), timing \(timing)")
+        var runIds: [Int64] = []
+        for round in 1...repeats {
+            for spec in specs {
+                let startedAt = ISO8601DateFormatter().string(from: Date())
+                let result = try ReplayRunner.run(tracePath: resolved.path, target: target, layoutSpec: spec, backend: kind, options: options,
+                                                  safety: device.safety, sparseTarget: sparseTarget)
+                let id = try RunStore.store(result, in: open, tracePath: resolved.path, traceId: traceId, layoutSpec: spec, backend: kind,
+                                            target: target, options: options, startedAt: startedAt, sweepId: sweepId)
+                runIds.append(id)
+                print(String(format: "  round %d  %-8@ %9.0f IOPS  (run %lld)%@", round, spec as NSString,
+                             Double(result.engine.requests) / result.engine.wallSeconds, id, result.warning == nil ? "" : "  WARNING: schedule not kept"))
+                if !result.engine.failures.isEmpty { throw ValidationError("run \(id) failed: \(result.engine.failures.joined(separator: "; "))") }
+            }
+        }
+        let input = try ReportLoader.load(runIds: runIds, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?", baseline: nil)
+        let model = try ReportModel(input)
+        let files = try ReportLoader.write(model, htmlPath: report)
+        print("\n\(model.answer.replacingOccurrences(of: "`", with: ""))")
+        print("report: " + files.joined(separator: ", "))
+    }
+}
+
+/// `vqtrace report`: a report from stored runs.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a comparison report from runs in the catalog (a sweep, or any runs).",
+        discussion: """
+            Examples:
+              vqtrace report --sweep 3 --out Reports/db1.html
+              vqtrace report --runs 12,13,14,15 --format md
+              vqtrace report --sweep 3 --format json | jq .answer
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case html, md, json }
+
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+    @Option(help: "The sweep whose runs to compare.") var sweep: Int64?
+    @Option(help: "Run ids, comma-separated.") var runs: String?
+    @Option(help: "html, md or json.") var format: Format = .html
+    @Option(help: "Write here instead of standard output.") var out: String?
+    @Option(help: "The baseline layout (default: single when present, else the first).") var baseline: String?
+
+    func validate() throws {
+        guard (sweep == nil) != (runs == nil) else { throw ValidationError("give --sweep ID or --runs ID,ID…") }
+    }
+
+    func run() throws {
+        let open = try catalog.open()
+        let ids: [Int64]
+        if let sweep {
+            ids = try open.rows("SELECT id FROM run WHERE sweepId = ? ORDER BY id", [sweep]).compactMap { Int64($0["id"] ?? "") }
+            guard !ids.isEmpty else { throw ValidationError("sweep \(sweep) has no runs in \(catalog.catalog)") }
+        } else {
+            ids = runs!.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        let model = try ReportModel(ReportLoader.load(runIds: ids, catalog: open, title: "IOThread layout comparison", baseline: baseline))
+        let text: String
+        switch format {
+        case .html: text = model.html()
+        case .md: text = model.markdown()
+        case .json: text = String(decoding: try JSONSerialization.data(withJSONObject: model.json(), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+        }
+        if let out {
+            try text.write(toFile: out, atomically: true, encoding: .utf8)
+            print("wrote \(out)")
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Layout
+import Testing
+@testable import Report
+
+enum ReportFixtures {
+    static func run(_ id: Int64, _ spec: String, iops: Double, p99: Double = 400_000) -> ReportRun {
+        ReportRun(id: id, layoutSpec: spec, iops: iops, bytesPerSecond: iops * 8192, p50Ns: p99 / 4, p99Ns: p99, p999Ns: p99 * 2,
+                  iothreadCPU: [("iothread1", 60)], timeline: [UInt64(iops / 10), UInt64(iops / 10)],
+                  latencyCDF: [(10_000, 0.1), (100_000, 0.5), (p99, 0.99), (p99 * 2, 1)], warning: nil)
+    }
+
+    /// single ≈ 100k, rr:2 ≈ 122.86k (a clear win), per-vq ≈ 101k (noise), 3 runs each.
+    static func input(runs: [ReportRun]? = nil, cpus: Int = 16) -> ReportInput {
+        let runs = runs ?? [
+            run(1, "single", iops: 99_000), run(2, "rr:2", iops: 122_000), run(3, "per-vq", iops: 98_000),
+            run(4, "single", iops: 100_000), run(5, "rr:2", iops: 123_000), run(6, "per-vq", iops: 104_000),
+            run(7, "single", iops: 101_000), run(8, "rr:2", iops: 123_580), run(9, "per-vq", iops: 101_000),
+        ]
+        return ReportInput(title: "Which layout?", baseline: "single", layouts: ["single", "rr:2", "per-vq"], runs: runs, numQueues: 4,
+                           timing: "afap", backend: "io_uring", target: "/tmp/disk.img", traceSummary: [("requests", "1000")],
+                           host: [("CPUs", "\(cpus)")], onlineCPUs: cpus, largeRequestShare: 0.5)
+    }
+}
+
+@Suite("Comparison reports")
+struct ReportTests {
+    @Test("statistics: mean, 95% interval with Student's t, Welch's test")
+    func statistics() {
+        let s = Summary([1, 2, 3, 4])
+        #expect(s.mean == 2.5)
+        #expect(abs(s.standardDeviation - 1.2909944) < 1e-6)
+        #expect(abs(s.ci95 - 3.182 * 1.2909944 / 2) < 1e-6)
+        #expect(Summary([5]).ci95 == 0)
+        #expect(Summary([100, 101, 99]).differs(from: Summary([120, 121, 119])))
+        #expect(!Summary([100, 110, 90]).differs(from: Summary([101, 111, 91])))
+        #expect(!Summary([100]).differs(from: Summary([200])))  // one run: the noise is unknown
+    }
+
+    @Test("the answer names the winner with the seed-style change; the recommendation is the winner")
+    func winner() throws {
+        let model = try ReportModel(ReportFixtures.input())
+        #expect(model.answer.hasPrefix("`rr:2` wins: +22.86% IOPS over `single`"))
+        #expect(model.recommendation.spec == "rr:2")
+        let rr2 = try #require(model.results.first { $0.spec == "rr:2" })
+        #expect(rr2.significant && abs(rr2.change! - (122_860.0 / 100_000 - 1)) < 1e-9)
+        let perVQ = try #require(model.results.first { $0.spec == "per-vq" })
+        #expect(!perVQ.significant)
+        #expect(model.caveats.contains { $0.contains("large blocks gain less") })
+    }
+
+    @Test("a difference inside the noise keeps the baseline, and one run each asks for repeats")
+    func noWinner() throws {
+        let noisy = ReportFixtures.input(runs: [
+            ReportFixtures.run(1, "single", iops: 100_000), ReportFixtures.run(2, "rr:2", iops: 90_000),
+            ReportFixtures.run(3, "single", iops: 120_000), ReportFixtures.run(4, "rr:2", iops: 140_000),
+        ])
+        let model = try ReportModel(noisy)
+        #expect(model.answer.hasPrefix("No layout beat `single` beyond the noise"))
+        #expect(model.recommendation.spec == "single")
+        let once = try ReportModel(ReportFixtures.input(runs: [ReportFixtures.run(1, "single", iops: 100), ReportFixtures.run(2, "rr:2", iops: 150)]))
+        #expect(once.answer.contains("repeat the sweep"))
+        #expect(once.recommendation.spec == "single")
+    }
+
+    @Test("the HTML has every section, the tables carry the run values and changes, and the charts are inline SVG")
+    func html() throws {
+        let model = try ReportModel(ReportFixtures.input())
+        let html = model.html()
+        for section in ["<h2>Results</h2>", "<h2>Charts</h2>", "<h2>Recommended layout: rr:2</h2>", "<h2>Caveats</h2>", "<h2>Trace</h2>", "<h2>Host</h2>"] {
+            #expect(html.contains(section), "missing \(section)")
+        }
+        #expect(html.components(separatedBy: "<table class='metric'").count - 1 == 6)
+        #expect(html.components(separatedBy: "<svg").count - 1 == 4)
+        #expect(!html.contains("<script"))
+        // The IOPS table: mean ± interval of the runs, and the change against single.
+        let rr2 = Summary([122_000, 123_000, 123_580])
+        #expect(html.contains("<td>rr:2</td><td>\(String(format: "%.0f", rr2.mean)) ± \(String(format: "%.0f", rr2.ci95))</td><td class=''>+22.86%</td>"))
+        #expect(html.contains("(noise)"))
+        #expect(html.contains("class='errorbar'"))
+    }
+
+    @Test("the QEMU and libvirt snippets pass the project's own validators and pin to the top CPUs")
+    func snippets() throws {
+        let model = try ReportModel(ReportFixtures.input(cpus: 16))
+        let qemu = try QEMULayoutFormat.parse(model.recommendation.qemu, numQueues: 4)
+        #expect(qemu.iothreads.map(\.id) == ["iothread1", "iothread2"])
+        #expect(qemu.devices[0].assignment == ["iothread1", "iothread2", "iothread1", "iothread2"])
+        let libvirt = try LibvirtLayoutFormat.parse(model.recommendation.libvirt, numQueues: 4)
+        #expect(libvirt.iothreads.map { $0.cpus?.cpus ?? [] } == [[14], [15]])
+        #expect(model.markdown().contains("```xml\n" + model.recommendation.libvirt))
+    }
+
+    @Test("Markdown has the same table and JSON every number")
+    func markdownAndJSON() throws {
+        let model = try ReportModel(ReportFixtures.input())
+        let md = model.markdown()
+        #expect(md.contains("| layout | IOPS | MB/s | latency p50 | latency p99 | latency p99.9 | IOThread CPU % |"))
+        #expect(md.contains("(+22.86%)"))
+        let json = model.json()
+        let layouts = try #require(json["layouts"] as? [[String: Any]])
+        #expect(layouts.count == 3)
+        #expect((layouts[1]["iops_per_run"] as? [Double]) == [122_000, 123_000, 123_580])
+        #expect((layouts[1]["iops_change"] as? Double).map { abs($0 - 0.2286) < 1e-9 } == true)
+    }
+
+    @Test("headless Chromium renders the report: a non-blank screenshot, and the DOM holds the tables and SVG",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "needs Debian's chromium (make deps installs it)"))
+    func chromium() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-report-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ReportModel(ReportFixtures.input()).html().write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
+        try "<!DOCTYPE html><html><body></body></html>".write(toFile: dir + "/blank.html", atomically: true, encoding: .utf8)
+        func chromium(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir)/profile"] + arguments
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        _ = try chromium(["--screenshot=\(dir)/report.png", "--window-size=1000,2400", "file://\(dir)/report.html"])
+        _ = try chromium(["--screenshot=\(dir)/blank.png", "--window-size=1000,2400", "file://\(dir)/blank.html"])
+        let report = try #require(FileManager.default.contents(atPath: dir + "/report.png"))
+        let blank = try #require(FileManager.default.contents(atPath: dir + "/blank.png"))
+        #expect(report.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        // A blank page compresses to almost nothing; text, tables and charts do not.
+        #expect(report.count > blank.count * 10, "report \(report.count) bytes, blank \(blank.count)")
+        let dom = try chromium(["--dump-dom", "file://\(dir)/report.html"])
+        #expect(dom.contains("<table class=\"metric\"") && dom.contains("<svg") && dom.contains("<polyline"))
+    }
+}
