@@ -3,7 +3,9 @@ import Catalog
 import Engine
 import Foundation
 import Layout
+import BlockBackend
 import Replay
+import Report
 import Trace
 
 /// `vqtrace demo`: the README's first command. Runs what exists end to end and says what is next.
@@ -12,17 +14,26 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the end-to-end demo on embedded defaults.",
         discussion: """
-            The full demo will generate an OLTP (HammerDB-like) trace, replay it under
-            the layouts single, rr:2 and per-vq on a temporary file, and write
-            Reports/demo.html and Reports/demo.md. Until replay and reports land, it
-            runs what exists: it writes an OLTP-shaped trace into Traces/demo.vqt,
-            catalogs, summarizes and verifies it; measures the virtqueue core; replays a
-            1 GiB-device version of the trace (io_uring, O_DIRECT) onto a temporary file
-            under single, rr:2 and per-vq; and prints those layouts as QEMU fragments.
+            The whole job on embedded defaults: writes an OLTP-shaped trace into
+            Traces/demo.vqt, catalogs, summarizes and verifies it; measures the virtqueue
+            core; sweeps a 1 GiB-device version of the trace (io_uring, O_DIRECT) onto a
+            temporary file under single, rr:2 and per-vq, interleaved and repeated; and
+            writes the comparison report to Reports/demo.html, .md and .json. The
+            workload models (HammerDB-like OLTP) replace the OLTP-shaped stream when
+            they land.
             """)
 
     @Option(help: "Requests in the demo trace.")
     var requests: Int = 2_000_000
+
+    @Option(help: "Requests in the trace the sweep replays.")
+    var sweepRequests: Int = 200_000
+
+    @Option(help: "Rounds of the sweep (each replays every layout once).")
+    var repeats: Int = 3
+
+    @Option(help: "Where the report goes (Markdown and JSON next to it).")
+    var reportPath: String = "Reports/demo.html"
 
     @Option(help: "Round trips for the virtqueue measurement.")
     var roundTrips: Int = 5_000_000
@@ -31,8 +42,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         print("vqtrace demo")
-        print("  planned: generate OLTP trace → replay under single, rr:2, per-vq → Reports/demo.html")
-        print("  available now: traces (.vqt + catalog), the virtqueue core, the engine, IOThread layouts\n")
+        print("  trace → verify → virtqueue core → sweep single, rr:2, per-vq → Reports/demo.html\n")
 
         let tracePath = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo.vqt")
         let start = Date()
@@ -50,27 +60,25 @@ struct DemoCommand: ParsableCommand {
         let result = try bench.run(roundTrips: roundTrips)
         print("2. virtqueue core: \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
         print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
-        print("\n3. replay: the OLTP-shaped stream again on a 1 GiB device, replayed as fast as a depth of 16 per vq allows")
-        print("   (io_uring, O_DIRECT) onto a temporary 1 GiB file, under each layout; one short run each:")
+        print("\n3. sweep: the OLTP-shaped stream on a 1 GiB device, replayed as fast as a depth of 16 per vq allows")
+        print("   (io_uring, O_DIRECT) onto a temporary 1 GiB file under single, rr:2 and per-vq, \(repeats) rounds, interleaved:")
         let replayTrace = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo-1g.vqt")
-        _ = try TracesCommand.Synth.writeOLTPShape(out: replayTrace, requests: 300_000, seed: 2, withCompletions: true,
+        _ = try TracesCommand.Synth.writeOLTPShape(out: replayTrace, requests: sweepRequests, seed: 2, withCompletions: true,
                                                    options: TraceWriterOptions(fsync: .none), capacitySectors: 1 << 21)
-        try catalog.open().register(tracePath: replayTrace)
+        let open = try catalog.open()
+        let traceId = try open.register(tracePath: replayTrace).id
         let file = NSTemporaryDirectory() + "vqtrace-demo-\(getpid()).img"
         defer { unlink(file) }
         var options = ReplayOptions()
         options.timing = .afap
         options.depth = 16
-        for spec in ["single", "rr:2", "per-vq"] {
-            let result = try ReplayRunner.run(tracePath: replayTrace, target: file, layoutSpec: spec, backend: .ioUring, options: options, safety: nil)
-            let run = result.engine
-            let cpu = run.iothreads.map { String(format: "%.0f%%", $0.cpuPercent) }.joined(separator: " ")
-            var latency = EngineBenchmark.merged(run.queues, read: true)
-            latency.add(EngineBenchmark.merged(run.queues, read: false))
-            print("  \(spec.padding(toLength: 7, withPad: " ", startingAt: 0)) \(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? " " : "s"): "
-                  + String(format: "%8.0f IOPS", Double(run.requests) / run.wallSeconds) + ", p99 \(Format.duration(latency.valueAtPercentile(99))), IOThread CPU \(cpu)")
-        }
-        print("  (the sweep with repeats, noise and a report comes next; try: vqtrace replay demo-1g --target /tmp/disk.img rr:2)")
+        let runIds = try SweepRunner.run(tracePath: replayTrace, traceId: traceId, specs: ["single", "rr:2", "per-vq"], repeats: repeats, target: file,
+                                         backend: .ioUring, options: options, safety: DeviceSafety(), sparseTarget: false, catalog: open,
+                                         parameters: ["demo": true, "repeat": repeats])
+        let model = try ReportModel(ReportLoader.load(runIds: runIds, catalog: open, title: "Demo: which IOThread layout for an OLTP-shaped stream?", baseline: "single"))
+        let files = try ReportLoader.write(model, htmlPath: reportPath)
+        print("\n  \(model.answer.replacingOccurrences(of: "`", with: ""))")
+        print("  report: " + files.joined(separator: ", "))
 
         print("\n4. the layouts as QEMU fragments for the trace's 8-vCPU VM (8 virtqueues):")
         for spec in ["single", "rr:2", "per-vq"] {

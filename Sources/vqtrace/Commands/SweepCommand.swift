@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlockBackend
 import Catalog
 import Engine
 import Foundation
@@ -60,22 +61,8 @@ struct SweepCommand: ParsableCommand {
         options.sharedIOThreads = sharedIOThreads
         let kind = BackendKind(rawValue: backend)!
         let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend, "timing": timing, "qd": qd, "target": target ?? "null", "vms": vms]
-        let sweepId = try open.createSweep(traceId: traceId, parametersJSON: String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self))
-        print("sweep \(sweepId): \(specs.joined(separator: ", ")) × \(repeats) on \(target ?? "the null backend"), timing \(timing)")
-        var runIds: [Int64] = []
-        for round in 1...repeats {
-            for spec in specs {
-                let startedAt = ISO8601DateFormatter().string(from: Date())
-                let result = try ReplayRunner.run(tracePath: resolved.path, target: target, layoutSpec: spec, backend: kind, options: options,
-                                                  safety: device.safety, sparseTarget: sparseTarget)
-                let id = try RunStore.store(result, in: open, tracePath: resolved.path, traceId: traceId, layoutSpec: spec, backend: kind,
-                                            target: target, options: options, startedAt: startedAt, sweepId: sweepId)
-                runIds.append(id)
-                print(String(format: "  round %d  %-8@ %9.0f IOPS  (run %lld)%@", round, spec as NSString,
-                             Double(result.engine.requests) / result.engine.wallSeconds, id, result.warning == nil ? "" : "  WARNING: schedule not kept"))
-                if !result.engine.failures.isEmpty { throw ValidationError("run \(id) failed: \(result.engine.failures.joined(separator: "; "))") }
-            }
-        }
+        let runIds = try SweepRunner.run(tracePath: resolved.path, traceId: traceId, specs: specs, repeats: repeats, target: target, backend: kind,
+                                         options: options, safety: device.safety, sparseTarget: sparseTarget, catalog: open, parameters: parameters)
         let input = try ReportLoader.load(runIds: runIds, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?", baseline: nil)
         let model = try ReportModel(input)
         let files = try ReportLoader.write(model, htmlPath: report)
@@ -131,5 +118,35 @@ struct ReportCommand: ParsableCommand {
         } else {
             print(text, terminator: "")
         }
+    }
+}
+
+/// The sweep itself, shared by `vqtrace sweep` and the demo: every layout `repeats` times in
+/// interleaved order, each run stored under one sweep id. Returns the run ids.
+enum SweepRunner {
+    static func run(tracePath: String, traceId: Int64?, specs: [String], repeats: Int, target: String?, backend kind: BackendKind,
+                    options: ReplayOptions, safety: DeviceSafety, sparseTarget: Bool, catalog open: TraceCatalog, parameters: [String: Any]) throws -> [Int64] {
+        let sweepId = try open.createSweep(traceId: traceId, parametersJSON: String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self))
+        print("sweep \(sweepId): \(specs.joined(separator: ", ")) × \(repeats) on \(target ?? "the null backend"), timing \(options.timing.rawValue), after one warm-up run")
+        var runIds: [Int64] = []
+        // One warm-up pass, not stored: the first run otherwise pays for cold caches and
+        // a freshly allocated file, and would count against whichever layout goes first.
+        _ = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
+                                 safety: safety, sparseTarget: sparseTarget)
+        for round in 1...repeats {
+            for spec in specs {
+                let startedAt = ISO8601DateFormatter().string(from: Date())
+                let result = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: spec, backend: kind, options: options,
+                                                  safety: safety, sparseTarget: sparseTarget)
+                let id = try RunStore.store(result, in: open, tracePath: tracePath, traceId: traceId, layoutSpec: spec, backend: kind,
+                                            target: target, options: options, startedAt: startedAt, sweepId: sweepId)
+                runIds.append(id)
+                print("  round \(round)  \(spec.padding(toLength: 8, withPad: " ", startingAt: 0))"
+                      + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, id)
+                      + (result.warning == nil ? "" : "  WARNING: schedule not kept"))
+                if !result.engine.failures.isEmpty { throw ValidationError("run \(id) failed: \(result.engine.failures.joined(separator: "; "))") }
+            }
+        }
+        return runIds
     }
 }
