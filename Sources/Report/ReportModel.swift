@@ -49,15 +49,19 @@ public struct ReportModel: Sendable {
                 iothreadCPU: Summary(runs.map { $0.iothreadCPU.reduce(0) { $0 + $1.percent } }), change: nil, significant: false))
         }
         guard !results.isEmpty else { throw ReportError("no runs to report") }
-        let baselineIndex = results.firstIndex { $0.spec == input.baseline } ?? 0
-        let base = results[baselineIndex]
-        for i in results.indices where i != baselineIndex {
-            results[i].change = base.iops.mean > 0 ? results[i].iops.mean / base.iops.mean - 1 : nil
-            results[i].significant = results[i].iops.differs(from: base.iops)
+        // Each configuration is compared with the baseline layout at the same VM count.
+        for i in results.indices {
+            let group = Self.group(of: results[i].spec)
+            guard let b = results.firstIndex(where: { $0.spec == input.baseline + group }), b != i else { continue }
+            results[i].change = results[b].iops.mean > 0 ? results[i].iops.mean / results[b].iops.mean - 1 : nil
+            results[i].significant = results[i].iops.differs(from: results[b].iops)
         }
         self.results = results
+        // The answer and the recommendation are about the first VM count given (usually one VM).
+        let firstGroup = Self.group(of: results[0].spec)
+        let base = results.first { $0.spec == input.baseline + firstGroup } ?? results[0]
 
-        let best = results.max { $0.iops.mean < $1.iops.mean }!
+        let best = results.filter { Self.group(of: $0.spec) == firstGroup }.max { $0.iops.mean < $1.iops.mean }!
         let repeats = results.map(\.runs.count).min() ?? 1
         let winner: LayoutResult
         if best.spec == base.spec {
@@ -90,9 +94,15 @@ public struct ReportModel: Sendable {
         warnings = input.runs.compactMap { run in run.warning.map { "run \(run.id) (\(run.layoutSpec)): \($0)" } }
     }
 
+    /// The VM-count suffix of a configuration's label (" ×8 VMs"), empty for one VM.
+    static func group(of spec: String) -> String {
+        spec.range(of: " ×").map { String(spec[$0.lowerBound...]) } ?? ""
+    }
+
     static func recommend(_ winner: LayoutResult, base: LayoutResult, input: ReportInput) throws -> Recommendation {
         var layout: IOThreadLayout
-        do { layout = try LayoutSpec.parse(winner.spec, numQueues: input.numQueues) } catch { throw ReportError("layout \(winner.spec): \(error)") }
+        let spec = winner.spec.components(separatedBy: " ×")[0]
+        do { layout = try LayoutSpec.parse(spec, numQueues: input.numQueues) } catch { throw ReportError("layout \(spec): \(error)") }
         // Pin IOThreads to the last CPUs, away from the vCPUs (which a VM usually starts at CPU 0).
         let cpus = input.onlineCPUs
         var pinning = "QEMU cannot pin IOThreads itself: use libvirt's <iothreadpin> (below) or taskset on the IOThread's thread id."
@@ -107,7 +117,7 @@ public struct ReportModel: Sendable {
         }
         layout.devices = layout.devices.map { DeviceLayout(name: input.deviceName, iothreads: $0.iothreads, assignment: $0.assignment) }
         let reason = winner.spec == base.spec ? "the baseline: nothing beat it beyond the noise" : "the measured winner"
-        return Recommendation(spec: winner.spec, reason: reason, qemu: QEMULayoutFormat.emit(layout), libvirt: LibvirtLayoutFormat.emit(layout), pinning: pinning)
+        return Recommendation(spec: spec, reason: reason, qemu: QEMULayoutFormat.emit(layout), libvirt: LibvirtLayoutFormat.emit(layout), pinning: pinning)
     }
 
     static func number(_ value: Double) -> String {

@@ -22,13 +22,19 @@ extension ReportModel {
 
     var baselineResult: LayoutResult { results.first { $0.spec == input.baseline } ?? results[0] }
 
+    /// The baseline a configuration is compared with: the baseline layout at its VM count.
+    func baseline(for r: LayoutResult) -> LayoutResult {
+        results.first { $0.spec == input.baseline + ReportModel.group(of: r.spec) } ?? baselineResult
+    }
+
     /// The cell for one metric of one layout: mean ± 95% interval, and the change against the
     /// baseline in the seed's style, marked when it is inside the noise.
     func cells(_ metric: MetricColumn, _ r: LayoutResult) -> (value: String, change: String) {
         let s = metric.summary(r)
         let value = metric.format(s.mean) + (s.n > 1 ? " ± " + metric.format(s.ci95) : "")
-        guard r.spec != baselineResult.spec else { return (value, "baseline") }
-        let base = metric.summary(baselineResult)
+        let baseResult = baseline(for: r)
+        guard r.spec != baseResult.spec else { return (value, "baseline") }
+        let base = metric.summary(baseResult)
         guard base.mean > 0 else { return (value, "–") }
         let change = ReportModel.percent(s.mean / base.mean - 1)
         return (value, s.differs(from: base) ? change : change + " (noise)")

@@ -135,3 +135,27 @@ struct ReportTests {
         #expect(dom.contains("<table class=\"metric\"") && dom.contains("<svg") && dom.contains("<polyline"))
     }
 }
+
+@Suite("Reports over several VM counts")
+struct ReportGroupTests {
+    @Test("each VM count is compared with its own baseline; the answer is about the first count")
+    func groups() throws {
+        var runs: [ReportRun] = []
+        var id: Int64 = 0
+        for (spec, values) in [("single", [100.0, 101, 99]), ("rr:2", [130.0, 131, 129]), ("single ×8 VMs", [400.0, 402, 398]), ("rr:2 ×8 VMs", [404.0, 406, 402])] {
+            for v in values {
+                id += 1
+                runs.append(ReportFixtures.run(id, spec, iops: v))
+            }
+        }
+        var input = ReportFixtures.input(runs: runs)
+        input.layouts = ["single", "rr:2", "single ×8 VMs", "rr:2 ×8 VMs"]
+        let model = try ReportModel(input)
+        #expect(abs(model.results[1].change! - 0.30) < 1e-9)
+        #expect(abs(model.results[3].change! - 0.01) < 1e-9)
+        #expect(model.results[2].change == nil)
+        #expect(model.answer.hasPrefix("`rr:2` wins: +30.00% IOPS over `single`"))
+        #expect(model.recommendation.spec == "rr:2")
+        #expect(model.html().contains("<td>rr:2 ×8 VMs</td>"))
+    }
+}

@@ -16,7 +16,9 @@ enum ReportLoader {
             guard let summaryText = row["summaryJSON"], summaryText != "NULL",
                   let summary = try JSONSerialization.jsonObject(with: Data(summaryText.utf8)) as? [String: Any]
             else { throw ReportError("run \(id) did not finish (no results stored)") }
-            let spec = row["layoutSpec"] ?? "?"
+            // Runs of several VM copies are their own configuration, compared within their VM count.
+            let vmCount = Int(row["vms"] ?? "1") ?? 1
+            let spec = (row["layoutSpec"] ?? "?") + (vmCount > 1 ? " ×\(vmCount) VMs" : "")
             if !layouts.contains(spec) { layouts.append(spec) }
             meta = row
             let seconds = summary["seconds"] as? Double ?? 1
@@ -79,7 +81,7 @@ enum ReportLoader {
             }
         }
         return ReportInput(
-            title: title, baseline: baseline ?? (layouts.contains("single") ? "single" : layouts[0]), layouts: layouts, runs: runs,
+            title: title, baseline: baseline ?? (layouts.contains("single") ? "single" : layouts[0].components(separatedBy: " ×")[0]), layouts: layouts, runs: runs,
             numQueues: numQueues, deviceName: deviceName, timing: meta["timing"] ?? "", backend: meta["backend"] ?? "", target: meta["target"] ?? "",
             traceSummary: traceLines, host: hostLines, onlineCPUs: host.onlineCPUs, largeRequestShare: largeShare, vms: Int(meta["vms"] ?? "1") ?? 1)
     }

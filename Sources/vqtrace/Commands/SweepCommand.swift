@@ -34,7 +34,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "open, closed or afap.") var timing: String = "afap"
     @Option(help: "Requests in flight per vq.") var qd: Int = 32
     @Option(help: "Time scale for open-loop timing.") var speed: Double = 1
-    @Option(help: "Copies of the trace as separate devices.") var vms: Int = 1
+    @Option(help: "VM counts to compare, comma-separated (1,8: the single-VM and the dense-host case); each count replays that many copies as separate devices.") var vms: String = "1"
     @Flag(help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Grow a file target with holes.") var sparseTarget = false
@@ -57,12 +57,14 @@ struct SweepCommand: ParsableCommand {
         options.timing = ReplayOptions.Timing(rawValue: timing)!
         options.depth = qd
         options.speed = speed
-        options.vms = vms
+        let vmCounts = vms.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !vmCounts.isEmpty, vmCounts.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--vms must list counts 1...256") }
         options.sharedIOThreads = sharedIOThreads
         let kind = BackendKind(rawValue: backend)!
-        let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend, "timing": timing, "qd": qd, "target": target ?? "null", "vms": vms]
+        let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend, "timing": timing, "qd": qd, "target": target ?? "null", "vms": vmCounts]
         let runIds = try SweepRunner.run(tracePath: resolved.path, traceId: traceId, specs: specs, repeats: repeats, target: target, backend: kind,
-                                         options: options, safety: device.safety, sparseTarget: sparseTarget, catalog: open, parameters: parameters)
+                                         options: options, safety: device.safety, sparseTarget: sparseTarget, catalog: open, parameters: parameters,
+                                         vmCounts: vmCounts)
         let input = try ReportLoader.load(runIds: runIds, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?", baseline: nil)
         let model = try ReportModel(input)
         let files = try ReportLoader.write(model, htmlPath: report)
@@ -125,7 +127,8 @@ struct ReportCommand: ParsableCommand {
 /// interleaved order, each run stored under one sweep id. Returns the run ids.
 enum SweepRunner {
     static func run(tracePath: String, traceId: Int64?, specs: [String], repeats: Int, target: String?, backend kind: BackendKind,
-                    options: ReplayOptions, safety: DeviceSafety, sparseTarget: Bool, catalog open: TraceCatalog, parameters: [String: Any]) throws -> [Int64] {
+                    options: ReplayOptions, safety: DeviceSafety, sparseTarget: Bool, catalog open: TraceCatalog, parameters: [String: Any],
+                    vmCounts: [Int] = [1]) throws -> [Int64] {
         let sweepId = try open.createSweep(traceId: traceId, parametersJSON: String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self))
         print("sweep \(sweepId): \(specs.joined(separator: ", ")) × \(repeats) on \(target ?? "the null backend"), timing \(options.timing.rawValue), after one warm-up run")
         var runIds: [Int64] = []
@@ -134,17 +137,22 @@ enum SweepRunner {
         _ = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
                                  safety: safety, sparseTarget: sparseTarget)
         for round in 1...repeats {
+            for vmCount in vmCounts {
             for spec in specs {
+                var options = options
+                options.vms = vmCount
                 let startedAt = ISO8601DateFormatter().string(from: Date())
                 let result = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: spec, backend: kind, options: options,
                                                   safety: safety, sparseTarget: sparseTarget)
                 let id = try RunStore.store(result, in: open, tracePath: tracePath, traceId: traceId, layoutSpec: spec, backend: kind,
                                             target: target, options: options, startedAt: startedAt, sweepId: sweepId)
                 runIds.append(id)
-                print("  round \(round)  \(spec.padding(toLength: 8, withPad: " ", startingAt: 0))"
+                let label = vmCount > 1 ? "\(spec) ×\(vmCount) VMs" : spec
+                print("  round \(round)  \(label.padding(toLength: 16, withPad: " ", startingAt: 0))"
                       + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, id)
                       + (result.warning == nil ? "" : "  WARNING: schedule not kept"))
                 if !result.engine.failures.isEmpty { throw ValidationError("run \(id) failed: \(result.engine.failures.joined(separator: "; "))") }
+            }
             }
         }
         return runIds
