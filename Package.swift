@@ -60,6 +60,9 @@ let package = Package(
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
         .target(name: "Trace", dependencies: ["Virtio", "CZstd"], swiftSettings: hotPath),
 
+        // Workload models (HammerDB-like OLTP, fio-like) that generate per-vCPU request streams.
+        .target(name: "Workload", dependencies: ["Trace"]),
+
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
         .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
@@ -73,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -84,6 +87,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Layout"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

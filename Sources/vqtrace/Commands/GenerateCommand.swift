@@ -1,0 +1,120 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Trace
+import Workload
+
+/// `vqtrace generate`: a trace straight from a workload model, with nominal service times, no I/O.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a trace from a workload model (HammerDB-like OLTP or fio-like), without I/O.",
+        discussion: """
+            Workloads: oltp, oltp-oracle and oltp-postgres (docs/WORKLOADS.md gives every
+            parameter and its source), and fio (fio's option names). One stream per vCPU: in
+            the OLTP models vCPU 0 runs the log writer (each log write followed by a FLUSH),
+            vCPU 1 the database writer (checkpoint bursts), the others the virtual users.
+            Times come from nominal service times; the same seed and parameters give the same
+            bytes. The summary ends with transactions per minute and a NOPM-like figure.
+
+            Examples:
+              vqtrace generate --workload oltp-postgres --vcpus 16 --users 50 --duration 60s --out Traces/pg.vqt
+              vqtrace generate --workload oltp --users 10 --duration 10s --capacity 1g --out Traces/small.vqt
+              vqtrace generate --workload fio --rw randread --bs 4k --iodepth 32 --numjobs 8 --duration 10s --out Traces/fio.vqt
+            """)
+
+    enum Workload: String, ExpressibleByArgument, CaseIterable {
+        case oltp, oltpOracle = "oltp-oracle", oltpPostgres = "oltp-postgres", fio
+    }
+
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+    @Option(help: "oltp, oltp-oracle, oltp-postgres or fio.") var workload: Workload
+    @Option(help: "The .vqt file to write.") var out: String
+    @Option(help: "vCPUs (= virtqueues) of the VM.") var vcpus: Int = 8
+    @Option(help: "OLTP: HammerDB virtual users.") var users: Int = 50
+    @Option(help: "How long the modelled run lasts (10s, 2m).") var duration: Duration = Duration(seconds: 60)
+    @Option(help: "Device capacity.") var capacity: ByteSize = ByteSize(bytes: 100 << 30)
+    @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "OLTP: checkpoint interval (default: the preset's).") var checkpointInterval: Duration?
+    @Option(help: "OLTP: think time per transaction (mean of an exponential).") var think: Duration?
+    @Option(help: "OLTP: keying time per transaction.") var keying: Duration?
+    @Option(help: "OLTP: share of pages that gets 80% of the misses.") var hotSet: Double?
+    @Option(help: "fio: read, write, randread, randwrite, randrw, rw.") var rw: String = "randread"
+    @Option(help: "fio: block size.") var bs: ByteSize?
+    @Option(help: "fio: block sizes and shares, e.g. 4k/70:64k/30.") var bssplit: String?
+    @Option(help: "fio: requests in flight per job.") var iodepth: Int = 8
+    @Option(help: "fio: jobs (= vqs).") var numjobs: Int = 4
+    @Option(help: "fio: requests per second per job (0: closed loop at iodepth).") var rateIops: Double = 0
+    @Option(help: "fio: random (uniform) or zipf:θ.") var randomDistribution: String = "random"
+    @Option(help: "fio: percentage of reads for randrw and rw.") var rwmixread: Int = 50
+    @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
+
+    func run() throws {
+        let directory = (out as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let started = Date()
+        var summary: [String] = []
+        let totals: TraceTotals
+        switch workload {
+        case .fio:
+            var p = FioParameters()
+            guard let kind = FioParameters.RW(rawValue: rw) else { throw ValidationError("--rw must be one of \(FioParameters.RW.allCases.map(\.rawValue).joined(separator: ", "))") }
+            p.rw = kind
+            if let bssplit {
+                p.bssplit = try bssplit.split(separator: ":").map { part in
+                    let pieces = part.split(separator: "/")
+                    guard pieces.count == 2, let size = ByteSize(argument: String(pieces[0])), let share = Int(pieces[1]) else {
+                        throw ValidationError("--bssplit \(bssplit): each part is SIZE/PERCENT, e.g. 4k/70")
+                    }
+                    return (UInt32(size.bytes), share)
+                }
+            } else if let bs {
+                p.bssplit = [(UInt32(bs.bytes), 100)]
+            }
+            guard p.bssplit.allSatisfy({ $0.0 >= 512 && $0.0 % 512 == 0 }) else { throw ValidationError("block sizes must be multiples of 512") }
+            p.iodepth = iodepth
+            p.numjobs = numjobs
+            p.rateIOPS = rateIops
+            p.rwmixread = rwmixread
+            if randomDistribution.hasPrefix("zipf:"), let theta = Double(randomDistribution.dropFirst(5)) {
+                p.zipfTheta = theta
+            } else if randomDistribution != "random" {
+                throw ValidationError("--random-distribution must be random or zipf:θ")
+            }
+            p.durationSeconds = duration.seconds
+            p.capacityBytes = capacity.bytes
+            p.seed = seed
+            let writer = try TraceWriter(path: out, metadata: FioGenerator.metadata(p), options: .init(fsync: .close))
+            try FioGenerator(p).run { try writer.append($0) }
+            totals = try writer.finish()
+        case .oltp, .oltpOracle, .oltpPostgres:
+            var p = OLTPPreset(rawValue: workload.rawValue)!.parameters
+            p.vcpus = vcpus
+            p.users = users
+            p.durationSeconds = duration.seconds
+            p.capacityBytes = capacity.bytes
+            p.seed = seed
+            if let checkpointInterval { p.checkpointIntervalSeconds = checkpointInterval.seconds }
+            if let think { p.thinkSeconds = think.seconds }
+            if let keying { p.keyingSeconds = keying.seconds }
+            if let hotSet { p.hotPageShare = hotSet }
+            guard vcpus >= 1 && vcpus <= 1024, users >= 1 else { throw ValidationError("--vcpus must be 1...1024 and --users at least 1") }
+            let writer = try TraceWriter(path: out, metadata: OLTPGenerator.metadata(p), options: .init(fsync: .close))
+            var generator = OLTPGenerator(p)
+            try generator.run { try writer.append($0) }
+            totals = try writer.finish()
+            let minutes = duration.seconds / 60
+            let tpm = Double(generator.transactions) / minutes
+            // TPROC-C's New Order transactions are about 45% of the mix: HammerDB's NOPM counts them.
+            summary.append(String(format: "  %.0f transactions per minute (model), NOPM-like %.0f", tpm, tpm * 0.45))
+        }
+        let seconds = Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9
+        print("wrote \(out): \(totals.records) requests over \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(totals.records) / max(seconds, 1e-9))) IOPS) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print(String(format: "  read %llu, write %llu, flush %llu", totals.mix[0], totals.mix[1], totals.mix[2]))
+        for line in summary { print(line) }
+        if !noCatalog {
+            let t = try catalog.open().register(tracePath: out)
+            print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
+        }
+    }
+}
