@@ -31,7 +31,7 @@ public struct OLTPParameters: Sendable, Equatable {
     /// The checkpointer writes the dirty pages every interval, merged up to 256 KiB.
     public var checkpointIntervalSeconds = 30.0
     public var checkpointMergeBytes: UInt32 = 256 << 10
-    public var checkpointWritesPerSecond = 20_000.0
+    public var checkpointWritesPerSecond = 100_000.0
     /// After a checkpoint starts, the first change to a page logs the whole page (PostgreSQL's
     /// full_page_writes); 0 turns it off.
     public var fullPageWriteAfterCheckpoint = false

@@ -7,6 +7,7 @@ import BlockBackend
 import Replay
 import Report
 import Trace
+import Workload
 
 /// `vqtrace demo`: the README's first command. Runs what exists end to end and says what is next.
 struct DemoCommand: ParsableCommand {
@@ -16,18 +17,14 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             The whole job on embedded defaults: writes an OLTP-shaped trace into
             Traces/demo.vqt, catalogs, summarizes and verifies it; measures the virtqueue
-            core; sweeps a 1 GiB-device version of the trace (io_uring, O_DIRECT) onto a
-            temporary file under single, rr:2 and per-vq, interleaved and repeated; and
-            writes the comparison report to Reports/demo.html, .md and .json. The
-            workload models (HammerDB-like OLTP) replace the OLTP-shaped stream when
-            they land.
+            core; generates a HammerDB-like OLTP trace (the oltp model on a 1 GiB device)
+            and sweeps it (io_uring, O_DIRECT) onto a temporary file under single, rr:2 and
+            per-vq, interleaved and repeated; and writes the comparison report to
+            Reports/demo.html, .md and .json.
             """)
 
     @Option(help: "Requests in the demo trace.")
     var requests: Int = 2_000_000
-
-    @Option(help: "Requests in the trace the sweep replays.")
-    var sweepRequests: Int = 200_000
 
     @Option(help: "Rounds of the sweep (each replays every layout once).")
     var repeats: Int = 3
@@ -60,11 +57,20 @@ struct DemoCommand: ParsableCommand {
         let result = try bench.run(roundTrips: roundTrips)
         print("2. virtqueue core: \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
         print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
-        print("\n3. sweep: the OLTP-shaped stream on a 1 GiB device, replayed as fast as a depth of 16 per vq allows")
-        print("   (io_uring, O_DIRECT) onto a temporary 1 GiB file under single, rr:2 and per-vq, \(repeats) rounds, interleaved:")
-        let replayTrace = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo-1g.vqt")
-        _ = try TracesCommand.Synth.writeOLTPShape(out: replayTrace, requests: sweepRequests, seed: 2, withCompletions: true,
-                                                   options: TraceWriterOptions(fsync: .none), capacitySectors: 1 << 21)
+        print("\n3. sweep: a HammerDB-like OLTP trace (model oltp: 8 vCPUs, 10 users, 3 s, 1 GiB device, checkpoints every second),")
+        print("   replayed as fast as a depth of 16 per vq allows (io_uring, O_DIRECT) onto a temporary 1 GiB file under single, rr:2")
+        print("   and per-vq, \(repeats) rounds, interleaved:")
+        let replayTrace = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo-oltp.vqt")
+        var workload = OLTPPreset.oltp.parameters
+        workload.users = 10
+        workload.durationSeconds = 3
+        workload.capacityBytes = 1 << 30
+        workload.checkpointIntervalSeconds = 1
+        let writer = try TraceWriter(path: replayTrace, metadata: OLTPGenerator.metadata(workload), options: TraceWriterOptions(fsync: .none))
+        var generator = OLTPGenerator(workload)
+        try generator.run { try writer.append($0) }
+        let generated = try writer.finish()
+        print(String(format: "   (%llu requests, %.0f transactions per minute in the model)", generated.records, Double(generator.transactions) / (workload.durationSeconds / 60)))
         let open = try catalog.open()
         let traceId = try open.register(tracePath: replayTrace).id
         let file = NSTemporaryDirectory() + "vqtrace-demo-\(getpid()).img"
