@@ -57,6 +57,8 @@ public struct EngineJob: Sendable {
     public var realtimeDrivers = false
     /// Grow a file target with holes instead of allocating it.
     public var sparseTarget = false
+    /// When set, every request is recorded as the device saw it (pop and completion times).
+    public var recording: RecordingSink?
     /// The run's time origin; replay sources hold the same one for their deadlines.
     public var clock = RunClock()
 
@@ -139,6 +141,7 @@ public enum Engine {
             }
         }
 
+        for (i, device) in devices.enumerated() { device.engineIndex = i }
         // IOThreads, in the layout's order, each with the queues the layout maps to it.
         var iothreads: [IOThread<Backend>] = []
         for (i, spec) in job.layout.iothreads.enumerated() {
@@ -149,7 +152,7 @@ public enum Engine {
             if endpoints.isEmpty { continue }
             iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
                                           pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(iothreadIndex: i, vcpuIndex: nil, layoutCPUs: spec.cpus),
-                                          mergeRequests: job.mergeRequests))
+                                          mergeRequests: job.mergeRequests, tap: job.recording?.makeTap()))
         }
         let served = iothreads.reduce(0) { $0 + $1.queues.count }
         let total = devices.reduce(0) { $0 + $1.queues.count }
@@ -171,6 +174,7 @@ public enum Engine {
         }
 
         let started = Date()
+        job.recording?.start()
         for t in iothreads { try t.start() }
         // A little lead, so that every driver thread is running when the first deadline falls.
         job.clock.start(at: monotonicNs() + 2_000_000)
@@ -183,6 +187,7 @@ public enum Engine {
         for driver in drivers { driver.join() }
         let wall = Date().timeIntervalSince(started)
         let statistics = iothreads.map { $0.stop() }
+        job.recording?.finish()
 
         var broken: [String: String] = [:]
         for device in devices { if let reason = device.brokenReason { broken[device.config.name] = reason } }

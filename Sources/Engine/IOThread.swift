@@ -27,6 +27,12 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     private let slotCount: Int
     private var polling: AdaptivePolling
     private let merger: RequestMerger?
+    /// The recorder's tap, when the run records; `popNs` holds each slot's pop time for it.
+    private let tap: RecorderTap?
+    private let popNs: UnsafeMutablePointer<UInt64>
+    /// The time of the current drain or reap, for the tap: one clock read per batch, not per
+    /// request (a batch spans microseconds).
+    private var tapNow: UInt64 = 0
     private let wakeFD: Int32
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
@@ -36,7 +42,8 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     public static func slots(for queues: [VirtqueueEndpoint]) -> Int { queues.reduce(0) { $0 + $1.ring.size } }
 
     public init(name: String, queues: [VirtqueueEndpoint], backend: Backend, pollMaxNs: UInt64 = 32_768, cpus: [Int] = [],
-                mergeRequests: Bool = true) throws {
+                mergeRequests: Bool = true, tap: RecorderTap? = nil) throws {
+        self.tap = tap
         self.name = name
         self.cpus = cpus
         self.queues = queues
@@ -57,6 +64,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         }
         polling = AdaptivePolling(maxNs: pollMaxNs)
         merger = mergeRequests ? RequestMerger(slots: next) : nil
+        popNs = .allocate(capacity: max(next, 1))
         // Each device's guest memory, once: io_uring registers it as fixed buffers.
         var regions: [UnsafeMutableRawBufferPointer] = []
         var seen = Set<ObjectIdentifier>()
@@ -71,6 +79,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     }
 
     deinit {
+        popNs.deallocate()
         slotQueue.deallocate()
         close(wakeFD)
     }
@@ -102,10 +111,12 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
 
         while true {
             var work = 0
+            if tap != nil { tapNow = monotonicNs() }
             for local in 0..<queues.count where !queues[local].device.isBroken {
                 work += drain(local)
             }
             backend.submitPending()
+            if tap != nil && backend.hasCompletions { tapNow = monotonicNs() }
             work += backend.reap { slot, result in complete(slot: slot, result: result) }
             publish()
             if work > 0 {
@@ -182,6 +193,8 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
 
     @inline(__always) private func handle(_ chain: DescriptorChain, local: Int, queue q: VirtqueueEndpoint) {
         let head = Int(chain.head)
+        let slot = slotBase[local] + head
+        if tap != nil { popNs[slot] = tapNow }
         let segments = q.segments + head * segMax[local]
         let request: BlockRequest
         do {
@@ -191,7 +204,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             return
         }
         if let rejection = request.rejection {
-            finish(request, queue: q, status: rejection.status)
+            finish(request, queue: q, status: rejection.status, slot: slot)
             return
         }
         let operation: BlockOperation
@@ -202,10 +215,10 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         case .discard?: operation = .discard
         case .writeZeroes?: operation = .writeZeroes
         case .getID?:
-            finish(request, queue: q, status: parsers[local].executeGetID(request, segments: UnsafeMutableBufferPointer(start: segments, count: segMax[local])))
+            finish(request, queue: q, status: parsers[local].executeGetID(request, segments: UnsafeMutableBufferPointer(start: segments, count: segMax[local])), slot: slot)
             return
         case nil:
-            finish(request, queue: q, status: .unsupported)
+            finish(request, queue: q, status: .unsupported, slot: slot)
             return
         }
         q.requests[head] = request
@@ -231,10 +244,15 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     @inline(__always) private func finishSlot(_ slot: Int, status: VirtioBlkStatus) {
         let local = Int(slotQueue[slot])
         let q = queues[local]
-        finish(q.requests[slot - slotBase[local]], queue: q, status: status)
+        finish(q.requests[slot - slotBase[local]], queue: q, status: status, slot: slot)
     }
 
-    @inline(__always) private func finish(_ request: BlockRequest, queue q: VirtqueueEndpoint, status: VirtioBlkStatus) {
+    @inline(__always) private func finish(_ request: BlockRequest, queue q: VirtqueueEndpoint, status: VirtioBlkStatus, slot: Int) {
+        if let tap {
+            tap.push(TapRecord(device: UInt16(truncatingIfNeeded: q.device.engineIndex), vq: UInt16(truncatingIfNeeded: q.index), type: request.rawType,
+                               sector: request.sector, length: UInt32(clamping: request.dataLength), submitNs: popNs[slot],
+                               completionNs: max(tapNow, popNs[slot]), status: status.rawValue))
+        }
         request.complete(status)
         q.ring.pushUsed(head: request.head, length: request.usedLength)
         q.dirty = true

@@ -86,6 +86,8 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
 public final class VirtioBlkDevice: @unchecked Sendable {
     public let config: VirtioBlkDeviceConfig
     public let blkConfig: VirtioBlkConfig
+    /// The device's number in its engine run (set before the run's threads start).
+    public internal(set) var engineIndex = 0
     public let mapping: GuestMemoryMapping
     public private(set) var queues: [VirtqueueEndpoint] = []
     /// Ring layout of each queue, for the driver side.

@@ -35,7 +35,7 @@ public struct ReplayResult: Sendable {
 public enum ReplayRunner {
     public static func run(tracePath: String, target: String?, layoutSpec: String, backend: BackendKind,
                            options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
-                           realtime: Bool = false) throws -> ReplayResult {
+                           realtime: Bool = false, recording: RecordingSink? = nil) throws -> ReplayResult {
         let reader = try TraceReader(path: tracePath)
         let metadata = reader.metadata
         guard options.vms >= 1 else { throw ReplayError("--vms must be at least 1") }
@@ -70,6 +70,7 @@ public enum ReplayRunner {
         job.deviceSafety = safety
         job.sparseTarget = sparseTarget
         job.realtimeDrivers = realtime
+        job.recording = recording
         // Each copy starts at its own seeded offset.
         var random = options.seed | 1
         let offsets: [UInt64] = (0..<options.vms).map { vm in

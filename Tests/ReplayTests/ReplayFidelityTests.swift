@@ -233,3 +233,40 @@ struct ReplayDeviceSafetyTests {
         #expect(readOnly.engine.requests == UInt64(records.filter { $0.type != .write }.count))
     }
 }
+
+@Suite("Recording through the engine")
+struct RecordingTests {
+    @Test("the recorder sees every request, per vq as the engine counted them, in submit order, and the trace verifies")
+    func recordsWhatTheDeviceSaw() throws {
+        let dir = ReplayScratch()
+        let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 4000, seed: 12)
+        var recorded: [TapRecord] = []
+        let sink = RecordingSink(windowNs: 50_000_000) { recorded.append($0) }
+        var options = ReplayOptions()
+        options.timing = .afap
+        let result = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: nil, layoutSpec: "rr:2", backend: .null, options: options,
+                                          safety: nil, recording: sink)
+        #expect(sink.error == nil && sink.dropped == 0)
+        #expect(recorded.count == 4000)
+        for vq in 0..<4 {
+            #expect(UInt64(recorded.filter { $0.vq == UInt16(vq) }.count) == result.engine.queues[vq].requests)
+            // The device saw each vq's requests in the order the trace has them.
+            let seen = recorded.filter { $0.vq == UInt16(vq) }.map { "\($0.type) \($0.sector) \($0.length)" }
+            let expected = records.filter { $0.vq == UInt16(vq) }.map { "\($0.type.rawValue) \($0.type == .flush ? 0 : $0.sector) \($0.type == .flush ? 0 : $0.length)" }
+            #expect(Set(seen) == Set(expected))
+        }
+        #expect(zip(recorded, recorded.dropFirst()).allSatisfy { $0.submitNs <= $1.submitNs })
+        #expect(recorded.allSatisfy { $0.completionNs >= $0.submitNs && $0.status == 0 })
+
+        // Written as a trace, it verifies.
+        let writer = try TraceWriter(path: dir.file("rec.vqt"), metadata: try TraceReader(path: dir.file("t.vqt")).metadata)
+        let epoch = recorded[0].submitNs
+        for r in recorded {
+            try writer.append(TraceRecord(device: r.device, vq: r.vq, type: TraceRequestType(rawValue: r.type), sector: r.sector, length: r.length,
+                                          submitNs: r.submitNs - epoch, completionNs: r.completionNs - epoch, status: TraceStatus(rawValue: r.status)))
+        }
+        try writer.finish()
+        let check = try TraceReader(path: dir.file("rec.vqt")).verify()
+        #expect(check.isClean && check.recordsReadable == 4000)
+    }
+}

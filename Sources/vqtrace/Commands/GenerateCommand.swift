@@ -23,13 +23,34 @@ struct GenerateCommand: ParsableCommand {
               vqtrace generate --workload fio --rw randread --bs 4k --iodepth 32 --numjobs 8 --duration 10s --out Traces/fio.vqt
             """)
 
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+    @OptionGroup var model: WorkloadOptions
+    @Option(help: "The .vqt file to write.") var out: String
+    @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
+
+    func run() throws {
+        let directory = (out as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let started = Date()
+        let (totals, summary) = try model.generate(to: out)
+        let seconds = Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9
+        print("wrote \(out): \(totals.records) requests over \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(totals.records) / max(seconds, 1e-9))) IOPS) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print(String(format: "  read %llu, write %llu, flush %llu", totals.mix[0], totals.mix[1], totals.mix[2]))
+        for line in summary { print(line) }
+        if !noCatalog {
+            let t = try catalog.open().register(tracePath: out)
+            print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
+        }
+    }
+}
+
+/// A workload model and its parameters, as `generate` and `record` take them.
+struct WorkloadOptions: ParsableArguments {
     enum Workload: String, ExpressibleByArgument, CaseIterable {
         case oltp, oltpOracle = "oltp-oracle", oltpPostgres = "oltp-postgres", fio
     }
 
-    @OptionGroup var catalog: TracesCommand.CatalogOption
     @Option(help: "oltp, oltp-oracle, oltp-postgres or fio.") var workload: Workload
-    @Option(help: "The .vqt file to write.") var out: String
     @Option(help: "vCPUs (= virtqueues) of the VM.") var vcpus: Int = 8
     @Option(help: "OLTP: HammerDB virtual users.") var users: Int = 50
     @Option(help: "How long the modelled run lasts (10s, 2m).") var duration: Duration = Duration(seconds: 60)
@@ -47,14 +68,11 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "fio: requests per second per job (0: closed loop at iodepth).") var rateIops: Double = 0
     @Option(help: "fio: random (uniform) or zipf:θ.") var randomDistribution: String = "random"
     @Option(help: "fio: percentage of reads for randrw and rw.") var rwmixread: Int = 50
-    @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
-    func run() throws {
-        let directory = (out as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let started = Date()
-        var summary: [String] = []
-        let totals: TraceTotals
+
+    /// The model's metadata and a function that runs it into `emit`; for OLTP also the
+    /// transactions-per-minute line of the summary.
+    func build() throws -> (metadata: TraceMetadata, run: ((TraceRecord) throws -> Void) throws -> [String]) {
         switch workload {
         case .fio:
             var p = FioParameters()
@@ -84,9 +102,11 @@ struct GenerateCommand: ParsableCommand {
             p.durationSeconds = duration.seconds
             p.capacityBytes = capacity.bytes
             p.seed = seed
-            let writer = try TraceWriter(path: out, metadata: FioGenerator.metadata(p), options: .init(fsync: .close))
-            try FioGenerator(p).run { try writer.append($0) }
-            totals = try writer.finish()
+            let parameters = p
+            return (FioGenerator.metadata(p), { emit in
+                try FioGenerator(parameters).run(emit)
+                return []
+            })
         case .oltp, .oltpOracle, .oltpPostgres:
             var p = OLTPPreset(rawValue: workload.rawValue)!.parameters
             p.vcpus = vcpus
@@ -99,22 +119,22 @@ struct GenerateCommand: ParsableCommand {
             if let keying { p.keyingSeconds = keying.seconds }
             if let hotSet { p.hotPageShare = hotSet }
             guard vcpus >= 1 && vcpus <= 1024, users >= 1 else { throw ValidationError("--vcpus must be 1...1024 and --users at least 1") }
-            let writer = try TraceWriter(path: out, metadata: OLTPGenerator.metadata(p), options: .init(fsync: .close))
-            var generator = OLTPGenerator(p)
-            try generator.run { try writer.append($0) }
-            totals = try writer.finish()
-            let minutes = duration.seconds / 60
-            let tpm = Double(generator.transactions) / minutes
-            // TPROC-C's New Order transactions are about 45% of the mix: HammerDB's NOPM counts them.
-            summary.append(String(format: "  %.0f transactions per minute (model), NOPM-like %.0f", tpm, tpm * 0.45))
+            let parameters = p
+            return (OLTPGenerator.metadata(p), { emit in
+                var generator = OLTPGenerator(parameters)
+                try generator.run(emit)
+                let tpm = Double(generator.transactions) / (parameters.durationSeconds / 60)
+                // TPROC-C's New Order transactions are about 45% of the mix: HammerDB's NOPM counts them.
+                return [String(format: "  %.0f transactions per minute (model), NOPM-like %.0f", tpm, tpm * 0.45)]
+            })
         }
-        let seconds = Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9
-        print("wrote \(out): \(totals.records) requests over \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(totals.records) / max(seconds, 1e-9))) IOPS) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        print(String(format: "  read %llu, write %llu, flush %llu", totals.mix[0], totals.mix[1], totals.mix[2]))
-        for line in summary { print(line) }
-        if !noCatalog {
-            let t = try catalog.open().register(tracePath: out)
-            print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
-        }
+    }
+
+    /// Runs the model into a trace at `path`; returns the totals and the summary lines.
+    func generate(to path: String) throws -> (TraceTotals, [String]) {
+        let (metadata, run) = try build()
+        let writer = try TraceWriter(path: path, metadata: metadata, options: .init(fsync: .close))
+        let summary = try run { try writer.append($0) }
+        return (try writer.finish(), summary)
     }
 }

@@ -101,6 +101,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Seed of the copies' start offsets.")
     var seed: UInt64 = 1
 
+    @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.")
+    var record: String?
+
     @Flag(help: "Do not store the run in the catalog.")
     var noCatalog = false
 
@@ -140,11 +143,30 @@ struct ReplayCommand: ParsableCommand {
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let progress = ReplayProgress(totalSeconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                       enabled: options.timing == .open && !json)
+        var recorder: (sink: RecordingSink, writer: TraceWriter)?
+        if let record {
+            let writer = try TraceWriter(path: record, metadata: TraceMetadata(
+                devices: Array(repeating: reader.metadata.devices, count: options.vms).flatMap { $0 },
+                source: .init(kind: reader.metadata.source.kind, name: reader.metadata.source.name + " replayed",
+                              parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend, "target": target ?? "null"]) { $1 })))
+            var epoch: UInt64 = 0
+            let sink = RecordingSink { r in
+                if epoch == 0 { epoch = r.submitNs }
+                try writer.append(TraceRecord(device: r.device, vq: r.vq, type: TraceRequestType(rawValue: r.type), sector: r.sector, length: r.length,
+                                              submitNs: r.submitNs - epoch, completionNs: r.completionNs - epoch, status: TraceStatus(rawValue: r.status)))
+            }
+            recorder = (sink, writer)
+        }
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: kind, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
-            sparseTarget: sparseTarget, realtime: realtime)
+            sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink)
         progress.finish()
+        if let recorder {
+            if let error = recorder.sink.error { throw error }
+            let totals = try recorder.writer.finish()
+            if !json { print("recorded \(totals.records) requests as the device saw them into \(record!)") }
+        }
         let seconds = result.engine.wallSeconds
 
         var runId: Int64?
