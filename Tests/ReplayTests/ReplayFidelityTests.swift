@@ -236,16 +236,17 @@ struct ReplayDeviceSafetyTests {
 
 @Suite("Recording through the engine")
 struct RecordingTests {
-    @Test("the recorder sees every request, per vq as the engine counted them, in submit order, and the trace verifies")
-    func recordsWhatTheDeviceSaw() throws {
+    @Test("the recorder sees every request, per vq as the engine counted them, in submit order, and the trace verifies",
+          arguments: [BackendKind.null, .ioUring])
+    func recordsWhatTheDeviceSaw(backend: BackendKind) throws {
         let dir = ReplayScratch()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 4000, seed: 12)
         var recorded: [TapRecord] = []
         let sink = RecordingSink(windowNs: 50_000_000) { recorded.append($0) }
         var options = ReplayOptions()
         options.timing = .afap
-        let result = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: nil, layoutSpec: "rr:2", backend: .null, options: options,
-                                          safety: nil, recording: sink)
+        let result = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: backend == .null ? nil : dir.file("disk.img"), layoutSpec: "rr:2",
+                                          backend: backend, options: options, safety: nil, sparseTarget: true, recording: sink)
         #expect(sink.error == nil && sink.dropped == 0)
         #expect(recorded.count == 4000)
         for vq in 0..<4 {
