@@ -52,12 +52,7 @@ struct RecordCommand: ParsableCommand {
                                 parameters: metadata.source.parameters.merging(["layout": layout, "backend": backend, "target": target ?? "null"]) { $1 })
         metadata = TraceMetadata(devices: metadata.devices, source: metadata.source)
         let writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close))
-        var epoch: UInt64 = 0
-        let sink = RecordingSink { r in
-            if epoch == 0 { epoch = r.submitNs }
-            try writer.append(TraceRecord(device: r.device, vq: r.vq, type: TraceRequestType(rawValue: r.type), sector: r.sector, length: r.length,
-                                          submitNs: r.submitNs - epoch, completionNs: r.completionNs - epoch, status: TraceStatus(rawValue: r.status)))
-        }
+        let sink = RecordingSink.writing(to: writer)
         var options = ReplayOptions()
         options.timing = .open
         options.depth = qd

@@ -149,12 +149,7 @@ struct ReplayCommand: ParsableCommand {
                 devices: Array(repeating: reader.metadata.devices, count: options.vms).flatMap { $0 },
                 source: .init(kind: reader.metadata.source.kind, name: reader.metadata.source.name + " replayed",
                               parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend, "target": target ?? "null"]) { $1 })))
-            var epoch: UInt64 = 0
-            let sink = RecordingSink { r in
-                if epoch == 0 { epoch = r.submitNs }
-                try writer.append(TraceRecord(device: r.device, vq: r.vq, type: TraceRequestType(rawValue: r.type), sector: r.sector, length: r.length,
-                                              submitNs: r.submitNs - epoch, completionNs: r.completionNs - epoch, status: TraceStatus(rawValue: r.status)))
-            }
+            let sink = RecordingSink.writing(to: writer)
             recorder = (sink, writer)
         }
         let result = try ReplayRunner.run(
