@@ -136,3 +136,21 @@ struct WorkloadTests {
         #expect(distinct < 0.5, "zipf:1.2 should repeat blocks, distinct share \(distinct)")
     }
 }
+
+@Suite("OLTP calibration")
+struct OLTPCalibrationTests {
+    @Test("in steady state, the data area sees reads and checkpoint writes near 1.9:1")
+    func readWriteRatio() throws {
+        var p = OLTPPreset.oltp.parameters
+        p.users = 12
+        p.durationSeconds = 2.6
+        p.capacityBytes = 8 << 30
+        p.checkpointIntervalSeconds = 1
+        let records = try generate(p)
+        // The checkpoint at 2 s writes the pages dirtied in [1 s, 2 s); compare with that second's reads.
+        let reads = records.filter { $0.vq >= 2 && $0.submitNs >= 1_000_000_000 && $0.submitNs < 2_000_000_000 }.count
+        let writes = records.filter { $0.vq == 1 && $0.submitNs >= 2_000_000_000 }.count
+        let ratio = Double(reads) / Double(writes)
+        #expect(ratio > 1.9 * 0.75 && ratio < 1.9 * 1.25, "reads:writes \(ratio):1 (\(reads) reads, \(writes) writes)")
+    }
+}

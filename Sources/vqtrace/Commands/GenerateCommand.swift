@@ -130,11 +130,22 @@ struct WorkloadOptions: ParsableArguments {
         }
     }
 
-    /// Runs the model into a trace at `path`; returns the totals and the summary lines.
+    /// Runs the model into a trace at `path`; returns the totals and the summary lines. On a
+    /// TTY a progress line follows the modelled time.
     func generate(to path: String) throws -> (TraceTotals, [String]) {
         let (metadata, run) = try build()
         let writer = try TraceWriter(path: path, metadata: metadata, options: .init(fsync: .close))
-        let summary = try run { try writer.append($0) }
+        let progress = Progress(total: 1000, label: "modelling \(workload.rawValue)")
+        let total = max(duration.seconds * 1e9, 1)
+        var next: UInt64 = 0
+        let summary = try run { record in
+            try writer.append(record)
+            if record.submitNs >= next {
+                progress.update(min(1000, Int(Double(record.submitNs) / total * 1000)))
+                next = record.submitNs + 50_000_000
+            }
+        }
+        progress.finish()
         return (try writer.finish(), summary)
     }
 }

@@ -56,8 +56,10 @@ struct RecordCommand: ParsableCommand {
         var options = ReplayOptions()
         options.timing = .open
         options.depth = qd
+        let progress = ReplayProgress(totalSeconds: model.duration.seconds, enabled: true)
         let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: BackendKind(rawValue: backend)!,
                                           options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink)
+        progress.finish()
         if let error = sink.error { throw error }
         let totals = try writer.finish()
         let seconds = result.engine.wallSeconds
