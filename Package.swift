@@ -63,6 +63,9 @@ let package = Package(
         // Workload models (HammerDB-like OLTP, fio-like) that generate per-vCPU request streams.
         .target(name: "Workload", dependencies: ["Trace"]),
 
+        // Importers and exporters of the trace formats users already have (fio iolog first).
+        .target(name: "Import", dependencies: ["Trace"]),
+
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
         .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
@@ -76,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -88,6 +91,7 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Layout"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace"]),
+        .testTarget(name: "ImportTests", dependencies: ["Import", "Trace"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,5 +14,5 @@ struct VQTrace: ParsableCommand {
 
             Start with `vqtrace demo` to see what exists today, or `vqtrace bench --help`.
             """,
-        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
 }
