@@ -10,10 +10,14 @@ public final class LoopDevice {
     public let backing: String
     public let path: String
 
-    public static var available: Bool {
-        getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/loop-control")
-            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/losetup")
-    }
+    /// Whether loop devices can be made here: root, /dev/loop-control, losetup, and a real
+    /// attempt (a container may have all three and still refuse), made once.
+    public static let available: Bool = {
+        guard getuid() == 0, FileManager.default.fileExists(atPath: "/dev/loop-control"),
+              FileManager.default.isExecutableFile(atPath: "/usr/sbin/losetup")
+        else { return false }
+        return (try? LoopDevice(bytes: 1 << 20)) != nil
+    }()
 
     public init(bytes: Int, prefix: [UInt8] = [], at offset: Int = 0) throws {
         backing = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-loop-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img").path
