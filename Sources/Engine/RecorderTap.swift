@@ -18,36 +18,21 @@ public struct TapRecord: Sendable {
 /// fills as requests complete and a collector thread drains. The hot path never blocks or
 /// allocates: when the ring is full the record is counted as dropped.
 public final class RecorderTap: @unchecked Sendable {
-    private let slots: UnsafeMutablePointer<TapRecord>
-    private let capacity: Int
-    private let head = Atomic<Int>(0)
-    private let tail = Atomic<Int>(0)
+    private let ring: SPSCRing<TapRecord>
     /// Written by the producer only.
     public private(set) var dropped: UInt64 = 0
 
     public init(capacity: Int = 1 << 16) {
-        self.capacity = capacity
-        slots = .allocate(capacity: capacity)
+        ring = SPSCRing(capacity: capacity)
     }
 
-    deinit { slots.deallocate() }
-
     @inline(__always) func push(_ record: TapRecord) {
-        let t = tail.load(ordering: .relaxed)
-        if t - head.load(ordering: .acquiring) == capacity {
-            dropped += 1
-            return
-        }
-        slots[t % capacity] = record
-        tail.store(t + 1, ordering: .releasing)
+        if !ring.push(record) { dropped += 1 }
     }
 
     /// Hands every waiting record to `body` (consumer side).
     public func drain(_ body: (TapRecord) -> Void) {
-        let h = head.load(ordering: .relaxed)
-        let t = tail.load(ordering: .acquiring)
-        for i in h..<t { body(slots[i % capacity]) }
-        head.store(t, ordering: .releasing)
+        ring.drain(body)
     }
 }
 

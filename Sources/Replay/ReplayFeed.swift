@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Synchronization
 import Trace
@@ -10,25 +11,7 @@ import Trace
 /// Memory is bounded: `capacity` records per queue. The reader waits while a queue's ring is
 /// full (the queues of one trace advance together in time, so the others drain meanwhile).
 public final class ReplayFeed: @unchecked Sendable {
-    /// One queue's ring. `head` is written by the consumer only, `tail` by the producer only.
-    final class Ring: @unchecked Sendable {
-        let slots: UnsafeMutablePointer<TraceRecord>
-        let capacity: Int
-        let head = Atomic<Int>(0)
-        let tail = Atomic<Int>(0)
-
-        init(capacity: Int) {
-            self.capacity = capacity
-            slots = .allocate(capacity: capacity)
-        }
-
-        deinit {
-            // Records are trivial values: nothing to deinitialize.
-            slots.deallocate()
-        }
-    }
-
-    private let rings: [UInt32: Ring]
+    private let rings: [UInt32: SPSCRing<TraceRecord>]
     private let finishedFlag = Atomic<Bool>(false)
     private let stopFlag = Atomic<Bool>(false)
     private var thread: Thread?
@@ -39,8 +22,8 @@ public final class ReplayFeed: @unchecked Sendable {
     /// Starts reading `path` in [from, to) for `queues`.
     public init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
         let reader = try TraceReader(path: path)
-        var rings: [UInt32: Ring] = [:]
-        for key in queues { rings[key.rawValue] = Ring(capacity: capacity) }
+        var rings: [UInt32: SPSCRing<TraceRecord>] = [:]
+        for key in queues { rings[key.rawValue] = SPSCRing(capacity: capacity) }
         self.rings = rings
         let ringsByQueue = rings
         let thread = Thread { [self] in
@@ -48,13 +31,7 @@ public final class ReplayFeed: @unchecked Sendable {
             do {
                 while !stopFlag.load(ordering: .relaxed), let record = try cursor.next() {
                     guard let ring = ringsByQueue[record.queueKey.rawValue] else { continue }
-                    let tail = ring.tail.load(ordering: .relaxed)
-                    while tail - ring.head.load(ordering: .acquiring) == ring.capacity {
-                        if stopFlag.load(ordering: .relaxed) { break }
-                        usleep(200)
-                    }
-                    ring.slots[tail % ring.capacity] = record
-                    ring.tail.store(tail + 1, ordering: .releasing)
+                    while !ring.push(record) && !stopFlag.load(ordering: .relaxed) { usleep(200) }
                 }
             } catch {
                 self.error = "\(error)"
@@ -83,16 +60,14 @@ public final class ReplayFeed: @unchecked Sendable {
     /// spinning, then sleeping) while the reader is behind.
     func next(for queue: QueueKey) -> TraceRecord? {
         guard let ring = rings[queue.rawValue] else { return nil }
-        let head = ring.head.load(ordering: .relaxed)
         var spins = 0
-        while ring.tail.load(ordering: .acquiring) == head {
-            // Read the flag first: a record stored before `finished` is visible after it.
-            if finishedFlag.load(ordering: .acquiring) && ring.tail.load(ordering: .acquiring) == head { return nil }
+        while true {
+            if let record = ring.pop() { return record }
+            // A record stored before `finished` was set is visible once `finished` is seen.
+            if finishedFlag.load(ordering: .acquiring) { return ring.pop() }
             spins += 1
             if spins > 1000 { usleep(50) }
         }
-        let record = ring.slots[head % ring.capacity]
-        ring.head.store(head + 1, ordering: .releasing)
-        return record
     }
+
 }
