@@ -89,9 +89,9 @@ let package = Package(
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Layout"]),
-        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace"]),
-        .testTarget(name: "ImportTests", dependencies: ["Import", "Trace"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Layout", "TestSupport"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
+        .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

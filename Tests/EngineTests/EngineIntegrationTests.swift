@@ -2,20 +2,9 @@ import CLinuxShim
 import Foundation
 import Layout
 import Testing
+import TestSupport
 import Virtio
 @testable import Engine
-
-/// A temporary folder that removes itself.
-final class EngineScratch {
-    let path: String
-    init(_ label: String = #function) {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vqtrace-engine-\(label.filter { $0.isLetter })-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Plays a fixed list of requests in order and keeps each status and a copy of read data.
 struct ScriptedSource: RequestSource {
@@ -68,7 +57,7 @@ struct EngineIntegrationTests {
 
     @Test("data written through OUT comes back byte-identical through IN, and is on disk where it belongs", arguments: [BackendKind.ioUring, .threads])
     func writeThenVerify(backend: BackendKind) throws {
-        let dir = EngineScratch()
+        let dir = ScratchDirectory()
         let target = dir.file("disk.img")
         let blocks = Self.capacity / 16384
         // Two queues each write their half of the disk sequentially, stamped.
@@ -106,7 +95,7 @@ struct EngineIntegrationTests {
 
     @Test("a read with the wrong expectation is caught (the check can fail)")
     func verificationCanFail() throws {
-        let dir = EngineScratch()
+        let dir = ScratchDirectory()
         let target = dir.file("disk.img")
         _ = try Engine.run(Self.job(.ioUring, target: target, queues: 1, layout: .single(numQueues: 1))) { _, _ in
             IOPattern(kind: .write, blockSize: 65536, regionBytes: Self.capacity, seed: 1, limit: Self.capacity / 65536, verifySeed: 42)
@@ -130,7 +119,7 @@ struct EngineIntegrationTests {
 
     @Test("FLUSH, DISCARD and WRITE_ZEROES complete and do what they say; bad requests get IOERR and the device keeps serving")
     func commandsAndErrors() throws {
-        let dir = EngineScratch()
+        let dir = ScratchDirectory()
         let target = dir.file("disk.img")
         let lastSector = Self.capacity / 512
         let script: [PlannedRequest] = [
@@ -182,7 +171,7 @@ struct EngineIntegrationTests {
 
     @Test("runs leave no threads or file descriptors behind", arguments: [BackendKind.ioUring, .threads, .null])
     func noLeaks(backend: BackendKind) throws {
-        let dir = EngineScratch()
+        let dir = ScratchDirectory()
         let target = dir.file("disk.img")
         let job = Self.job(backend, target: backend == .null ? nil : target, queues: 4)
         _ = try Engine.run(job) { _, vq in IOPattern(kind: .randrw, blockSize: 4096, regionBytes: Self.capacity, seed: 1, queue: vq, limit: 200) }

@@ -1,21 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Import
 @testable import Trace
-
-final class ImportScratch {
-    let path: String
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
-        return file(name)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 func readAll(_ path: String) throws -> [TraceRecord] {
     var cursor = try TraceReader(path: path).cursor()
@@ -45,7 +32,7 @@ func runFio(_ arguments: [String], in directory: String) throws -> [String: Any]
 struct FioIologTests {
     @Test("v3: every line becomes its request, in order, on the right device and vq")
     func v3Golden() throws {
-        let dir = ImportScratch()
+        let dir = ScratchDirectory()
         let log = dir.write("a.log", """
             fio version 3 iolog
             0 /tmp/a add
@@ -76,7 +63,7 @@ struct FioIologTests {
 
     @Test("v2: wait lines move the clock")
     func v2Golden() throws {
-        let dir = ImportScratch()
+        let dir = ScratchDirectory()
         let log = dir.write("b.log", "fio version 2 iolog\n/dev/x add\n/dev/x open\n/dev/x read 0 4096\n/dev/x wait 250\n/dev/x write 4096 4096\n/dev/x close\n")
         let records = try { () throws -> [TraceRecord] in
             _ = try FioIologImporter().run(path: log, out: dir.file("b.vqt"))
@@ -88,7 +75,7 @@ struct FioIologTests {
 
     @Test("bad input names the file and line; --skip-bad-lines counts; a failed import leaves no file")
     func errors() throws {
-        let dir = ImportScratch()
+        let dir = ScratchDirectory()
         let garbage = dir.write("g.log", "hello\n")
         #expect(throws: ImportError.self) { try FioIologImporter().run(path: garbage, out: dir.file("g.vqt")) }
         let bad = dir.write("c.log", "fio version 3 iolog\n0 f add\n10 f read 0 4096\n20 f read 4096\n30 f read 100 4096\n25 f read 0 4096\n40 f frobnicate 0 4096\n")
@@ -112,7 +99,7 @@ struct FioIologTests {
     @Test("cross-check with fio: its own --write_iolog imports to the same requests, and the export replays in fio with the same counts",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/fio"), "needs fio (make deps installs it)"))
     func fioRoundTrip() throws {
-        let dir = ImportScratch()
+        let dir = ScratchDirectory()
         _ = try runFio(["--name=x", "--filename=data.bin", "--size=16M", "--rw=randrw", "--bs=4k", "--io_size=2M", "--write_iolog=x.log", "--ioengine=psync"], in: dir.path)
         let lines = try String(contentsOfFile: dir.file("x.log"), encoding: .utf8).split(separator: "\n").dropFirst()
         let expected = lines.compactMap { line -> String? in

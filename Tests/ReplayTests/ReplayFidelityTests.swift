@@ -24,16 +24,6 @@ struct LoggingSource<Inner: RequestSource>: RequestSource {
     mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) { inner.completed(request, status: status, data: data) }
 }
 
-final class ReplayScratch {
-    let path: String
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-replay-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 enum ReplayFixtures {
     static let capacity: UInt64 = 1 << 21  // sectors: 1 GiB
 
@@ -88,7 +78,7 @@ enum ReplayFixtures {
 struct ReplayFidelityTests {
     @Test("each vq gets exactly its recorded sequence of types, sectors and lengths", arguments: [ReplayOptions.Timing.afap, .closed, .open])
     func exactSequence(timing: ReplayOptions.Timing) throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 3000, seed: 5)
         var options = ReplayOptions()
         options.timing = timing
@@ -104,7 +94,7 @@ struct ReplayFidelityTests {
 
     @Test("--from/--to replays only the window; --vqs only those queues")
     func windowAndQueues() throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 3000, seed: 6)
         var options = ReplayOptions()
         options.timing = .afap
@@ -120,7 +110,7 @@ struct ReplayFidelityTests {
 
     @Test("open-loop deadlines are the recorded offsets divided by the speed, from the run's start")
     func deadlines() throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 200, seed: 7)
         for speed in [1.0, 2.0, 0.5] {
             var options = ReplayOptions()
@@ -139,7 +129,7 @@ struct ReplayFidelityTests {
 
     @Test("closed loop keeps the recorded in-flight depth")
     func closedDepth() throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         // vq 0: three requests overlap (depth 0, 1, 2 at their submits), then one after all completed.
         let records = [
             TraceRecord(vq: 0, type: .read, sector: 0, length: 4096, submitNs: 1000, completionNs: 10_000),
@@ -165,7 +155,7 @@ struct ReplayFidelityTests {
 
     @Test("writes can be skipped or turned into reads")
     func writePolicies() throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 1000, seed: 8)
         var options = ReplayOptions()
         options.timing = .afap
@@ -181,7 +171,7 @@ struct ReplayFidelityTests {
 
     @Test("the runner replays N copies as N devices, on their own or shared IOThreads")
     func copies() throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         _ = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 800, seed: 9)
         for shared in [false, true] {
             var options = ReplayOptions()
@@ -202,7 +192,7 @@ struct ReplayDeviceSafetyTests {
     @Test("a device with a filesystem is refused; a blank one needs --allow-writes for a trace with writes, not for a read-only replay",
           .enabled(if: LoopDevice.available, "needs root, /dev/loop-control and losetup"))
     func loopDevices() throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 500, seed: 10)
         var options = ReplayOptions()
         options.timing = .afap
@@ -239,7 +229,7 @@ struct RecordingTests {
     @Test("the recorder sees every request, per vq as the engine counted them, in submit order, and the trace verifies",
           arguments: [BackendKind.null, .ioUring])
     func recordsWhatTheDeviceSaw(backend: BackendKind) throws {
-        let dir = ReplayScratch()
+        let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 4000, seed: 12)
         var recorded: [TapRecord] = []
         let sink = RecordingSink(windowNs: 50_000_000) { recorded.append($0) }

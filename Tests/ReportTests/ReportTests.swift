@@ -1,6 +1,7 @@
 import Foundation
 import Layout
 import Testing
+import TestSupport
 @testable import Report
 
 enum ReportFixtures {
@@ -107,9 +108,8 @@ struct ReportTests {
     @Test("headless Chromium renders the report: a non-blank screenshot, and the DOM holds the tables and SVG",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "needs Debian's chromium (make deps installs it)"))
     func chromium() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-report-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scratch = ScratchDirectory()
+        let dir = scratch.path
         try ReportModel(ReportFixtures.input()).html().write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
         try "<!DOCTYPE html><html><body></body></html>".write(toFile: dir + "/blank.html", atomically: true, encoding: .utf8)
         func chromium(_ arguments: [String]) throws -> String {

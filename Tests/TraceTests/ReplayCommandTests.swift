@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Testing
+import TestSupport
 @testable import Trace
 
 /// `vqtrace replay` end to end: the binary, a real trace, a real catalog.

@@ -2,21 +2,6 @@ import Foundation
 import TestSupport
 @testable import Trace
 
-/// A temporary folder that removes itself.
-final class ScratchDirectory {
-    let path: String
-
-    init(_ label: String = #function) {
-        let name = "vqtrace-\(label.filter { $0.isLetter || $0.isNumber })-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        path = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 enum Fixtures {
     /// Metadata with fixed host and time, so that files made from it are byte-for-byte repeatable.
     static func metadata(devices: [TraceMetadata.Device] = [.init(capacitySectors: 1 << 30, numQueues: 8)]) -> TraceMetadata {

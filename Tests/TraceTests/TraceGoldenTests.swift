@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Trace
 
 /// The format is a promise to every trace already on disk: Golden/small.vqt, written by format

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Trace
 @testable import Workload
 
@@ -23,9 +24,8 @@ struct WorkloadTests {
 
     @Test("the same seed and parameters give byte-identical traces; another seed does not")
     func deterministic() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-workload-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scratch = ScratchDirectory()
+        let dir = scratch.path
         func write(_ p: OLTPParameters, _ name: String) throws -> Data {
             let writer = try TraceWriter(path: dir + "/" + name, metadata: OLTPGenerator.metadata(p), options: .init(fsync: .none))
             var generator = OLTPGenerator(p)
