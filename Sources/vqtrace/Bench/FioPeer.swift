@@ -23,22 +23,14 @@ struct FioPeer {
         }
     }
 
-    /// `engine` is fio's ioengine (io_uring or null); `jobs` = vqs, `depth` per job.
-    static func run(engine: String, target: String?, sizeBytes: UInt64, rw: String, blockSize: Int, depth: Int, jobs: Int,
-                    rwmixread: Int, seconds: Double) throws -> Result {
+    /// Runs fio with `arguments` (JSON output is added) and returns its first job's JSON.
+    static func job(_ arguments: [String]) throws -> [String: Any] {
         guard let fio = ["/usr/bin/fio", "/usr/local/bin/fio"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw FioError.notInstalled
         }
-        var arguments = [
-            "--name=vqtrace-peer", "--ioengine=\(engine)", "--rw=\(rw)", "--bs=\(blockSize)", "--iodepth=\(depth)",
-            "--numjobs=\(jobs)", "--size=\(sizeBytes)", "--runtime=\(max(1, Int(seconds.rounded())))", "--time_based",
-            "--group_reporting", "--output-format=json", "--randrepeat=0", "--norandommap",
-        ]
-        if rw == "randrw" { arguments.append("--rwmixread=\(rwmixread)") }
-        if let target, engine != "null" { arguments += ["--filename=\(target)", "--direct=1"] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: fio)
-        process.arguments = arguments
+        process.arguments = arguments + (arguments.contains("--output-format=json") ? [] : ["--output-format=json"])
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -53,6 +45,20 @@ struct FioPeer {
               let object = try JSONSerialization.jsonObject(with: data[start...]) as? [String: Any],
               let job = (object["jobs"] as? [[String: Any]])?.first
         else { throw FioError.failed("no JSON job in its output") }
+        return job
+    }
+
+    /// `engine` is fio's ioengine (io_uring or null); `jobs` = vqs, `depth` per job.
+    static func run(engine: String, target: String?, sizeBytes: UInt64, rw: String, blockSize: Int, depth: Int, jobs: Int,
+                    rwmixread: Int, seconds: Double) throws -> Result {
+        var arguments = [
+            "--name=vqtrace-peer", "--ioengine=\(engine)", "--rw=\(rw)", "--bs=\(blockSize)", "--iodepth=\(depth)",
+            "--numjobs=\(jobs)", "--size=\(sizeBytes)", "--runtime=\(max(1, Int(seconds.rounded())))", "--time_based",
+            "--group_reporting", "--output-format=json", "--randrepeat=0", "--norandommap",
+        ]
+        if rw == "randrw" { arguments.append("--rwmixread=\(rwmixread)") }
+        if let target, engine != "null" { arguments += ["--filename=\(target)", "--direct=1"] }
+        let job = try Self.job(arguments)
         let read = job["read"] as? [String: Any] ?? [:]
         let write = job["write"] as? [String: Any] ?? [:]
         let p99 = ((read["clat_ns"] as? [String: Any])?["percentile"] as? [String: Any])?["99.000000"] as? Double

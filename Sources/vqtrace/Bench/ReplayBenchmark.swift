@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Import
 import Replay
 import Trace
 
@@ -34,43 +35,16 @@ struct ReplayBenchmark {
         return Result(
             iops: iops, requests: requests, recordedNs: recorded, replayedNs: result.replayedNs,
             latenessNs: (result.lateness.valueAtPercentile(50), result.lateness.valueAtPercentile(99), result.lateness.valueAtPercentile(99.9)),
-            fioRuntimeMs: try? fioReplay(trace: reader))
+            fioRuntimeMs: try? fioReplay(tracePath: path))
     }
 
     /// Writes the trace as a fio v3 iolog (µs timestamps) and replays it with fio's null engine;
     /// returns fio's job runtime in ms.
-    func fioReplay(trace reader: TraceReader) throws -> Double? {
+    func fioReplay(tracePath: String) throws -> Double? {
         let log = directory + "/replay-bench.iolog"
         defer { unlink(log) }
-        var text = "fio version 3 iolog\n0 vqtrace.bin add\n0 vqtrace.bin open\n"
-        var cursor = reader.cursor()
-        let start = reader.totals.firstSubmitNs
-        var last: UInt64 = 0
-        while let r = try cursor.next() {
-            let us = (r.submitNs - start) / 1000
-            last = us
-            switch r.type {
-            case .read: text += "\(us) vqtrace.bin read \(r.sector * 512) \(r.length)\n"
-            case .write: text += "\(us) vqtrace.bin write \(r.sector * 512) \(r.length)\n"
-            case .flush: text += "\(us) vqtrace.bin sync 0 0\n"
-            default: continue
-            }
-        }
-        text += "\(last) vqtrace.bin close\n"
-        try text.write(toFile: log, atomically: false, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/fio")
-        process.arguments = ["--name=replay", "--ioengine=null", "--read_iolog=\(log)", "--size=200G", "--output-format=json"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard let brace = data.firstIndex(of: UInt8(ascii: "{")),
-              let object = try JSONSerialization.jsonObject(with: data[brace...]) as? [String: Any],
-              let job = (object["jobs"] as? [[String: Any]])?.first
-        else { return nil }
+        _ = try FioIologExporter.export(tracePath: tracePath, out: log, fileNames: ["vqtrace.bin"])
+        let job = try FioPeer.job(["--name=replay", "--ioengine=null", "--read_iolog=\(log)", "--size=200G"])
         return (job["job_runtime"] as? NSNumber)?.doubleValue
     }
 }
