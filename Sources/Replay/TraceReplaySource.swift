@@ -25,7 +25,7 @@ public struct TraceReplaySource: RequestSource {
     private var done = false
     /// Completion times of this queue's earlier recorded requests still in flight at the
     /// current request's submit time (a min-heap): its size is the recorded depth.
-    private var recordedInFlight: [UInt64] = []
+    private var recordedInFlight = MinHeap<UInt64>()
     public let tally: SourceTally
 
     /// - Parameter feed: reads the trace ahead for every queue of the run (one reader thread).
@@ -86,13 +86,13 @@ public struct TraceReplaySource: RequestSource {
         case .closed:
             // Drop the recorded requests that had completed when this one was submitted.
             // Without completion times there is no recorded depth: such requests go at once.
-            while let first = recordedInFlight.first, first <= record.submitNs { popMin() }
+            while let first = recordedInFlight.min, first <= record.submitNs { recordedInFlight.popMin() }
             if record.completionNs != nil && inFlight > recordedInFlight.count { return .waitForCompletion }
         case .open:
             break
         }
         lookahead = nil
-        if options.timing == .closed, let completion = record.completionNs { push(completion) }
+        if options.timing == .closed, let completion = record.completionNs { recordedInFlight.push(completion) }
         tally.replayed += 1
         var deadline: UInt64 = 0
         if options.timing == .open {
@@ -105,32 +105,4 @@ public struct TraceReplaySource: RequestSource {
 
     public mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer) {}
     public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {}
-
-    // A binary min-heap on completion times, bounded by the recorded depth.
-    private mutating func push(_ value: UInt64) {
-        recordedInFlight.append(value)
-        var i = recordedInFlight.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if recordedInFlight[parent] <= recordedInFlight[i] { break }
-            recordedInFlight.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    private mutating func popMin() {
-        let last = recordedInFlight.removeLast()
-        guard !recordedInFlight.isEmpty else { return }
-        recordedInFlight[0] = last
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < recordedInFlight.count && recordedInFlight[l] < recordedInFlight[m] { m = l }
-            if r < recordedInFlight.count && recordedInFlight[r] < recordedInFlight[m] { m = r }
-            if m == i { break }
-            recordedInFlight.swapAt(m, i)
-            i = m
-        }
-    }
 }

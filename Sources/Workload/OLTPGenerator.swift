@@ -18,13 +18,17 @@ public struct OLTPGenerator {
         case checkpointWrite(page: UInt64, pages: UInt32)
     }
 
-    private struct Scheduled {
+    /// An event at its time; `sequence` keeps events of the same time in the order they were scheduled.
+    private struct Scheduled: Comparable {
         var time: UInt64
         var sequence: UInt64
         var event: Event
+
+        static func < (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.sequence) < (b.time, b.sequence) }
+        static func == (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.sequence) == (b.time, b.sequence) }
     }
 
-    private var heap: [Scheduled] = []
+    private var events = MinHeap<Scheduled>()
     private var sequence: UInt64 = 0
     private var random: WorkloadRandom
     private var dirty = Set<UInt64>()
@@ -65,34 +69,7 @@ public struct OLTPGenerator {
 
     private mutating func schedule(_ time: UInt64, _ event: Event) {
         sequence += 1
-        heap.append(Scheduled(time: time, sequence: sequence, event: event))
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if (heap[parent].time, heap[parent].sequence) <= (heap[i].time, heap[i].sequence) { break }
-            heap.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    private mutating func pop() -> Scheduled? {
-        guard !heap.isEmpty else { return nil }
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && (heap[l].time, heap[l].sequence) < (heap[m].time, heap[m].sequence) { m = l }
-                if r < heap.count && (heap[r].time, heap[r].sequence) < (heap[m].time, heap[m].sequence) { m = r }
-                if m == i { break }
-                heap.swapAt(m, i)
-                i = m
-            }
-        }
-        return top
+        events.push(Scheduled(time: time, sequence: sequence, event: event))
     }
 
     /// A buffer-cache miss: a page from the hot set most of the time.
@@ -115,7 +92,7 @@ public struct OLTPGenerator {
         for user in 0..<p.users { schedule(UInt64(random.below(10_000)) * 1000, .userReady(user: user)) }
         if p.checkpointIntervalSeconds > 0 { schedule(Self.ns(p.checkpointIntervalSeconds), .checkpoint) }
 
-        while let next = pop() {
+        while let next = events.popMin() {
             let now = next.time
             switch next.event {
             case .userReady(let user):
