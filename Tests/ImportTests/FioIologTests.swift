@@ -14,16 +14,7 @@ func readAll(_ path: String) throws -> [TraceRecord] {
 /// Runs fio; returns its JSON job, or nil when fio is not installed.
 func runFio(_ arguments: [String], in directory: String) throws -> [String: Any]? {
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/fio") else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/fio")
-    process.arguments = arguments + ["--output-format=json"]
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let data = try runChild("/usr/bin/fio", arguments + ["--output-format=json"], in: directory).output
     guard let brace = data.firstIndex(of: UInt8(ascii: "{")) else { return nil }
     return ((try JSONSerialization.jsonObject(with: data[brace...]) as? [String: Any])?["jobs"] as? [[String: Any]])?.first
 }

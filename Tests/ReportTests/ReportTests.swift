@@ -113,16 +113,7 @@ struct ReportTests {
         try ReportModel(ReportFixtures.input()).html().write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
         try "<!DOCTYPE html><html><body></body></html>".write(toFile: dir + "/blank.html", atomically: true, encoding: .utf8)
         func chromium(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir)/profile"] + arguments
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+            try runChild("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir)/profile"] + arguments).text
         }
         _ = try chromium(["--screenshot=\(dir)/report.png", "--window-size=1000,2400", "file://\(dir)/report.html"])
         _ = try chromium(["--screenshot=\(dir)/blank.png", "--window-size=1000,2400", "file://\(dir)/blank.html"])

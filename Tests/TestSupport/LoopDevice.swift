@@ -29,27 +29,16 @@ public final class LoopDevice {
             try handle.write(contentsOf: Data(prefix))
         }
         try handle.close()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
-        process.arguments = ["--find", "--show", "--direct-io=on", backing]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, path.hasPrefix("/dev/loop") else {
+        let losetup = try runChild("/usr/sbin/losetup", ["--find", "--show", "--direct-io=on", backing])
+        path = losetup.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard losetup.status == 0, path.hasPrefix("/dev/loop") else {
             try? FileManager.default.removeItem(atPath: backing)
             throw LoopDeviceError.losetupFailed(backing)
         }
     }
 
     deinit {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
-        process.arguments = ["-d", path]
-        try? process.run()
-        process.waitUntilExit()
+        _ = try? runChild("/usr/sbin/losetup", ["-d", path])
         try? FileManager.default.removeItem(atPath: backing)
     }
 }

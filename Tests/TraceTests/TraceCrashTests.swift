@@ -18,17 +18,8 @@ func vqtraceExecutable() -> String {
 
 /// Runs vqtrace to completion; returns exit status and output.
 func runVQTrace(_ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: vqtraceExecutable())
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try runChild(vqtraceExecutable(), arguments, in: directory, mergingStandardError: true)
+    return (result.status, result.text)
 }
 
 @Suite("Crash safety", .serialized)
