@@ -30,8 +30,11 @@ public enum VCPUDriverArea {
     static let indirectEntries = 4
 
     public static func bytes(queueSize: Int, depth: Int, maxBlock: Int) -> Int {
-        queueSize * indirectEntries * 16 + depth * (16 + 16 + 16) + 4096 + depth * ((maxBlock + 4095) / 4096 * 4096)
+        queueSize * indirectEntries * 16 + depth * (16 + 16 + 16) + 4096 + depth * dataSlotBytes(maxBlock: maxBlock)
     }
+
+    /// One slot's data buffer: `maxBlock` rounded up to 4 KiB, so that every slot stays aligned.
+    static func dataSlotBytes(maxBlock: Int) -> Int { (maxBlock + 4095) / 4096 * 4096 }
 }
 
 /// What one vCPU driver saw on its queue.
@@ -82,6 +85,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     private let statusAddress: UInt64
     private let payloadAddress: UInt64
     private let dataAddress: UInt64
+    private let dataSlotBytes: Int
     private let buffers: UnsafeMutablePointer<DriverBuffer>
     private let planned: UnsafeMutablePointer<PlannedRequest>
     private let submittedAt: UnsafeMutablePointer<UInt64>
@@ -115,6 +119,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         self.vq = vq
         self.depth = depth
         self.maxBlock = maxBlock
+        dataSlotBytes = VCPUDriverArea.dataSlotBytes(maxBlock: maxBlock)
         self.source = source
         self.stop = stop
         self.cpus = cpus
@@ -160,7 +165,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
 
     /// Guest address of a slot's data buffer (4 KiB aligned, for O_DIRECT).
     @inline(__always) private func dataAddress(_ slot: Int) -> UInt64 {
-        dataAddress + UInt64(slot * ((maxBlock + 4095) / 4096 * 4096))
+        dataAddress + UInt64(slot * dataSlotBytes)
     }
 
     @inline(__always) private func dataPointer(_ slot: Int) -> UnsafeMutableRawPointer {
