@@ -8,11 +8,11 @@ struct VQTrace: ParsableCommand {
         commandName: "vqtrace",
         abstract: "Record per-vCPU virtio-blk virtqueue streams and measure IOThread layouts on your own disks.",
         discussion: """
-            vqtrace answers "which IOThread-to-virtqueue layout should my VM get?" from a measurement:
-            record a workload's per-vq request streams once, replay them under each layout
+            vqtrace answers "which IOThread-to-virtqueue layout should my VM get?" from a measurement: \
+            record a workload's per-vq request streams once, replay them under each layout \
             (QEMU iothread-vq-mapping / libvirt <iothreads>), and read the comparison report.
 
-            Start with `vqtrace demo` to see what exists today, or `vqtrace bench --help`.
+            Start with `vqtrace demo` (the whole job, small), then `vqtrace generate --help` or `vqtrace import --help` for your own workload.
             """,
         subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
 }

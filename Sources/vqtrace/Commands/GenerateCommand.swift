@@ -10,11 +10,11 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Write a trace from a workload model (HammerDB-like OLTP or fio-like), without I/O.",
         discussion: """
-            Workloads: oltp, oltp-oracle and oltp-postgres (docs/WORKLOADS.md gives every
-            parameter and its source), and fio (fio's option names). One stream per vCPU: in
-            the OLTP models vCPU 0 runs the log writer (each log write followed by a FLUSH),
-            vCPU 1 the database writer (checkpoint bursts), the others the virtual users.
-            Times come from nominal service times; the same seed and parameters give the same
+            Workloads: oltp, oltp-oracle and oltp-postgres (docs/WORKLOADS.md gives every \
+            parameter and its source), and fio (fio's option names). One stream per vCPU: in \
+            the OLTP models vCPU 0 runs the log writer (each log write followed by a FLUSH), \
+            vCPU 1 the database writer (checkpoint bursts), the others the virtual users. \
+            Times come from nominal service times; the same seed and parameters give the same \
             bytes. The summary ends with transactions per minute and a NOPM-like figure.
 
             Examples:

@@ -10,9 +10,9 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import a trace from another format (fio iolog v2/v3 for now) into a .vqt trace.",
         discussion: """
-            fio iolog: each file becomes a device; requests go to --queues vqs round-robin or
-            by a hash of their offset; read, write, trim (discard) and sync/datasync (FLUSH).
-            An error names the line: FILE:LINE: what is wrong. Nothing half-written is kept
+            fio iolog: each file becomes a device; requests go to --queues vqs round-robin or \
+            by a hash of their offset; read, write, trim (discard) and sync/datasync (FLUSH). \
+            An error names the line: FILE:LINE: what is wrong. Nothing half-written is kept \
             or catalogued.
 
             Examples:

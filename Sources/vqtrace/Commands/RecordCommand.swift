@@ -13,10 +13,10 @@ struct RecordCommand: ParsableCommand {
         commandName: "record",
         abstract: "Run a workload model through the engine onto a target and record what the device saw.",
         discussion: """
-            The model's requests go to each vCPU's driver at their modelled times (open loop);
-            a recorder tap in each IOThread stamps every request when the device pops it and
-            when it completes, and a collector thread (off the hot path: per-IOThread rings, no
-            locks) writes them, in submit order, into the trace. The trace keeps the model's
+            The model's requests go to each vCPU's driver at their modelled times (open loop); \
+            a recorder tap in each IOThread stamps every request when the device pops it and \
+            when it completes, and a collector thread (off the hot path: per-IOThread rings, no \
+            locks) writes them, in submit order, into the trace. The trace keeps the model's \
             parameters, the layout, the backend and the target.
 
             Examples:

@@ -14,23 +14,23 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay a trace through the engine under an IOThread layout, onto a file or device.",
         discussion: """
-            Each vq of the trace gets a vCPU driver thread that reads its own stream from the
+            Each vq of the trace gets a vCPU driver thread that reads its own stream from the \
             trace; IOThreads serve the vqs as LAYOUT maps them (see `vqtrace mapping --help`).
 
-            Timing: open (the default) issues each request at its recorded time divided by
-            --speed, against absolute deadlines, and records how late each one went; closed
-            keeps each vq's recorded in-flight depth (needs completion times); afap goes as
-            fast as --qd allows. When lateness p99 passes --lateness-warn the run says so
-            (and stores the warning): the host could not keep up, and the numbers measure
+            Timing: open (the default) issues each request at its recorded time divided by \
+            --speed, against absolute deadlines, and records how late each one went; closed \
+            keeps each vq's recorded in-flight depth (needs completion times); afap goes as \
+            fast as --qd allows. When lateness p99 passes --lateness-warn the run says so \
+            (and stores the warning): the host could not keep up, and the numbers measure \
             the replayer, not the layout.
 
-            Targets: a file (created and allocated to the trace's capacity, never past the
-            filesystem's free space; --sparse-target grows it with holes) or a block device:
-            never a mounted or root disk; writes need --allow-writes; a device with a
-            filesystem or partition signature, or held by LVM/MD/dm, needs
+            Targets: a file (created and allocated to the trace's capacity, never past the \
+            filesystem's free space; --sparse-target grows it with holes) or a block device: \
+            never a mounted or root disk; writes need --allow-writes; a device with a \
+            filesystem or partition signature, or held by LVM/MD/dm, needs \
             --destroy-data-on-device. --writes skip|as-reads replays read-only.
 
-            Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq
+            Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq \
             statistics, latency histograms, IOPS per 100 ms) for reports.
 
             Examples:

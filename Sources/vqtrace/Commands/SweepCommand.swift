@@ -13,10 +13,10 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Replay a trace under several layouts, repeatedly, and write the comparison report.",
         discussion: """
-            Runs go in interleaved order (single, rr:2, per-vq, single, rr:2, …) so that a slow
-            drift of the machine hits every layout alike. Every run is stored in the catalog
-            with the sweep's id; the report (HTML with inline SVG charts, Markdown and JSON
-            next to it) answers which layout wins, by how much, and whether the difference is
+            Runs go in interleaved order (single, rr:2, per-vq, single, rr:2, …) so that a slow \
+            drift of the machine hits every layout alike. Every run is stored in the catalog \
+            with the sweep's id; the report (HTML with inline SVG charts, Markdown and JSON \
+            next to it) answers which layout wins, by how much, and whether the difference is \
             larger than the noise, and ends with the QEMU and libvirt configuration to paste.
 
             Examples:
