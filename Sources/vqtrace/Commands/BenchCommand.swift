@@ -9,27 +9,34 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the speed of an engine component.",
         discussion: """
-            --component engine (the default with --target or --backend): one vCPU
-            driver thread per vq keeps --qd requests in flight from a fio-like pattern;
-            IOThreads serve the vqs as the LAYOUT maps them and send the requests to
-            the backend (io_uring or threads on the --target file with O_DIRECT, or
-            null). The table shows IOPS, bandwidth, completion latency and what each
-            IOThread did; --json gives fio's JSON shape (jobs[0].read.iops, bw_bytes,
-            clat_ns.percentile) plus iothreads and vqs arrays; --compare-fio runs fio
+            --component engine (the default with --target or --backend): one vCPU \
+            driver thread per vq keeps --qd requests in flight from a fio-like pattern; \
+            IOThreads serve the vqs as the LAYOUT maps them and send the requests to \
+            the backend (io_uring or threads on the --target file with O_DIRECT, or \
+            null). The table shows IOPS, bandwidth, completion latency and what each \
+            IOThread did; --json gives fio's JSON shape (jobs[0].read.iops, bw_bytes, \
+            clat_ns.percentile) plus iothreads and vqs arrays; --compare-fio runs fio \
             with the same pattern on the same file in the same run.
 
-            --component virtqueue: one thread plays both sides of a split virtqueue.
-            Each round trip adds a 3-descriptor virtio-blk read (header, 4 KiB data,
-            status), publishes it, pops and parses it on the device side, completes it,
-            publishes the used ring and reaps it on the driver side. No I/O: this is the
+            --component virtqueue: one thread plays both sides of a split virtqueue. \
+            Each round trip adds a 3-descriptor virtio-blk read (header, 4 KiB data, \
+            status), publishes it, pops and parses it on the device side, completes it, \
+            publishes the used ring and reaps it on the driver side. No I/O: this is the \
             ring's own cost, the floor under every request vqtrace replays.
 
-            --component trace: the .vqt codec on an OLTP-shaped stream (8 vqs, 8 KiB
-            random I/O on a 100 GiB device, log writes each followed by a FLUSH, µs
-            timestamps): bytes per request with and without completion times against
-            the same requests as a zstd-compressed fio v3 iolog, encode and decode rates
-            on one core, and (with --window-requests) the time to open a large trace and
+            --component trace: the .vqt codec on an OLTP-shaped stream (8 vqs, 8 KiB \
+            random I/O on a 100 GiB device, log writes each followed by a FLUSH, µs \
+            timestamps): bytes per request with and without completion times against \
+            the same requests as a zstd-compressed fio v3 iolog, encode and decode rates \
+            on one core, and (with --window-requests) the time to open a large trace and \
             read a 1-second window of it.
+
+            --component replay: open-loop replay fidelity. An OLTP-shaped 8-vq trace at 20k and \
+            100k IOPS (for --duration) is replayed on the null backend under LAYOUT, and the same \
+            requests as a fio v3 iolog through fio --read_iolog with its null engine: how long \
+            each took against the recorded span (drift), and the lateness of vqtrace's \
+            submissions against their deadlines (p50, p99, p99.9). --realtime runs the vCPU \
+            drivers under SCHED_FIFO.
 
             Examples:
               vqtrace bench --target /tmp/disk.img --size 1G --qd 32 --compare-fio
@@ -39,6 +46,7 @@ struct BenchCommand: ParsableCommand {
               vqtrace bench --component virtqueue --round-trips 50000000 --event-idx --json
               vqtrace bench --component trace --requests 5000000
               vqtrace bench --component trace --window-requests 100000000 --dir /var/tmp
+              vqtrace bench --component replay --duration 3s rr:2
             """)
 
     enum Component: String, ExpressibleByArgument, CaseIterable {

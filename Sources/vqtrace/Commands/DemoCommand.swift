@@ -15,11 +15,11 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the end-to-end demo on embedded defaults.",
         discussion: """
-            The whole job on embedded defaults: writes an OLTP-shaped trace into
-            Traces/demo.vqt, catalogs, summarizes and verifies it; measures the virtqueue
-            core; generates a HammerDB-like OLTP trace (the oltp model on a 1 GiB device)
-            and sweeps it (io_uring, O_DIRECT) onto a temporary file under single, rr:2 and
-            per-vq, interleaved and repeated; and writes the comparison report to
+            The whole job on embedded defaults: writes an OLTP-shaped trace into \
+            Traces/demo.vqt, catalogs, summarizes and verifies it; measures the virtqueue \
+            core; generates a HammerDB-like OLTP trace (the oltp model on a 1 GiB device) \
+            and sweeps it (io_uring, O_DIRECT) onto a temporary file under single, rr:2 and \
+            per-vq, interleaved and repeated; and writes the comparison report to \
             Reports/demo.html, .md and .json.
             """)
 

@@ -10,10 +10,10 @@ struct TracesCommand: ParsableCommand {
         commandName: "traces",
         abstract: "List, inspect, verify and remove recorded traces (.vqt files and their SQLite catalog).",
         discussion: """
-            A trace is a .vqt file: per-vq virtio-blk request streams in checksummed,
-            zstd-compressed chunks (docs/FORMAT.md). The catalog (default
-            Traces/catalog.sqlite) indexes the files and their chunks and keeps replay
-            results; it can always be rebuilt from the files with `vqtrace traces
+            A trace is a .vqt file: per-vq virtio-blk request streams in checksummed, \
+            zstd-compressed chunks (docs/FORMAT.md). The catalog (default \
+            Traces/catalog.sqlite) indexes the files and their chunks and keeps replay \
+            results; it can always be rebuilt from the files with `vqtrace traces \
             reindex`. TRACE is a file path, a catalog id or a trace name.
 
             Examples:
@@ -233,10 +233,10 @@ struct TracesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a synthetic OLTP-shaped trace (no I/O) to try traces out before recording real ones.",
             discussion: """
-                The stream: 8 vqs on a 100 GiB device (--capacity); 8 KiB random reads and
-                writes on vqs 1-7; on vq 0, sequential log writes (512 B multiples, median
-                near 8 KiB) each followed by a FLUSH; µs timestamps with completion times
-                (--iops sets the rate). The full workload models come with `vqtrace
+                The stream: 8 vqs on a 100 GiB device (--capacity); 8 KiB random reads and \
+                writes on vqs 1-7; on vq 0, sequential log writes (512 B multiples, median \
+                near 8 KiB) each followed by a FLUSH; µs timestamps with completion times \
+                (--iops sets the rate). The full workload models come with `vqtrace \
                 generate`.
                 """)
         @OptionGroup var catalog: CatalogOption
