@@ -13,6 +13,12 @@ enum Format {
         return unit == 0 ? "\(n) B" : (value == value.rounded() ? String(format: "%.0f %@", value, units[unit]) : String(format: "%.1f %@", value, units[unit]))
     }
 
+    /// An object as JSON text with sorted keys (stable, so outputs and stored rows diff cleanly);
+    /// pretty-printed for people, compact for catalog columns.
+    static func json(_ object: Any, pretty: Bool = true) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]), as: UTF8.self)
+    }
+
     /// Rows as aligned columns (the first row is the heading), two spaces apart.
     static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> String {
         let widths = (0..<(rows.first?.count ?? 0)).map { column in rows.map { $0[column].count }.max() ?? 0 }

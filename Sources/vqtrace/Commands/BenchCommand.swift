@@ -191,8 +191,7 @@ struct BenchCommand: ParsableCommand {
                 object["fio"] = ["command": fio.commandLine, "iops": fio.iops, "read_iops": fio.readIOPS, "write_iops": fio.writeIOPS]
                 object["fio_ratio"] = fio.iops > 0 ? iops / fio.iops : NSNull()
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try Format.json(object))
         } else {
             print("engine: \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layout) (\(resolvedLayout.iothreads.count) IOThread\(resolvedLayout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), \(rw) bs \(Format.bytes(bs.bytes)) qd \(qd) per vq, \(String(format: "%.1f", seconds)) s")
             for line in EngineBenchmark.summaryLines(result.queues, seconds: seconds) { print(line) }
@@ -234,8 +233,7 @@ struct BenchCommand: ParsableCommand {
                     "round_trips": roundTrips, "round_trips_per_second": results, "best_round_trips_per_second": best,
                     "ns_per_round_trip_best": 1e9 / best,
                 ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                print(try Format.json(object))
             } else {
                 print("virtqueue round trip (add → publish → pop → parse → complete → push → publish → reap), one thread")
                 print("queue size \(queueSize), event_idx \(eventIdx ? "on" : "off"), indirect \(indirect ? "on" : "off"), \(roundTrips) round trips per run")
@@ -279,8 +277,7 @@ struct BenchCommand: ParsableCommand {
                                     "seek_ms": w.seekMilliseconds, "seek_ms_max": w.seekMilliseconds.max() ?? 0,
                                     "records_per_window": w.recordsPerWindow, "cursor_bytes": w.cursorBytes]
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try Format.json(object))
             return
         }
         print("trace codec on an OLTP-shaped stream of \(requests) requests (best of \(repeats))")

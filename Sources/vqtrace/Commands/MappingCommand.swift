@@ -112,8 +112,7 @@ struct MappingCommand: ParsableCommand {
             "qemu": QEMULayoutFormat.emit(layout),
             "libvirt": LibvirtLayoutFormat.emit(layout),
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return (try? Format.json(object)) ?? ""
     }
 }
 

@@ -189,8 +189,7 @@ struct ReplayCommand: ParsableCommand {
                 object["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),
                                          "p99.9": result.lateness.valueAtPercentile(99.9), "max": result.lateness.max]
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try Format.json(object))
         } else {
             print("replay \(resolved.path) under \(layout) (\(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(speed == 1 ? "" : " ×\(speed)")\(vms > 1 ? ", \(vms) copies" : "")")
             let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0

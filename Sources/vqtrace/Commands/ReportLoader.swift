@@ -91,10 +91,10 @@ enum ReportLoader {
         let base = (htmlPath as NSString).deletingPathExtension
         let directory = (htmlPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let json = try JSONSerialization.data(withJSONObject: model.json(), options: [.prettyPrinted, .sortedKeys])
+        let json = try Format.json(model.json())
         try model.html().write(toFile: base + ".html", atomically: true, encoding: .utf8)
         try model.markdown().write(toFile: base + ".md", atomically: true, encoding: .utf8)
-        try json.write(to: URL(fileURLWithPath: base + ".json"))
+        try json.write(toFile: base + ".json", atomically: true, encoding: .utf8)
         return [base + ".html", base + ".md", base + ".json"]
     }
 }

@@ -14,7 +14,7 @@ enum RunStore {
             "iothreads": result.layout.iothreads.map { ["id": $0.id, "cpus": $0.cpus.map { $0.description as Any } ?? NSNull(), "poll_max_ns": $0.pollMaxNs.map { $0 as Any } ?? NSNull()] },
             "devices": result.layout.devices.map { ["name": $0.name, "assignment": $0.assignment] },
         ]
-        let layoutJSON = String(decoding: try JSONSerialization.data(withJSONObject: layoutObject, options: [.sortedKeys]), as: UTF8.self)
+        let layoutJSON = try Format.json(layoutObject, pretty: false)
         let hostJSON = String(decoding: try JSONEncoder().encode(TraceMetadata.Host.current()), as: UTF8.self)
         let id = try open.insertRun(NewRun(traceId: traceId, tracePath: tracePath, layoutSpec: layout, layoutJSON: layoutJSON, backend: backend.rawValue,
                                            timing: options.timing.rawValue, speed: options.speed, target: target ?? "null", hostJSON: hostJSON,
@@ -30,7 +30,7 @@ enum RunStore {
             summary["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),
                                       "p99.9": result.lateness.valueAtPercentile(99.9)]
         }
-        let summaryJSON = String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self)
+        let summaryJSON = try Format.json(summary, pretty: false)
         var timeline: [UInt64] = []
         for q in result.engine.queues {
             if timeline.count < q.timeline.count { timeline += Array(repeating: 0, count: q.timeline.count - timeline.count) }

@@ -85,12 +85,12 @@ struct ReportCommand: ParsableCommand {
               vqtrace report --sweep 3 --format json | jq .answer
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case html, md, json }
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case html, md, json }
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Option(help: "The sweep whose runs to compare.") var sweep: Int64?
     @Option(help: "Run ids, comma-separated.") var runs: String?
-    @Option(help: "html, md or json.") var format: Format = .html
+    @Option(help: "html, md or json.") var format: ReportFormat = .html
     @Option(help: "Write here instead of standard output.") var out: String?
     @Option(help: "The baseline layout (default: single when present, else the first).") var baseline: String?
 
@@ -112,7 +112,7 @@ struct ReportCommand: ParsableCommand {
         switch format {
         case .html: text = model.html()
         case .md: text = model.markdown()
-        case .json: text = String(decoding: try JSONSerialization.data(withJSONObject: model.json(), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+        case .json: text = try Format.json(model.json())
         }
         if let out {
             try text.write(toFile: out, atomically: true, encoding: .utf8)
@@ -129,7 +129,7 @@ enum SweepRunner {
     static func run(tracePath: String, traceId: Int64?, specs: [String], repeats: Int, target: String?, backend kind: BackendKind,
                     options: ReplayOptions, safety: DeviceSafety, sparseTarget: Bool, catalog open: TraceCatalog, parameters: [String: Any],
                     vmCounts: [Int] = [1]) throws -> [Int64] {
-        let sweepId = try open.createSweep(traceId: traceId, parametersJSON: String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self))
+        let sweepId = try open.createSweep(traceId: traceId, parametersJSON: try Format.json(parameters, pretty: false))
         print("sweep \(sweepId): \(specs.joined(separator: ", ")) × \(repeats) on \(target ?? "the null backend"), timing \(options.timing.rawValue), after one warm-up run")
         var runIds: [Int64] = []
         // One warm-up pass, not stored: the first run otherwise pays for cold caches and

@@ -43,8 +43,7 @@ struct TracesCommand: ParsableCommand {
     }
 
     static func printJSON(_ object: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        print(try Format.json(object))
     }
 
     struct List: ParsableCommand {
