@@ -68,14 +68,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "engine: size of the target region (512, 4k, 1G, …).")
     var size: ByteSize = ByteSize(bytes: 1 << 30)
 
-    @Option(help: "engine: io_uring, threads or null (completes at once: the engine's own cost).")
-    var backend: String?
+    @Option(help: "engine: where requests go; null completes them at once: the engine's own cost. (default: io_uring)")
+    var backend: BackendKind?
 
     @Option(help: "engine: virtqueues (one vCPU driver thread each).")
     var vqs: Int = 1
 
-    @Option(help: "engine: read, write, randread, randwrite or randrw (fio's names).")
-    var rw: String = "randread"
+    @Option(help: "engine: the access pattern (fio's names).")
+    var rw: IOPatternKind = .randread
 
     @Option(help: "engine: block size.")
     var bs: ByteSize = ByteSize(bytes: 4096)
@@ -143,13 +143,8 @@ struct BenchCommand: ParsableCommand {
         guard roundTrips > 0 else { throw ValidationError("--round-trips must be positive") }
         guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
         if resolvedComponent == .engine {
-            guard let kind = backend.map({ BackendKind(rawValue: $0) }) ?? .ioUring else {
-                throw ValidationError("--backend must be one of \(BackendKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            let kind = backend ?? .ioUring
             if kind != .null && target == nil { throw ValidationError("--backend \(kind.rawValue) needs --target FILE (a file under /tmp is fine)") }
-            guard IOPatternKind(rawValue: rw) != nil else {
-                throw ValidationError("--rw must be one of \(IOPatternKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
             guard bs.bytes >= 512 && bs.bytes % 512 == 0 && bs.bytes <= 1 << 20 else { throw ValidationError("--bs must be a multiple of 512 up to 1m") }
             guard size.bytes >= bs.bytes else { throw ValidationError("--size must be at least --bs") }
             guard (1...1024).contains(vqs) else { throw ValidationError("--vqs must be 1...1024") }
@@ -160,9 +155,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func runEngine() throws {
-        let kind = backend.flatMap { BackendKind(rawValue: $0) } ?? .ioUring
+        let kind = backend ?? .ioUring
         let bench = EngineBenchmark(
-            target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: IOPatternKind(rawValue: rw)!,
+            target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: rw,
             blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
             pollCompletions: pollCompletions, merge: !noMerge, seed: seed,
             deviceSafety: device.safety)
@@ -170,7 +165,7 @@ struct BenchCommand: ParsableCommand {
         let seconds = result.wallSeconds
         var fio: FioPeer.Result?
         if compareFio {
-            fio = try FioPeer.run(engine: kind == .null ? "null" : "io_uring", target: target, sizeBytes: size.bytes, rw: rw,
+            fio = try FioPeer.run(engine: kind == .null ? "null" : "io_uring", target: target, sizeBytes: size.bytes, rw: rw.rawValue,
                                   blockSize: Int(bs.bytes), depth: qd, jobs: vqs, rwmixread: rwmixread, seconds: duration.seconds)
         }
         let iops = Double(result.requests) / seconds
@@ -178,7 +173,7 @@ struct BenchCommand: ParsableCommand {
             var object: [String: Any] = [
                 "fio version": "vqtrace", "layout": layout, "backend": kind.rawValue, "target": target ?? NSNull(),
                 "jobs": [[
-                    "jobname": "vqtrace", "job options": ["rw": rw, "bs": "\(bs.bytes)", "iodepth": "\(qd)", "numjobs": "\(vqs)", "size": "\(size.bytes)"],
+                    "jobname": "vqtrace", "job options": ["rw": rw.rawValue, "bs": "\(bs.bytes)", "iodepth": "\(qd)", "numjobs": "\(vqs)", "size": "\(size.bytes)"],
                     "read": EngineBenchmark.fioDirection(result.queues, read: true, seconds: seconds),
                     "write": EngineBenchmark.fioDirection(result.queues, read: false, seconds: seconds),
                     "elapsed": seconds,

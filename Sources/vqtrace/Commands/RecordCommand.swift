@@ -28,7 +28,7 @@ struct RecordCommand: ParsableCommand {
     @OptionGroup var model: WorkloadOptions
     @Argument(help: "The IOThread layout.") var layout: String = "single"
     @Option(help: "The file or block device (not needed with --backend null).") var target: String?
-    @Option(help: "io_uring, threads or null.") var backend: String = "io_uring"
+    @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
     @Option(help: "Requests in flight per vq at most.") var qd: Int = 64
     @Option(help: "The .vqt file to write.") var out: String
     @OptionGroup var device: DeviceSafetyOptions
@@ -36,8 +36,7 @@ struct RecordCommand: ParsableCommand {
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
     func validate() throws {
-        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be io_uring, threads or null") }
-        if BackendKind(rawValue: backend) != .null && target == nil { throw ValidationError("--backend \(backend) needs --target FILE or DEVICE") }
+        if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
 
     func run() throws {
@@ -49,7 +48,7 @@ struct RecordCommand: ParsableCommand {
         let (_, summary) = try model.generate(to: schedule)
         var metadata = try TraceReader(path: schedule).metadata
         metadata.source = .init(kind: "synthetic", name: metadata.source.name + " recorded",
-                                parameters: metadata.source.parameters.merging(["layout": layout, "backend": backend, "target": target ?? "null"]) { $1 })
+                                parameters: metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })
         metadata = TraceMetadata(devices: metadata.devices, source: metadata.source)
         let writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close))
         let sink = RecordingSink.writing(to: writer)
@@ -57,7 +56,7 @@ struct RecordCommand: ParsableCommand {
         options.timing = .open
         options.depth = qd
         let progress = ReplayProgress(totalSeconds: model.duration.seconds, enabled: true)
-        let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: BackendKind(rawValue: backend)!,
+        let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: backend,
                                           options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink)
         progress.finish()
         if let error = sink.error { throw error }

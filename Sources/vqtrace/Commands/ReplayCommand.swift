@@ -51,11 +51,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "The file or block device to replay onto (not needed with --backend null).")
     var target: String?
 
-    @Option(help: "io_uring, threads or null.")
-    var backend: String = "io_uring"
+    @Option(help: "Where requests go.")
+    var backend: BackendKind = .ioUring
 
-    @Option(help: "open, closed or afap.")
-    var timing: String = "open"
+    @Option(help: "When requests go.")
+    var timing: ReplayOptions.Timing = .open
 
     @Option(help: "Time scale: 2 replays twice as fast.")
     var speed: Double = 1
@@ -81,8 +81,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Requests in flight per vq: the afap depth and the cap for the other timings.")
     var qd: Int = 32
 
-    @Option(help: "as-is, skip or as-reads.")
-    var writes: String = "as-is"
+    @Option(help: "What becomes of the trace's writes.")
+    var writes: ReplayOptions.Writes = .asIs
 
     @OptionGroup var device: DeviceSafetyOptions
 
@@ -111,13 +111,10 @@ struct ReplayCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be io_uring, threads or null") }
-        guard ReplayOptions.Timing(rawValue: timing) != nil else { throw ValidationError("--timing must be open, closed or afap") }
-        guard ReplayOptions.Writes(rawValue: writes) != nil else { throw ValidationError("--writes must be as-is, skip or as-reads") }
         guard speed > 0 else { throw ValidationError("--speed must be positive") }
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         guard (1...256).contains(vms) else { throw ValidationError("--vms must be 1...256") }
-        if BackendKind(rawValue: backend) != .null && target == nil { throw ValidationError("--backend \(backend) needs --target FILE or DEVICE") }
+        if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
         _ = try PinPolicy(parsing: pin)
     }
 
@@ -125,7 +122,7 @@ struct ReplayCommand: ParsableCommand {
         let resolved = try TracesCommand.resolve(trace, catalog: catalog)
         let reader = try TraceReader(path: resolved.path)
         var options = ReplayOptions()
-        options.timing = ReplayOptions.Timing(rawValue: timing)!
+        options.timing = timing
         options.speed = speed
         let start = reader.totals.firstSubmitNs
         if let from { options.fromNs = start + UInt64(from.seconds * 1e9) }
@@ -135,10 +132,9 @@ struct ReplayCommand: ParsableCommand {
         options.sharedIOThreads = sharedIOThreads
         options.jitterNs = UInt64(jitter.seconds * 1e9)
         options.seed = seed
-        options.writes = ReplayOptions.Writes(rawValue: writes)!
+        options.writes = writes
         options.depth = qd
         options.latenessWarnNs = UInt64(latenessWarn.seconds * 1e9)
-        let kind = BackendKind(rawValue: backend)!
 
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let progress = ReplayProgress(totalSeconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
@@ -148,12 +144,12 @@ struct ReplayCommand: ParsableCommand {
             let writer = try TraceWriter(path: record, metadata: TraceMetadata(
                 devices: Array(repeating: reader.metadata.devices, count: options.vms).flatMap { $0 },
                 source: .init(kind: reader.metadata.source.kind, name: reader.metadata.source.name + " replayed",
-                              parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend, "target": target ?? "null"]) { $1 })))
+                              parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })))
             let sink = RecordingSink.writing(to: writer)
             recorder = (sink, writer)
         }
         let result = try ReplayRunner.run(
-            tracePath: resolved.path, target: target, layoutSpec: layout, backend: kind, options: options,
+            tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
             sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink)
         progress.finish()
@@ -167,11 +163,11 @@ struct ReplayCommand: ParsableCommand {
         var runId: Int64?
         if !noCatalog {
             runId = try RunStore.store(result, in: try catalog.open(), tracePath: resolved.path, traceId: resolved.catalogued?.id, layoutSpec: layout,
-                                       backend: kind, target: target, options: options, startedAt: startedAt)
+                                       backend: backend, target: target, options: options, startedAt: startedAt)
         }
         if json {
             var object: [String: Any] = [
-                "fio version": "vqtrace", "trace": resolved.path, "layout": layout, "backend": kind.rawValue, "timing": options.timing.rawValue,
+                "fio version": "vqtrace", "trace": resolved.path, "layout": layout, "backend": backend.rawValue, "timing": options.timing.rawValue,
                 "speed": speed, "target": target ?? NSNull(), "run_id": runId.map { $0 as Any } ?? NSNull(),
                 "jobs": [[
                     "jobname": "vqtrace-replay",
@@ -191,7 +187,7 @@ struct ReplayCommand: ParsableCommand {
             }
             print(try Format.json(object))
         } else {
-            print("replay \(resolved.path) under \(layout) (\(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(speed == 1 ? "" : " ×\(speed)")\(vms > 1 ? ", \(vms) copies" : "")")
+            print("replay \(resolved.path) under \(layout) (\(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? "" : "s")), backend \(backend.rawValue)\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(speed == 1 ? "" : " ×\(speed)")\(vms > 1 ? ", \(vms) copies" : "")")
             let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
             print("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(Format.duration(result.replayedNs))"
                   + (options.timing == .open ? String(format: " (scheduled %@, %+.2f%%)", Format.duration(result.scheduledNs), drift) : ""))

@@ -30,8 +30,8 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline.") var layouts: String = "single,rr:2,per-vq"
     @Option(name: .customLong("repeat"), help: "Runs per layout.") var repeats: Int = 3
     @Option(help: "The file or block device to replay onto.") var target: String?
-    @Option(help: "io_uring, threads or null.") var backend: String = "io_uring"
-    @Option(help: "open, closed or afap.") var timing: String = "afap"
+    @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
+    @Option(help: "When requests go.") var timing: ReplayOptions.Timing = .afap
     @Option(help: "Requests in flight per vq.") var qd: Int = 32
     @Option(help: "Time scale for open-loop timing.") var speed: Double = 1
     @Option(help: "VM counts to compare, comma-separated (1,8: the single-VM and the dense-host case); each count replays that many copies as separate devices.") var vms: String = "1"
@@ -42,9 +42,7 @@ struct SweepCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
-        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be io_uring, threads or null") }
-        guard ReplayOptions.Timing(rawValue: timing) != nil else { throw ValidationError("--timing must be open, closed or afap") }
-        if BackendKind(rawValue: backend) != .null && target == nil { throw ValidationError("--backend \(backend) needs --target FILE or DEVICE") }
+        if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
 
     func run() throws {
@@ -54,15 +52,14 @@ struct SweepCommand: ParsableCommand {
         let open = try catalog.open()
         let traceId = try resolved.catalogued?.id ?? open.register(tracePath: resolved.path).id
         var options = ReplayOptions()
-        options.timing = ReplayOptions.Timing(rawValue: timing)!
+        options.timing = timing
         options.depth = qd
         options.speed = speed
         let vmCounts = vms.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !vmCounts.isEmpty, vmCounts.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--vms must list counts 1...256") }
         options.sharedIOThreads = sharedIOThreads
-        let kind = BackendKind(rawValue: backend)!
-        let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend, "timing": timing, "qd": qd, "target": target ?? "null", "vms": vmCounts]
-        let runIds = try SweepRunner.run(tracePath: resolved.path, traceId: traceId, specs: specs, repeats: repeats, target: target, backend: kind,
+        let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend.rawValue, "timing": timing.rawValue, "qd": qd, "target": target ?? "null", "vms": vmCounts]
+        let runIds = try SweepRunner.run(tracePath: resolved.path, traceId: traceId, specs: specs, repeats: repeats, target: target, backend: backend,
                                          options: options, safety: device.safety, sparseTarget: sparseTarget, catalog: open, parameters: parameters,
                                          vmCounts: vmCounts)
         let input = try ReportLoader.load(runIds: runIds, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?", baseline: nil)
