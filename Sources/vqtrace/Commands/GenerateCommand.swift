@@ -60,7 +60,7 @@ struct WorkloadOptions: ParsableArguments {
     @Option(help: "OLTP: think time per transaction (mean of an exponential).") var think: Duration?
     @Option(help: "OLTP: keying time per transaction.") var keying: Duration?
     @Option(help: "OLTP: share of pages that gets 80% of the misses.") var hotSet: Double?
-    @Option(help: "fio: read, write, randread, randwrite, randrw, rw.") var rw: String = "randread"
+    @Option(help: "fio: the access pattern (fio's names).") var rw: FioParameters.RW = .randread
     @Option(help: "fio: block size.") var bs: ByteSize?
     @Option(help: "fio: block sizes and shares, e.g. 4k/70:64k/30.") var bssplit: String?
     @Option(help: "fio: requests in flight per job.") var iodepth: Int = 8
@@ -76,8 +76,7 @@ struct WorkloadOptions: ParsableArguments {
         switch workload {
         case .fio:
             var p = FioParameters()
-            guard let kind = FioParameters.RW(rawValue: rw) else { throw ValidationError("--rw must be one of \(FioParameters.RW.allCases.map(\.rawValue).joined(separator: ", "))") }
-            p.rw = kind
+            p.rw = rw
             if let bssplit {
                 p.bssplit = try bssplit.split(separator: ":").map { part in
                     let pieces = part.split(separator: "/")

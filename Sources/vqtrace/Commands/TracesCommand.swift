@@ -243,7 +243,7 @@ struct TracesCommand: ParsableCommand {
         @Option(help: "Requests to write.") var requests: Int = 1_000_000
         @Option(help: "Seed of the stream.") var seed: UInt64 = 1
         @Option(help: "Records per chunk (the unit of crash loss and window seeks).") var recordsPerChunk: Int = 65_536
-        @Option(help: "When to fsync: \(TraceFsyncPolicy.allCases.map(\.rawValue).joined(separator: ", ")).") var fsync: String = "close"
+        @Option(help: "When to fsync.") var fsync: TraceFsyncPolicy = .close
         @Flag(help: "Leave out completion times (as imported traces often do).") var noCompletions = false
         @Option(help: "Mean request rate of the stream (default about 137k IOPS).") var iops: Double?
         @Option(help: "Device capacity (replays onto a file allocate this much).") var capacity: ByteSize = ByteSize(bytes: 100 << 30)
@@ -270,7 +270,6 @@ struct TracesCommand: ParsableCommand {
 
         func validate() throws {
             guard requests > 0 else { throw ValidationError("--requests must be positive") }
-            guard TraceFsyncPolicy(rawValue: fsync) != nil else { throw ValidationError("--fsync must be one of none, chunk, close") }
             guard capacity.bytes >= 2 << 20 && capacity.bytes % 512 == 0 else { throw ValidationError("--capacity must be at least 2m and a multiple of 512") }
         }
 
@@ -279,7 +278,7 @@ struct TracesCommand: ParsableCommand {
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             let totals = try Self.writeOLTPShape(
                 out: out, requests: requests, seed: seed, withCompletions: !noCompletions,
-                options: .init(recordsPerChunk: recordsPerChunk, fsync: TraceFsyncPolicy(rawValue: fsync)!), iops: iops,
+                options: .init(recordsPerChunk: recordsPerChunk, fsync: fsync), iops: iops,
                 capacitySectors: capacity.bytes / 512)
             print("wrote \(out): \(totals.records) requests over \(Format.duration(totals.lastSubmitNs - totals.firstSubmitNs))")
             if !noCatalog {
