@@ -109,16 +109,18 @@ public enum Engine {
         let devices = try prebuilt ?? makeDevices(for: job)
         let configs = devices.map(\.config)
         let capacity = configs.map { $0.capacitySectors }.max()! * 512
+        func openTarget() throws -> BlockTarget {
+            guard let path = job.target else { throw EngineError.configuration("the \(job.backend.rawValue) backend needs a target file") }
+            return try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety, sparse: job.sparseTarget)
+        }
         switch job.backend {
         case .null:
             return try run(job, devices: devices, source: source) { slots in NullBackend(slots: slots) }
         case .ioUring:
-            guard let path = job.target else { throw EngineError.configuration("the io_uring backend needs a target file") }
-            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety, sparse: job.sparseTarget)
+            let target = try openTarget()
             return try run(job, devices: devices, source: source) { slots in try IOURingBackend(target: target, slots: slots) }
         case .threads:
-            guard let path = job.target else { throw EngineError.configuration("the threads backend needs a target file") }
-            let target = try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety, sparse: job.sparseTarget)
+            let target = try openTarget()
             return try run(job, devices: devices, source: source) { slots in try ThreadPoolBackend(target: target, slots: slots, threads: job.workerThreads) }
         }
     }
