@@ -87,6 +87,29 @@ struct FioIologTests {
         }
     }
 
+    @Test("export refuses file names that do not fit the trace, before writing anything")
+    func exportFileNames() throws {
+        let dir = ScratchDirectory()
+        let log = dir.write("two.log", """
+            fio version 3 iolog
+            0 /tmp/a add
+            0 /tmp/b add
+            1 /tmp/a read 0 4096
+            2 /tmp/b write 4096 4096
+
+            """)
+        _ = try FioIologImporter().run(path: log, out: dir.file("two.vqt"))
+        for (names, words) in [([], "2 device(s)"), (["a"], "2 device(s)"), (["a", "b", "c"], "3 given"), (["a", ""], "\"\""), (["a", "my disk"], "\"my disk\"")] {
+            let out = dir.file("x.iolog")
+            let e = #expect(throws: ImportError.self) { try FioIologExporter.export(tracePath: dir.file("two.vqt"), out: out, fileNames: names) }
+            #expect(e?.description.contains(words) == true, "\(names): \(e?.description ?? "")")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+        #expect(try FioIologExporter.export(tracePath: dir.file("two.vqt"), out: dir.file("ok.iolog"), fileNames: ["a.bin", "b.bin"]) == 2)
+        let text = try String(contentsOfFile: dir.file("ok.iolog"), encoding: .utf8)
+        #expect(text.contains(" a.bin read 0 4096\n") && text.contains(" b.bin write 4096 4096\n"))
+    }
+
     @Test("cross-check with fio: its own --write_iolog imports to the same requests, and the export replays in fio with the same counts",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/fio"), "needs fio (make deps installs it)"))
     func fioRoundTrip() throws {

@@ -69,7 +69,7 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
     @Option(help: "The output format: fio-iolog.") var format: ImportCommand.Format = .fioIolog
     @Option(help: "The file to write.") var out: String
-    @Option(help: "fio file names per device, comma-separated.") var fileNames: String?
+    @Option(help: "fio file names, comma-separated, one per device of the trace (default: vqtrace-DEVICE.bin).") var fileNames: String?
 
     func run() throws {
         let path = try TracesCommand.resolve(trace, catalog: catalog).path
