@@ -43,7 +43,7 @@ struct ReplayBenchmark {
     func fioReplay(tracePath: String) throws -> Double? {
         let log = directory + "/replay-bench.iolog"
         defer { unlink(log) }
-        _ = try FioIologExporter.export(tracePath: tracePath, out: log, fileNames: ["vqtrace.bin"])
+        _ = try FioIologExporter.export(tracePath: tracePath, out: log, fileNames: ["vqtrace.bin"]).written
         let job = try FioPeer.job(["--name=replay", "--ioengine=null", "--read_iolog=\(log)", "--size=200G"])
         return (job["job_runtime"] as? NSNumber)?.doubleValue
     }

@@ -38,6 +38,11 @@ struct BenchCommand: ParsableCommand {
             submissions against their deadlines (p50, p99, p99.9). --realtime runs the vCPU \
             drivers under SCHED_FIFO.
 
+            --component import: vqtrace import of a fio v3 iolog and of blkparse text (Q and C \
+            lines), both written from the same OLTP-shaped stream of --requests requests: lines \
+            per second and MB/s, beside wc -l on the same file (the speed of just finding the \
+            lines).
+
             Examples:
               vqtrace bench --target /tmp/disk.img --size 1G --qd 32 --compare-fio
               vqtrace bench --target /tmp/disk.img --vqs 8 --rw randrw --bs 8k rr:2
@@ -47,6 +52,7 @@ struct BenchCommand: ParsableCommand {
               vqtrace bench --component trace --requests 5000000
               vqtrace bench --component trace --window-requests 100000000 --dir /var/tmp
               vqtrace bench --component replay --duration 3s rr:2
+              vqtrace bench --component import --requests 2000000 --repeats 1
             """)
 
     enum Component: String, ExpressibleByArgument, CaseIterable {
@@ -54,6 +60,7 @@ struct BenchCommand: ParsableCommand {
         case virtqueue
         case trace
         case replay
+        case `import`
     }
 
     @Option(help: "What to measure: \(Component.allCases.map(\.rawValue).joined(separator: ", ")) (default: engine when --target or --backend is given, else virtqueue).")
@@ -210,6 +217,8 @@ struct BenchCommand: ParsableCommand {
             try runTrace()
         case .replay:
             try runReplay()
+        case .import:
+            try runImport()
         case .virtqueue:
             var features: VirtioFeaturesOption = []
             if eventIdx { features.insert(.eventIndex) }
@@ -292,6 +301,31 @@ struct BenchCommand: ParsableCommand {
                          w.recordsPerWindow.sorted()[w.recordsPerWindow.count / 2], sorted[sorted.count / 2], sorted.last ?? 0, sorted.count,
                          Format.bytes(UInt64(w.cursorBytes))))
         }
+    }
+
+    private func runImport() throws {
+        let results = try ImportBenchmark(directory: dir).run(requests: requests, repeats: repeats)
+        if json {
+            print(try Format.json([
+                "component": "import", "requests": requests, "repeats": repeats,
+                "formats": results.map { r -> [String: Any] in
+                    var o: [String: Any] = ["format": r.format.rawValue, "lines": r.lines, "requests": r.requests, "file_bytes": r.fileBytes,
+                                            "seconds": r.seconds, "lines_per_second": r.linesPerSecond]
+                    if let wc = r.wcLinesPerSecond { o["wc_lines_per_second"] = wc; o["import_over_wc"] = r.linesPerSecond / wc }
+                    return o
+                },
+            ] as [String: Any]))
+            return
+        }
+        print("import of an OLTP-shaped stream of \(requests) requests (8 vqs), best of \(repeats), two passes over the file; wc -l on the same file for reference")
+        var rows = [["format", "lines", "file", "import", "lines/s", "MB/s", "wc -l lines/s", "import/wc"]]
+        for r in results {
+            rows.append([r.format.rawValue, "\(r.lines)", Format.bytes(r.fileBytes), String(format: "%.2f s", r.seconds),
+                         String(format: "%.2f M", r.linesPerSecond / 1e6), String(format: "%.0f", Double(r.fileBytes) / r.seconds / 1e6),
+                         r.wcLinesPerSecond.map { String(format: "%.1f M", $0 / 1e6) } ?? "-",
+                         r.wcLinesPerSecond.map { String(format: "%.2f", r.linesPerSecond / $0) } ?? "-"])
+        }
+        print(Format.table(rows, rightAligned: Set(1..<8)), terminator: "")
     }
 
     private func runReplay() throws {

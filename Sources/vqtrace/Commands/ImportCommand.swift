@@ -1,0 +1,131 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Import
+import Trace
+
+extension ImportFormat: ExpressibleByArgument {}
+extension VQMap: ExpressibleByArgument {}
+
+/// `vqtrace import`: text traces in other formats into a .vqt trace.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import fio iologs, blkparse or ftrace blk text, or a public block trace into a .vqt trace.",
+        discussion: """
+            Formats (--format, or auto to detect from the first lines):
+              fio-iolog   fio --write_iolog output, v2 (wait lines) or v3 (µs timestamps)
+              blkparse    blkparse default text; Q events are submissions, C completions
+              ftrace-blk  the ftrace blk tracer's text (current_tracer = blk)
+              msr         MSR Cambridge CSV: Timestamp(FILETIME),Hostname,DiskNumber,Type,Offset,Size,ResponseTime
+              alibaba     Alibaba block CSV: device_id,opcode,offset,length,timestamp(µs)
+              tencent     Tencent CBS CSV: Timestamp(s),Offset,Size(sectors),IOType(0 read),VolumeID
+              disksim     DiskSim ASCII: ARRIVAL(ms) DEVICE BLOCK SIZE FLAGS(bit 0 = read)
+
+            Each device of the source (a fio file, blkparse's MAJ,MIN, an MSR host and disk, a \
+            volume) becomes a device of the trace, vda, vdb…; the source names are kept in the \
+            trace's metadata (vqtrace traces show). Several files are merged by time. The first \
+            request is at time 0. Completions come from blkparse/ftrace C events (paired with \
+            their Q by device and sector, merged requests included) and from MSR's response \
+            time. A preflush write becomes a FLUSH then the WRITE, as a guest's virtio-blk \
+            driver sends it.
+
+            Requests go to vqs by --vq-map: cpu (the submitting CPU modulo --queues; the default \
+            for blkparse and ftrace, where --queues defaults to the highest CPU + 1, one vq per \
+            vCPU as Linux's virtio-blk sets up), pid, round-robin (the default elsewhere) or hash \
+            of the sector.
+
+            A bad line stops the import with FILE:LINE: what is wrong; --skip-bad-lines goes on \
+            and counts them. Input is streamed twice with bounded memory; a failed import leaves \
+            no file and nothing in the catalog.
+
+            Examples:
+              fio --name=db --filename=/tmp/f --rw=randrw --size=1g --write_iolog=db.log
+              vqtrace import db.log --queues 4 --out Traces/db.vqt
+              blktrace -d /dev/vdb -o - | blkparse -i - > vdb.txt
+              vqtrace import --format blkparse vdb.txt --out Traces/vdb.vqt
+              vqtrace import --format disksim --time-unit us trace.ascii --out Traces/ds.vqt
+            """)
+
+    enum TimeUnit: String, ExpressibleByArgument, CaseIterable {
+        case ns, us, ms, s
+        var nanoseconds: UInt64 { [.ns: 1, .us: 1000, .ms: 1_000_000, .s: 1_000_000_000][self]! }
+    }
+
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+    @Option(help: "The input format, or auto.") var format: String = "auto"
+    @Argument(help: "The files to import (one format; merged by time).") var files: [String]
+    @Option(help: "The .vqt file to write.") var out: String
+    @Option(help: "vqs per device (default: highest CPU + 1 with --vq-map cpu, else 1).") var queues: Int?
+    @Option(help: "How requests are spread over vqs: cpu, pid, round-robin or hash (default: cpu for blkparse and ftrace-blk, else round-robin).")
+    var vqMap: VQMap?
+    @Option(help: "Capacity of every device, e.g. 100g (default: the furthest byte addressed, rounded up to 1 MiB).") var capacity: ByteSize?
+    @Option(help: "Unit of the timestamps for disksim (default ms), alibaba (us) and tencent (s).") var timeUnit: TimeUnit?
+    @Flag(help: "Skip bad lines (and count them) instead of stopping at the first.") var skipBadLines = false
+    @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        guard format == "auto" || ImportFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be auto or one of \(ImportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let queues, !(1...1024).contains(queues) { throw ValidationError("--queues must be 1...1024") }
+        guard !files.isEmpty else { throw ValidationError("name at least one file to import") }
+    }
+
+    func run() throws {
+        let chosen: ImportFormat
+        if let named = ImportFormat(rawValue: format) {
+            chosen = named
+        } else {
+            let detected = try ImportFormat.detect(path: files[0])
+            chosen = detected.format
+            FileHandle.standardError.write(Data("format: \(chosen.rawValue) (\(chosen.summary)), detected from the first \(detected.lines) lines of \(files[0])\n".utf8))
+        }
+        var importer = TraceImporter(format: chosen)
+        importer.queues = queues
+        importer.vqMap = vqMap
+        importer.capacityBytes = capacity?.bytes
+        importer.timeUnitNs = timeUnit?.nanoseconds
+        importer.skipBadLines = skipBadLines
+        let progress = Progress(total: 2000, label: "importing")
+        importer.progress = { pass, done, total in
+            progress.update((pass - 1) * 1000 + Int(Double(done) / Double(max(total, 1)) * 1000))
+        }
+        let started = Date()
+        let result: TraceImporter.Result
+        do { result = try importer.run(paths: files, out: out) } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(started)
+        let linesPerSecond = Double(result.lines) / max(seconds, 1e-9)
+        var catalogued: (id: Int64, name: String)?
+        if !noCatalog {
+            let t = try catalog.open().register(tracePath: out)
+            catalogued = (t.id, t.name)
+        }
+        if json {
+            var object: [String: Any] = [
+                "format": chosen.rawValue, "files": files, "out": out, "requests": result.totals.records, "lines": result.lines,
+                "skipped_lines": result.skippedLines, "devices": result.deviceKeys, "queues": result.queues, "vq_map": result.vqMap.rawValue,
+                "ignored_events": result.ignoredEvents, "paired_completions": result.pairedCompletions,
+                "unmatched_completions": result.unmatchedCompletions, "seconds": seconds, "lines_per_second": linesPerSecond,
+            ]
+            if let catalogued { object["catalog_id"] = catalogued.id }
+            print(try Format.json(object))
+            return
+        }
+        let devices = result.deviceKeys.count
+        print("imported \(files.count == 1 ? files[0] : "\(files.count) files") (\(chosen.rawValue)): \(result.totals.records) requests from \(result.lines) lines "
+              + "in \(String(format: "%.2f", seconds)) s (\(String(format: "%.2f", linesPerSecond / 1e6)) M lines/s)")
+        print("  \(devices) device\(devices == 1 ? "" : "s") (\(result.deviceKeys.prefix(4).joined(separator: "; "))\(devices > 4 ? "; …" : "")), "
+              + "\(result.queues) vq\(result.queues == 1 ? "" : "s") each by \(result.vqMap.rawValue)")
+        if chosen.hasCompletionEvents {
+            print("  completions: \(result.pairedCompletions) paired, \(result.unmatchedCompletions) without their submission; \(result.ignoredEvents) other events ignored")
+        }
+        if result.skippedLines > 0 { print("  \(result.skippedLines) bad line\(result.skippedLines == 1 ? "" : "s") skipped") }
+        if let catalogued { print("catalogued as trace \(catalogued.id) (\(catalogued.name)) in \(catalog.catalog)") }
+    }
+}
