@@ -11,7 +11,8 @@ SWIFT_BIN := $(dir $(shell readlink -f $$(command -v swiftc)))
 CLANG := $(SWIFT_BIN)clang
 FUZZ_VIRTIO_HARNESSES := virtqueue-device blk-parser
 FUZZ_TRACE_HARNESSES := trace-decoder
-FUZZ_HARNESSES := $(FUZZ_VIRTIO_HARNESSES) $(FUZZ_TRACE_HARNESSES)
+FUZZ_IMPORT_HARNESSES := import-parsers
+FUZZ_HARNESSES := $(FUZZ_VIRTIO_HARNESSES) $(FUZZ_TRACE_HARNESSES) $(FUZZ_IMPORT_HARNESSES)
 
 .PHONY: all deps build release demo test fuzz bench clean
 
@@ -49,6 +50,7 @@ bench: release
 	.build/release/vqtrace bench --component virtqueue
 	.build/release/vqtrace bench --component virtqueue --event-idx --indirect
 	.build/release/vqtrace bench --component trace --window-requests 100000000
+	.build/release/vqtrace bench --component import --requests 2000000
 	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 10s --compare-fio
 	.build/release/vqtrace bench --backend null --vqs 8 --qd 128 --duration 5s --compare-fio
 	.build/release/vqtrace bench --component replay --duration 5s
@@ -57,7 +59,8 @@ bench: release
 # Each harness is the sources of one module plus one Fuzz/*.swift file, built with libFuzzer and
 # AddressSanitizer; a crash, an ASan report or a harness check (out-of-region access, a round trip
 # that differs) fails. Virtio harnesses: the virtqueue and virtio-blk parser; trace: the .vqt decoder
-# (Trace uses Virtio's request types, so it is built with the Virtio sources).
+# (Trace uses Virtio's request types, so it is built with the Virtio sources); import: the text
+# trace parsers and the importer (built with the Virtio and Trace sources).
 fuzz: deps
 	@mkdir -p $(FUZZ_DIR)
 	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address -ISources/CLinuxShim/include \
@@ -81,11 +84,22 @@ fuzz: deps
 	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
 	  test -x $(FUZZ_DIR)/fuzz-$$h; \
 	done
+	@set -e; for h in $(FUZZ_IMPORT_HARNESSES); do \
+	  echo "== building fuzz harness $$h"; \
+	  swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name ImportFuzz \
+	    -Xcc -ISources/CZstd -ISources/CZstd \
+	    -Xcc -ISources/CRingAtomics/include -Xcc -ISources/CLinuxShim/include \
+	    -ISources/CRingAtomics/include -ISources/CLinuxShim/include \
+	    Sources/Virtio/*.swift Sources/Trace/*.swift Sources/Import/*.swift Sources/Import/*/*.swift \
+	    Fuzz/FuzzInput.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o -lzstd \
+	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
+	  test -x $(FUZZ_DIR)/fuzz-$$h; \
+	done
 	@set -e; for h in $(FUZZ_HARNESSES); do \
 	  echo "== fuzzing $$h for $(FUZZ_SECONDS)s"; \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$h; \
 	  SWIFT_BACKTRACE=enable=no $(FUZZ_DIR)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-	    -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus-$$h 2>&1 \
+	    -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus-$$h $$(test -d Fuzz/seeds/$$h && echo Fuzz/seeds/$$h) 2>&1 \
 	    | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|.*deadly signal|Fuzz harness)" || true; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz harness $$h FAILED (artifact in $(FUZZ_DIR)/)"; exit 1; }; \
 	done

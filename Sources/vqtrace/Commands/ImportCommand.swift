@@ -17,10 +17,10 @@ struct ImportCommand: ParsableCommand {
               fio-iolog   fio --write_iolog output, v2 (wait lines) or v3 (µs timestamps)
               blkparse    blkparse default text; Q events are submissions, C completions
               ftrace-blk  the ftrace blk tracer's text (current_tracer = blk)
-              msr         MSR Cambridge CSV: Timestamp(FILETIME),Hostname,DiskNumber,Type,Offset,Size,ResponseTime
-              alibaba     Alibaba block CSV: device_id,opcode,offset,length,timestamp(µs)
-              tencent     Tencent CBS CSV: Timestamp(s),Offset,Size(sectors),IOType(0 read),VolumeID
-              disksim     DiskSim ASCII: ARRIVAL(ms) DEVICE BLOCK SIZE FLAGS(bit 0 = read)
+              msr         MSR Cambridge CSV (FILETIME,host,disk,Read|Write,bytes…)
+              alibaba     Alibaba block CSV (device,R|W,offset,length in bytes,µs)
+              tencent     Tencent CBS CSV (seconds,offset,size in sectors,0|1 = R|W,volume)
+              disksim     DiskSim ASCII (ms device block size flags; flags bit 0 = read)
 
             Each device of the source (a fio file, blkparse's MAJ,MIN, an MSR host and disk, a \
             volume) becomes a device of the trace, vda, vdb…; the source names are kept in the \
@@ -118,8 +118,9 @@ struct ImportCommand: ParsableCommand {
             return
         }
         let devices = result.deviceKeys.count
+        let rate = linesPerSecond >= 1e5 ? String(format: "%.2f M lines/s", linesPerSecond / 1e6) : String(format: "%.0f lines/s", linesPerSecond)
         print("imported \(files.count == 1 ? files[0] : "\(files.count) files") (\(chosen.rawValue)): \(result.totals.records) requests from \(result.lines) lines "
-              + "in \(String(format: "%.2f", seconds)) s (\(String(format: "%.2f", linesPerSecond / 1e6)) M lines/s)")
+              + "in \(String(format: "%.2f", seconds)) s (\(rate))")
         print("  \(devices) device\(devices == 1 ? "" : "s") (\(result.deviceKeys.prefix(4).joined(separator: "; "))\(devices > 4 ? "; …" : "")), "
               + "\(result.queues) vq\(result.queues == 1 ? "" : "s") each by \(result.vqMap.rawValue)")
         if chosen.hasCompletionEvents {
