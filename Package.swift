@@ -69,6 +69,10 @@ let package = Package(
         // the import time).
         .target(name: "Import", dependencies: ["Trace"], swiftSettings: hotPath),
 
+        // vhost-user back-end: a guest's virtio-blk virtqueues, handed over by QEMU, served by the
+        // engine's IOThreads (vqtrace serve).
+        .target(name: "VhostUser", dependencies: ["Virtio", "Engine", "CLinuxShim"]),
+
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
         .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
@@ -82,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import", "VhostUser",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -95,6 +99,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Layout", "TestSupport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
+        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,6 +12,10 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <string.h>
+#include <unistd.h>
 
 const int linux_O_DIRECT = O_DIRECT;
 const int linux_EFD_CLOEXEC = EFD_CLOEXEC;
@@ -78,4 +82,120 @@ void linux_set_timer_slack(unsigned long ns) {
 int linux_set_realtime(int priority) {
     struct sched_param param = { .sched_priority = priority };
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+}
+
+long linux_recv_exact_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, int *truncated) {
+    size_t done = 0;
+    *nfds = 0;
+    *truncated = 0;
+    while (done < len) {
+        char control[CMSG_SPACE(sizeof(int) * 32)];
+        struct iovec iov = { (char *)buf + done, len - done };
+        struct msghdr msg;
+        memset(&msg, 0, sizeof msg);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            int *received = (int *)CMSG_DATA(c);
+            for (int i = 0; i < count; i++) {
+                if (*nfds < max_fds) fds[(*nfds)++] = received[i];
+                else { close(received[i]); *truncated = 1; }
+            }
+        }
+        if (msg.msg_flags & MSG_CTRUNC) *truncated = 1;
+        if (n == 0) {
+            if (done == 0) return 0;
+            errno = ECONNRESET;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return (long)done;
+}
+
+int linux_send_all(int sock, const void *buf, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(sock, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int linux_unix_listen(const char *path) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 1) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+void *linux_mmap_shared(int fd, uint64_t length, uint64_t offset) {
+    void *p = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int linux_unix_connect(const char *path) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int linux_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
+    if (nfds < 0 || nfds > 32) { errno = EINVAL; return -1; }
+    char control[CMSG_SPACE(sizeof(int) * 32)];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (nfds > 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    if ((size_t)n < len) return linux_send_all(sock, (const char *)buf + n, len - (size_t)n);
+    return 0;
 }

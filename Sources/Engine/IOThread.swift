@@ -69,7 +69,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         var regions: [UnsafeMutableRawBufferPointer] = []
         var seen = Set<ObjectIdentifier>()
         for q in queues where seen.insert(ObjectIdentifier(q.device)).inserted {
-            regions.append(UnsafeMutableRawBufferPointer(start: q.device.mapping.base, count: q.device.mapping.size))
+            regions.append(contentsOf: q.device.memoryRegions)
         }
         backend.registerMemory(regions)
         wakeFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)

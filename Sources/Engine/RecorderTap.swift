@@ -61,7 +61,7 @@ public final class RecordingSink: @unchecked Sendable {
     }
 
     /// A tap for one IOThread (before the run starts).
-    func makeTap() -> RecorderTap {
+    public func makeTap() -> RecorderTap {
         let tap = RecorderTap()
         taps.append(tap)
         return tap
@@ -69,7 +69,7 @@ public final class RecordingSink: @unchecked Sendable {
 
     public var dropped: UInt64 { taps.reduce(0) { $0 + $1.dropped } }
 
-    func start() {
+    public func start() {
         let thread = Thread { [self] in
             var lastSort = monotonicNs()
             while !stopFlag.load(ordering: .acquiring) {
@@ -90,7 +90,7 @@ public final class RecordingSink: @unchecked Sendable {
     }
 
     /// Drains what is left and passes everything on (after the IOThreads have stopped).
-    func finish() {
+    public func finish() {
         guard thread != nil else { return }
         stopFlag.store(true, ordering: .releasing)
         done.wait()

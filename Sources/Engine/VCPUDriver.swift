@@ -70,6 +70,8 @@ public struct QueueStatistics: Sendable {
 /// completions, recording each request's latency.
 public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     public let device: VirtioBlkDevice
+    /// The device's own guest memory, where this driver keeps its rings and buffers.
+    private let memory: GuestMemory
     public let vq: Int
     public let depth: Int
     public let maxBlock: Int
@@ -108,6 +110,10 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
 
     public init(device: VirtioBlkDevice, vq: Int, source: Source, depth: Int, maxBlock: Int, stop: StopFlag,
                 pollForCompletions: Bool = false, cpus: [Int] = [], clock: RunClock = RunClock(), realtime: Bool = false) throws {
+        guard let mapping = device.mapping, vq < device.driverAreas.count else {
+            throw EngineError.configuration("vq \(vq) of \(device.config.name) is served for a foreign driver; it has no room for a vCPU driver")
+        }
+        memory = mapping.memory
         let area = device.driverAreas[vq]
         guard VCPUDriverArea.bytes(queueSize: device.config.queueSize, depth: depth, maxBlock: maxBlock) <= area.size else {
             throw EngineError.configuration("queue depth \(depth) × \(maxBlock) bytes does not fit the driver area of vq \(vq)")
@@ -130,7 +136,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         // guests negotiate it) a request takes one ring descriptor, so depth can reach Q.
         let features = device.config.features
         let tables = area.address
-        ring = try SplitVirtqueueDriver(layout: device.layouts[vq], memory: device.mapping.memory, features: features,
+        ring = try SplitVirtqueueDriver(layout: device.layouts[vq], memory: memory, features: features,
                                         indirectTables: tables, indirectTableEntries: Self.indirectEntries)
         var cursor = tables + UInt64(device.config.queueSize * Self.indirectEntries * 16)
         headerAddress = cursor
@@ -169,11 +175,11 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     }
 
     @inline(__always) private func dataPointer(_ slot: Int) -> UnsafeMutableRawPointer {
-        try! device.mapping.memory.pointer(dataAddress(slot), length: UInt64(maxBlock))
+        try! memory.pointer(dataAddress(slot), length: UInt64(maxBlock))
     }
 
     @inline(__always) private func pointer(_ address: UInt64, _ length: Int) -> UnsafeMutableRawPointer {
-        try! device.mapping.memory.pointer(address, length: UInt64(length))
+        try! memory.pointer(address, length: UInt64(length))
     }
 
     /// Adds `request` in `slot`; returns false when the ring has no room.

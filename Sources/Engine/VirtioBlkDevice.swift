@@ -19,6 +19,8 @@ public struct VirtioBlkDeviceConfig: Sendable {
     public var indirectDescriptors: Bool
     /// Bytes of driver-side buffer space to reserve per queue (request data, headers, status).
     public var driverBytesPerQueue: Int
+    /// The features a driver negotiated (a vhost-user guest's SET_FEATURES); nil: `features`.
+    public var negotiatedFeatures: VirtioFeatures?
 
     public init(name: String = "vda", numQueues: Int, queueSize: Int = 256, capacitySectors: UInt64, logicalBlockSize: UInt32 = 512,
                 segMax: Int = 32, eventIndex: Bool = true, indirectDescriptors: Bool = true, driverBytesPerQueue: Int = 1 << 20) {
@@ -33,8 +35,10 @@ public struct VirtioBlkDeviceConfig: Sendable {
         self.driverBytesPerQueue = driverBytesPerQueue
     }
 
-    /// The virtio features the device offers and the engine's drivers accept.
+    /// The virtio features the device offers and the engine's drivers accept, or what a
+    /// foreign driver negotiated.
     public var features: VirtioFeatures {
+        if let negotiatedFeatures { return negotiatedFeatures }
         var f: VirtioFeatures = [.version1, .blkFlush, .blkDiscard, .blkWriteZeroes, .blkSegMax, .blkBlockSize, .blkMultiQueue]
         if eventIndex { f.insert(.eventIndex) }
         if indirectDescriptors { f.insert(.indirectDescriptors) }
@@ -59,13 +63,16 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
     /// Set when a pass completed requests and the used ring needs publishing.
     var dirty = false
 
-    init(device: VirtioBlkDevice, index: Int, ring: SplitVirtqueueDevice, segMax: Int) throws {
+    /// - Parameters:
+    ///   - kickFD, callFD: eventfds the endpoint takes ownership of (a vhost-user front-end's);
+    ///     nil makes its own.
+    init(device: VirtioBlkDevice, index: Int, ring: SplitVirtqueueDevice, segMax: Int, kickFD: Int32? = nil, callFD: Int32? = nil) throws {
         self.device = device
         self.index = index
         self.ring = ring
-        kickFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        callFD = linux_eventfd(0, linux_EFD_CLOEXEC)
-        guard kickFD >= 0, callFD >= 0 else { throw EngineError.system("eventfd", errno) }
+        self.kickFD = kickFD ?? linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
+        self.callFD = callFD ?? linux_eventfd(0, linux_EFD_CLOEXEC)
+        guard self.kickFD >= 0, self.callFD >= 0 else { throw EngineError.system("eventfd", errno) }
         chainStorage = .allocate(capacity: ring.size + 2)
         segments = .allocate(capacity: ring.size * segMax)
         requests = .allocate(capacity: ring.size)
@@ -83,12 +90,19 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
 /// One virtio-blk device: its guest memory (rings and the driver's buffers, in one shared
 /// mapping, as a guest's RAM would be), its configuration and its virtqueues. Several devices
 /// can share an engine; a device a driver breaks stops alone.
+///
+/// A device can also serve rings that a foreign driver placed in memory it does not own (a
+/// vhost-user guest): then it has no mapping or driver areas, only the regions and the rings.
 public final class VirtioBlkDevice: @unchecked Sendable {
     public let config: VirtioBlkDeviceConfig
     public let blkConfig: VirtioBlkConfig
     /// The device's number in its engine run (set before the run's threads start).
     public internal(set) var engineIndex = 0
-    public let mapping: GuestMemoryMapping
+    /// The device's own guest memory, where the engine's vCPU drivers work; nil when served.
+    public let mapping: GuestMemoryMapping?
+    /// All of the guest memory requests may point into (io_uring registers it as fixed buffers).
+    public let memoryRegions: [UnsafeMutableRawBufferPointer]
+    /// The queues served, in vq order (a served device may serve only the vqs its guest set up).
     public private(set) var queues: [VirtqueueEndpoint] = []
     /// Ring layout of each queue, for the driver side.
     public let layouts: [SplitVirtqueueLayout]
@@ -110,7 +124,9 @@ public final class VirtioBlkDevice: @unchecked Sendable {
             + SplitVirtqueueLayout.availRingSize(config.queueSize) + 8 + SplitVirtqueueLayout.usedRingSize(config.queueSize) + 8), UInt64(page)))
         let driverBytes = Int(SplitVirtqueueLayout.alignUp(UInt64(config.driverBytesPerQueue), UInt64(page)))
         let perQueue = ringBytes + driverBytes
-        mapping = try GuestMemoryMapping(size: perQueue * config.numQueues, name: "vqtrace-\(config.name)")
+        let mapping = try GuestMemoryMapping(size: perQueue * config.numQueues, name: "vqtrace-\(config.name)")
+        self.mapping = mapping
+        memoryRegions = [UnsafeMutableRawBufferPointer(start: mapping.base, count: mapping.size)]
         var layouts: [SplitVirtqueueLayout] = []
         var areas: [(UInt64, Int)] = []
         for q in 0..<config.numQueues {
@@ -124,6 +140,55 @@ public final class VirtioBlkDevice: @unchecked Sendable {
         for (q, layout) in layouts.enumerated() {
             let ring = try SplitVirtqueueDevice(layout: layout, memory: mapping.memory, features: config.features, queueIndex: q)
             endpoints.append(try VirtqueueEndpoint(device: self, index: q, ring: ring, segMax: config.segMax))
+        }
+        queues = endpoints
+    }
+
+    /// A ring a foreign driver set up: where it is, where to resume, and its eventfds.
+    public struct ServedRing {
+        public var vq: Int
+        public var layout: SplitVirtqueueLayout
+        public var lastAvailIndex: UInt16
+        public var usedIndex: UInt16
+        /// Owned by the device from here on (pass a dup of a descriptor you keep).
+        public var kickFD: Int32
+        public var callFD: Int32
+
+        public init(vq: Int, layout: SplitVirtqueueLayout, lastAvailIndex: UInt16, usedIndex: UInt16, kickFD: Int32, callFD: Int32) {
+            self.vq = vq
+            self.layout = layout
+            self.lastAvailIndex = lastAvailIndex
+            self.usedIndex = usedIndex
+            self.kickFD = kickFD
+            self.callFD = callFD
+        }
+    }
+
+    /// A device serving rings that a foreign driver placed in `memory` (a vhost-user guest).
+    /// `config.negotiatedFeatures` should hold what the driver acked.
+    public init(serving rings: [ServedRing], memory: GuestMemory, regions: [UnsafeMutableRawBufferPointer], config: VirtioBlkDeviceConfig) throws {
+        precondition(!rings.isEmpty)
+        self.config = config
+        blkConfig = VirtioBlkConfig(capacitySectors: config.capacitySectors, logicalBlockSize: config.logicalBlockSize,
+                                    segMax: UInt32(config.segMax), features: config.features)
+        mapping = nil
+        memoryRegions = regions
+        layouts = rings.map(\.layout)
+        driverAreas = []
+        var endpoints: [VirtqueueEndpoint] = []
+        for (i, r) in rings.enumerated() {
+            do {
+                let ring = try SplitVirtqueueDevice(layout: r.layout, memory: memory, features: config.features, queueIndex: r.vq,
+                                                    lastAvailIndex: r.lastAvailIndex, usedIndex: r.usedIndex)
+                endpoints.append(try VirtqueueEndpoint(device: self, index: r.vq, ring: ring, segMax: config.segMax, kickFD: r.kickFD, callFD: r.callFD))
+            } catch {
+                // The endpoints made so far close their descriptors; the rest were never taken.
+                for rest in rings[i...] {
+                    close(rest.kickFD)
+                    close(rest.callFD)
+                }
+                throw error
+            }
         }
         queues = endpoints
     }

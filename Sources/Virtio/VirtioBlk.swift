@@ -117,3 +117,31 @@ public struct VirtioBlkConfig: Sendable, Equatable {
         return true
     }
 }
+
+extension VirtioBlkConfig {
+    /// Size of `struct virtio_blk_config` up to the write-zeroes fields (virtio 1.1, 5.2.4).
+    public static let configSpaceSize = 60
+
+    /// The device's configuration space as a driver reads it, little-endian, for `numQueues`
+    /// queues and writeback caching on (FLUSH is honoured): capacity @0, size_max @8, seg_max @12,
+    /// blk_size @20, num_queues @34, the discard limits @36, the write-zeroes limits @48.
+    public func configSpace(numQueues: UInt16) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Self.configSpaceSize)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
+        }
+        put(capacitySectors, at: 0)
+        put(sizeMax, at: 8)
+        put(segMax, at: 12)
+        put(logicalBlockSize, at: 20)
+        bytes[32] = 1  // writeback
+        put(numQueues, at: 34)
+        put(maxDiscardSectors, at: 36)
+        put(maxDiscardSegments, at: 40)
+        put(logicalBlockSize >> VirtioBlk.sectorShift, at: 44)  // discard_sector_alignment
+        put(maxWriteZeroesSectors, at: 48)
+        put(maxWriteZeroesSegments, at: 52)
+        bytes[56] = 1  // write_zeroes_may_unmap
+        return bytes
+    }
+}

@@ -14,5 +14,5 @@ struct VQTrace: ParsableCommand {
 
             Start with `vqtrace demo` (the whole job, small), then `vqtrace generate --help` or `vqtrace import --help` for your own workload.
             """,
-        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ServeCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
 }

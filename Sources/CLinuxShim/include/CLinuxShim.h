@@ -42,4 +42,23 @@ int linux_set_realtime(int priority);
 /// The CPU the calling thread runs on now, or -1.
 int linux_current_cpu(void);
 
+/// Unix sockets with file descriptors (vhost-user): SCM_RIGHTS needs the CMSG_* macros, which do
+/// not import into Swift.
+/// Receives exactly `len` bytes (looping over short reads) and the descriptors that came with
+/// them (close-on-exec), at most `max_fds` into `fds`; `*nfds` gets how many. Descriptors beyond
+/// `max_fds` are closed and `*truncated` set. Returns `len`, 0 when the peer closed before the
+/// first byte, or -1 with errno set (ECONNRESET when it closed halfway).
+long linux_recv_exact_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, int *truncated);
+/// Sends all `len` bytes (MSG_NOSIGNAL: a closed peer is an error, not a signal). Returns 0 or -1.
+int linux_send_all(int sock, const void *buf, size_t len);
+/// A listening Unix stream socket at `path` (an existing socket file there is replaced). Returns
+/// the descriptor or -1 with errno set.
+int linux_unix_listen(const char *path);
+/// A Unix stream socket connected to `path`, or -1 with errno set (a vhost-user front-end's side).
+int linux_unix_connect(const char *path);
+/// Sends `len` bytes with `nfds` descriptors attached (SCM_RIGHTS). Returns 0 or -1 with errno.
+int linux_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/// mmap(2) of `length` bytes of `fd` at `offset`, shared, read-write; NULL with errno on failure.
+void *linux_mmap_shared(int fd, uint64_t length, uint64_t offset);
+
 #endif

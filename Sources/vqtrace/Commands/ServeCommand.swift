@@ -1,0 +1,125 @@
+import ArgumentParser
+import BlockBackend
+import CLinuxShim
+import Catalog
+import Engine
+import Foundation
+import Layout
+import Trace
+import VhostUser
+
+/// The eventfd SIGINT and SIGTERM write to (a signal handler can only reach a global).
+nonisolated(unsafe) private var serveStopFD: Int32 = -1
+
+/// `vqtrace serve`: a vhost-user-blk back-end on the engine, recording what a real guest submits.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a disk to a QEMU guest over vhost-user-blk through the engine, and record its requests per vq.",
+        discussion: """
+            QEMU hands the guest's virtqueues to vqtrace over a Unix socket; the engine's \
+            IOThreads serve them under LAYOUT onto --target, and with --record every request is \
+            written to a trace with its vq, sector, size, submit and completion times. Serves \
+            one guest, then stops: when the guest disconnects (QEMU quits, the guest powers off) \
+            or on SIGINT/SIGTERM, finishing the trace and cataloguing it.
+
+            The guest's memory must be shareable with vqtrace:
+              qemu-system-x86_64 ... \\
+                -object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \\
+                -chardev socket,id=c0,path=/tmp/vq.sock \\
+                -device vhost-user-blk-pci,chardev=c0,num-queues=4
+
+            A message that breaks the vhost-user protocol closes the connection with a log line \
+            naming it; the server never trusts the guest's rings (every descriptor is checked \
+            against the memory table).
+
+            \(LayoutSpec.help)
+
+            Examples:
+              vqtrace serve --socket /tmp/vq.sock --target /var/tmp/disk.img --size 1g --num-queues 4 rr:2 --record Traces/guest.vqt
+              vqtrace serve --socket /tmp/vq.sock --target /dev/nvme1n1 --allow-writes --num-queues 8 per-vq
+            """)
+
+    @OptionGroup var catalog: TracesCommand.CatalogOption
+    @Option(help: "The Unix socket QEMU connects to (-chardev socket,path=…).") var socket: String
+    @Option(help: "The disk: a file (created or grown to --size) or a block device, opened with O_DIRECT.") var target: String
+    @Option(help: "The disk's size, for a file (default: the file's size).") var size: ByteSize?
+    @Option(help: "vqs the device offers (QEMU's num-queues must not exceed it).") var numQueues: Int = 1
+    @Argument(help: "The IOThread layout (see below).") var layout: String = "single"
+    @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
+    @Option(help: "Where IOThreads run: auto (the last CPUs), none, or a CPU list.") var pin: String = "auto"
+    @Option(help: "Record every request the guest submits into this .vqt trace.") var record: String?
+    @Flag(help: "Offer the disk read-only.") var readOnly = false
+    @Flag(help: "Log every vhost-user message.") var traceMessages = false
+    @Flag(help: "Do not add the recorded trace to the catalog.") var noCatalog = false
+    @OptionGroup var device: DeviceSafetyOptions
+
+    func validate() throws {
+        guard (1...256).contains(numQueues) else { throw ValidationError("--num-queues must be 1...256") }
+    }
+
+    func run() throws {
+        let iothreadLayout = try LayoutSpec.parse(layout, numQueues: numQueues)
+        let pinPolicy = try PinPolicy(parsing: pin)
+        var info = stat()
+        let exists = stat(target, &info) == 0
+        let isDevice = exists && info.st_mode & S_IFMT == S_IFBLK
+        let existing = exists && !isDevice ? UInt64(info.st_size) : nil
+        guard let bytes = size?.bytes ?? (isDevice ? UInt64(0) : existing), isDevice || bytes > 0 else {
+            throw ValidationError("\(target) does not exist or is empty: give its size with --size")
+        }
+        let blockTarget = try BlockTarget(path: target, size: bytes, writes: !readOnly, safety: device.safety)
+        let capacity = blockTarget.size / 512
+
+        var writer: TraceWriter?
+        var sink: RecordingSink?
+        var taps: [RecorderTap]?
+        if let record {
+            let directory = (record as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            let metadata = TraceMetadata(
+                devices: [.init(name: "vda", capacitySectors: capacity, numQueues: UInt16(numQueues))],
+                source: .init(kind: "vhost-user", name: "guest", parameters: ["socket": socket, "layout": layout, "backend": backend.rawValue, "target": target]))
+            let w = try TraceWriter(path: record, metadata: metadata, options: .init(fsync: .chunk))
+            let s = RecordingSink.writing(to: w)
+            taps = iothreadLayout.iothreads.map { _ in s.makeTap() }
+            s.start()
+            writer = w
+            sink = s
+        }
+
+        serveStopFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
+        let handler: @convention(c) (Int32) -> Void = { _ in _ = linux_eventfd_write(serveStopFD, 1) }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        signal(SIGPIPE, SIG_IGN)
+
+        func log(_ line: String) {
+            FileHandle.standardError.write(Data("vqtrace serve: \(line)\n".utf8))
+        }
+        var options = VhostUserBlkOptions(numQueues: numQueues, capacitySectors: capacity)
+        options.readOnly = readOnly
+        let backendKind = backend
+        let vhost = VhostUserBlkBackend(options: options, log: log) { served in
+            try EngineSession(devices: [served], layout: iothreadLayout, backend: backendKind, target: blockTarget, pin: pinPolicy, taps: taps)
+        }
+        let server = try VhostUserServer(socketPath: socket)
+        log("listening on \(socket): \(Format.bytes(capacity * 512)) on \(target), \(numQueues) vq\(numQueues == 1 ? "" : "s"), layout \(layout), \(backend.rawValue)"
+            + (record.map { ", recording into \($0)" } ?? ""))
+        let outcome = server.serveOne(backend: vhost, stopFD: serveStopFD, traceMessages: traceMessages, log: log)
+        log("\(outcome == .stopped ? "stopped" : "done"): \(vhost.requestsServed) requests served in \(vhost.sessionsStarted) session\(vhost.sessionsStarted == 1 ? "" : "s")")
+
+        if let sink, let writer, let record {
+            sink.finish()
+            if let error = sink.error { throw error }
+            let totals = try writer.finish()
+            print("recorded \(record): \(totals.records) requests"
+                  + (sink.dropped > 0 || sink.reordered > 0 ? " (\(sink.dropped) dropped, \(sink.reordered) placed late)" : ""))
+            if !noCatalog {
+                let t = try catalog.open().register(tracePath: record)
+                print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
+            }
+        }
+        if case .protocolError(let why) = outcome { throw ValidationError("the front-end broke the vhost-user protocol: \(why)") }
+    }
+}
