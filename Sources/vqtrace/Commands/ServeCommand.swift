@@ -47,7 +47,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "vqs the device offers (QEMU's num-queues must not exceed it).") var numQueues: Int = 1
     @Argument(help: "The IOThread layout (see below).") var layout: String = "single"
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
-    @Option(help: "Where IOThreads run: auto (the last CPUs), none, or a CPU list.") var pin: String = "auto"
+    @Option(help: "Where IOThreads run: none (the default: the guest's vCPU threads are QEMU's, and pinning onto their CPUs costs more than it gives), auto (the last CPUs) or a CPU list.") var pin: String = "none"
     @Option(help: "Record every request the guest submits into this .vqt trace.") var record: String?
     @Flag(help: "Offer the disk read-only.") var readOnly = false
     @Flag(help: "Log every vhost-user message.") var traceMessages = false
