@@ -25,8 +25,8 @@ struct ServeCommand: ParsableCommand {
 
             The guest's memory must be shareable with vqtrace:
               qemu-system-x86_64 ... \\
-                -object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \\
-                -chardev socket,id=c0,path=/tmp/vq.sock \\
+                -object memory-backend-memfd,id=mem,size=512M,share=on \\
+                -numa node,memdev=mem -chardev socket,id=c0,path=/tmp/vq.sock \\
                 -device vhost-user-blk-pci,chardev=c0,num-queues=4
 
             A message that breaks the vhost-user protocol closes the connection with a log line \
@@ -36,8 +36,10 @@ struct ServeCommand: ParsableCommand {
             \(LayoutSpec.help)
 
             Examples:
-              vqtrace serve --socket /tmp/vq.sock --target /var/tmp/disk.img --size 1g --num-queues 4 rr:2 --record Traces/guest.vqt
-              vqtrace serve --socket /tmp/vq.sock --target /dev/nvme1n1 --allow-writes --num-queues 8 per-vq
+              vqtrace serve --socket /tmp/vq.sock --target /var/tmp/disk.img --size 1g \\
+                --num-queues 4 rr:2 --record Traces/guest.vqt
+              vqtrace serve --socket /tmp/vq.sock --target /dev/nvme1n1 --allow-writes \\
+                --num-queues 8 per-vq
             """)
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
@@ -66,7 +68,7 @@ struct ServeCommand: ParsableCommand {
         let isDevice = exists && info.st_mode & S_IFMT == S_IFBLK
         let existing = exists && !isDevice ? UInt64(info.st_size) : nil
         guard let bytes = size?.bytes ?? (isDevice ? UInt64(0) : existing), isDevice || bytes > 0 else {
-            throw ValidationError("\(target) does not exist or is empty: give its size with --size")
+            throw ServeError("\(target) does not exist or is empty: give its size with --size")
         }
         let blockTarget = try BlockTarget(path: target, size: bytes, writes: !readOnly, safety: device.safety)
         let capacity = blockTarget.size / 512
@@ -120,6 +122,12 @@ struct ServeCommand: ParsableCommand {
                 print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
             }
         }
-        if case .protocolError(let why) = outcome { throw ValidationError("the front-end broke the vhost-user protocol: \(why)") }
+        if case .protocolError(let why) = outcome { throw ServeError("the front-end broke the vhost-user protocol: \(why)") }
     }
+}
+
+/// Why `vqtrace serve` could not serve or ended badly (a run-time failure, not a usage mistake).
+struct ServeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
