@@ -153,8 +153,8 @@ public final class VhostUserBlkBackend {
         case .setVringNum:
             let (index, num) = try message.vringState()
             try checkIndex(index, request)
-            guard num >= 1, num <= UInt32(Self.maxQueueSize), num.nonzeroBitCount == 1 else {
-                throw VhostUserProtocolError("SET_VRING_NUM \(num) for vring \(index): a split ring holds a power of two up to \(Self.maxQueueSize) entries")
+            guard num >= 2, num <= UInt32(Self.maxQueueSize), num.nonzeroBitCount == 1 else {
+                throw VhostUserProtocolError("SET_VRING_NUM \(num) for vring \(index): this back-end serves split rings of a power of two from 2 to \(Self.maxQueueSize) entries")
             }
             vrings[index].num = Int(num)
         case .setVringAddr:
@@ -196,8 +196,9 @@ public final class VhostUserBlkBackend {
                 stopSessionIfServing(index)
                 if vrings[index].kickFD >= 0 { close(vrings[index].kickFD) }
                 vrings[index].kickFD = fd
-                // Without protocol features a ring starts once it has a kick descriptor.
-                if !protocolFeatures.isEmpty || ackedFeatures & Self.protocolFeaturesBit != 0 {} else { vrings[index].enabled = true }
+                // Without VHOST_USER_F_PROTOCOL_FEATURES a ring starts enabled; with it, only on
+                // SET_VRING_ENABLE (vhost-user.rst, "Starting and stopping rings").
+                if ackedFeatures & Self.protocolFeaturesBit == 0 { vrings[index].enabled = true }
             case .setVringCall:
                 stopSessionIfServing(index)
                 if vrings[index].callFD >= 0 { close(vrings[index].callFD) }

@@ -235,7 +235,7 @@ struct VhostUserBackendTests {
     /// Messages a broken or hostile front-end might send, each with the words its error must carry.
     enum Hostile: String, CaseIterable, Sendable {
         case wrongVersion, hugePayload, cutPayload, unknownRequest, shortFeatures, unofferedFeature, noRegions, fdCount,
-             vringIndex, oddRingSize, fdOnPlainMessage, pollingKick, kickBits, unmappableRegion, logBase
+             vringIndex, oddRingSize, ringOfOne, fdOnPlainMessage, pollingKick, kickBits, unmappableRegion, logBase
 
         func send(_ q: FakeFrontEnd) {
             switch self {
@@ -251,6 +251,7 @@ struct VhostUserBackendTests {
             case .fdCount: q.send(.setMemTable, le32(2, 0) + [UInt8](repeating: 0, count: 64), fds: [linux_eventfd(0, 0)])
             case .vringIndex: q.send(.setVringNum, le32(7, 64))
             case .oddRingSize: q.send(.setVringNum, le32(0, 100))
+            case .ringOfOne: q.send(.setVringNum, le32(0, 1))
             case .fdOnPlainMessage: q.send(.setVringNum, le32(0, 64), fds: [linux_eventfd(0, 0)])
             case .pollingKick: q.send(.setVringKick, .littleEndian(0x100))
             case .kickBits: q.send(.setVringKick, .littleEndian(0x1000), fds: [linux_eventfd(0, 0)])
@@ -271,6 +272,7 @@ struct VhostUserBackendTests {
             case .fdCount: return "1 file descriptors"
             case .vringIndex: return "vring 7; the device has 2"
             case .oddRingSize: return "power of two"
+            case .ringOfOne: return "from 2 to 32768"
             case .fdOnPlainMessage: return "the protocol says none"
             case .pollingKick: return "polling"
             case .kickBits: return "unknown bits"
