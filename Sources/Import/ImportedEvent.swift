@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(Trace)
 import Trace
 #endif
@@ -87,7 +90,3 @@ public final class DeviceTable {
         if endSector > endSectors[device] { endSectors[device] = endSector }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -128,6 +128,7 @@ public struct TraceImporter {
         var roundRobin = [Int](repeating: 0, count: devices.count)
         var origin: UInt64?
         var written = 0
+        var skippedPastCapacity = 0
         while let top = order.popMin() {
             let (event, line) = heads[top.stream]!
             let stream = streams[top.stream]
@@ -141,7 +142,10 @@ public struct TraceImporter {
             origin = base
             if event.type.addressesSectors && event.endSector * 512 > capacities[event.device] {
                 let problem = "\(event.type) at sector \(event.sector) + \(event.length) bytes runs past the capacity of \(capacities[event.device]) bytes"
-                if skipBadLines { continue }
+                if skipBadLines {
+                    skippedPastCapacity += 1
+                    continue
+                }
                 throw ImportError(path: stream.path, line: line, problem: problem)
             }
             let vq: Int
@@ -170,7 +174,7 @@ public struct TraceImporter {
         progress?(2, totalBytes, totalBytes)
         return Result(
             totals: totals, format: format, lines: streams.reduce(0) { $0 + $1.linesRead },
-            skippedLines: streams.reduce(0) { $0 + $1.skippedLines }, deviceKeys: devices.keys, queues: queueCount, vqMap: map,
+            skippedLines: streams.reduce(0) { $0 + $1.skippedLines } + skippedPastCapacity, deviceKeys: devices.keys, queues: queueCount, vqMap: map,
             ignoredEvents: streams.reduce(0) { $0 + $1.ignoredEvents }, pairedCompletions: streams.reduce(0) { $0 + $1.pairedCompletions },
             unmatchedCompletions: streams.reduce(0) { $0 + $1.unmatchedCompletions })
     }

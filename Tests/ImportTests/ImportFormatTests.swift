@@ -193,6 +193,12 @@ struct ImportFormatTests {
         lenient.skipBadLines = true
         let result = try lenient.run(paths: [path], out: dir.file("a.vqt"))
         #expect(result.skippedLines == 3 && result.totals.records == 2 && result.lines == 5)
+        // A request past a given capacity is a bad line too.
+        var small = TraceImporter(format: .alibaba)
+        small.skipBadLines = true
+        small.capacityBytes = 4096  // the read at 4096 runs past it
+        let capped = try small.run(paths: [path], out: dir.file("c.vqt"))
+        #expect(capped.skippedLines == 4 && capped.totals.records == 1)
         let before = try Data(contentsOf: URL(fileURLWithPath: dir.file("a.vqt")))
         #expect(throws: ImportError.self) { try TraceImporter(format: .alibaba).run(paths: [path], out: dir.file("a.vqt")) }
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("a.vqt"))) == before)
