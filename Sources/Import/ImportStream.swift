@@ -3,7 +3,7 @@ import Trace
 #endif
 
 /// One input file being imported: its lines through a parser, its completions paired, its
-/// requests handed out in submit order with the line each came from.
+/// requests handed out in submit order, each carrying the line it came from.
 ///
 /// Submission times must not go backwards within a file (a merge of several files is the
 /// importer's job); a line that breaks that is an error like any other bad line.
@@ -15,9 +15,8 @@ final class ImportStream<Parser: TraceLineParser> {
     private let pairsCompletions: Bool
     private var pairing = CompletionPairing()
     private var scratch: [ImportedEvent] = []
-    private var ready: [(event: ImportedEvent, line: Int)] = []
+    private var ready: [ImportedEvent] = []
     private var readyHead = 0
-    private var lines: [Int] = []
     private var lastSubmitNs: UInt64 = 0
     private var finished = false
 
@@ -41,8 +40,8 @@ final class ImportStream<Parser: TraceLineParser> {
         scratch.reserveCapacity(4)
     }
 
-    /// The next request in submit order, with the number of the line it came from; nil at the end.
-    func next() throws(ImportError) -> (event: ImportedEvent, line: Int)? {
+    /// The next request in submit order; nil at the end.
+    func next() throws(ImportError) -> ImportedEvent? {
         while true {
             if readyHead < ready.count {
                 defer {
@@ -51,9 +50,7 @@ final class ImportStream<Parser: TraceLineParser> {
                 }
                 return ready[readyHead]
             }
-            if let event = pairing.popReady(finishing: finished) {
-                return (event, lineOf(event))
-            }
+            if let event = pairing.popReady(finishing: finished) { return event }
             if finished { return nil }
             guard let line = try cursor.next() else {
                 finished = true
@@ -78,35 +75,19 @@ final class ImportStream<Parser: TraceLineParser> {
                 }
                 throw ImportError(path: cursor.path, line: number, problem: error.message)
             }
-            for e in scratch {
+            for var e in scratch {
+                e.line = number
                 switch e.kind {
                 case .submit:
                     lastSubmitNs = e.timeNs
                     if e.type.addressesSectors { devices.reach(e.device, e.endSector) }
                     if e.cpu != ImportedEvent.unknownCPU { maxCPU = max(maxCPU ?? 0, e.cpu) }
-                    if pairsCompletions {
-                        pairing.submit(e)
-                        lines.append(number)
-                    } else {
-                        ready.append((e, number))
-                    }
+                    if pairsCompletions { pairing.submit(e) } else { ready.append(e) }
                 case .complete:
                     if pairsCompletions { pairing.complete(e) }
                 }
             }
         }
-    }
-
-    /// Line numbers ride beside the pairing's slots, in the same order.
-    private var lineHead = 0
-    private func lineOf(_ event: ImportedEvent) -> Int {
-        let line = lines[lineHead]
-        lineHead += 1
-        if lineHead >= 4096 && lineHead * 2 >= lines.count {
-            lines.removeFirst(lineHead)
-            lineHead = 0
-        }
-        return line
     }
 }
 

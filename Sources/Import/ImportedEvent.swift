@@ -26,6 +26,8 @@ public struct ImportedEvent: Sendable, Equatable {
     /// The submitting CPU and process, where the format has them (for `--vq-map cpu|pid`).
     public var cpu: UInt32
     public var pid: UInt32
+    /// The line the event came from (set by the importer, for errors found after pairing).
+    public var line = 0
 
     public init(kind: Kind = .submit, device: Int, type: TraceRequestType, sector: UInt64, length: UInt32, timeNs: UInt64,
                 completionNs: UInt64? = nil, status: TraceStatus = .ok, cpu: UInt32 = ImportedEvent.unknownCPU, pid: UInt32 = 0) {

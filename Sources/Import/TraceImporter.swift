@@ -118,23 +118,23 @@ public struct TraceImporter {
         let streams = try paths.map { (path) throws(ImportError) in
             try ImportStream(path: path, parser: prototype, devices: devices, skipBadLines: skipBadLines, pairsCompletions: format.hasCompletionEvents)
         }
-        var heads: [(event: ImportedEvent, line: Int)?] = []
+        var heads: [ImportedEvent?] = []
         var order = MinHeap<MergeHead>()
         for (i, stream) in streams.enumerated() {
             let head = try stream.next()
             heads.append(head)
-            if let head { order.push(MergeHead(timeNs: head.event.timeNs, stream: i)) }
+            if let head { order.push(MergeHead(timeNs: head.timeNs, stream: i)) }
         }
         var roundRobin = [Int](repeating: 0, count: devices.count)
         var origin: UInt64?
         var written = 0
         var skippedPastCapacity = 0
         while let top = order.popMin() {
-            let (event, line) = heads[top.stream]!
+            let event = heads[top.stream]!
             let stream = streams[top.stream]
             if let next = try stream.next() {
                 heads[top.stream] = next
-                order.push(MergeHead(timeNs: next.event.timeNs, stream: top.stream))
+                order.push(MergeHead(timeNs: next.timeNs, stream: top.stream))
             } else {
                 heads[top.stream] = nil
             }
@@ -146,7 +146,7 @@ public struct TraceImporter {
                     skippedPastCapacity += 1
                     continue
                 }
-                throw ImportError(path: stream.path, line: line, problem: problem)
+                throw ImportError(path: stream.path, line: event.line, problem: problem)
             }
             let vq: Int
             switch map {
@@ -160,7 +160,7 @@ public struct TraceImporter {
             let record = TraceRecord(device: UInt16(event.device), vq: UInt16(vq), type: event.type, sector: event.sector, length: event.length,
                                      submitNs: event.timeNs - base, completionNs: event.completionNs.map { $0 - base }, status: event.status)
             do { try writer.append(record) } catch {
-                throw ImportError(path: stream.path, line: line, problem: "\(error)")
+                throw ImportError(path: stream.path, line: event.line, problem: "\(error)")
             }
             written += 1
             if written & 0xFFFF == 0 { progress?(2, streams.reduce(0) { $0 + $1.cursor.bytesRead }, totalBytes) }

@@ -199,6 +199,12 @@ struct ImportFormatTests {
         small.capacityBytes = 4096  // the read at 4096 runs past it
         let capped = try small.run(paths: [path], out: dir.file("c.vqt"))
         #expect(capped.skippedLines == 4 && capped.totals.records == 1)
+        // Found in the second pass, after pairing: the error still names its line.
+        var strict = TraceImporter(format: .alibaba)
+        strict.capacityBytes = 4096
+        let past = dir.write("p.csv", "1,R,0,4096,10\n1,R,4096,4096,30\n")
+        let e = #expect(throws: ImportError.self) { try strict.run(paths: [past], out: dir.file("p.vqt")) }
+        #expect(e?.description.hasPrefix("\(past):2: ") == true && e?.description.contains("runs past the capacity") == true, "\(e?.description ?? "")")
         let before = try Data(contentsOf: URL(fileURLWithPath: dir.file("a.vqt")))
         #expect(throws: ImportError.self) { try TraceImporter(format: .alibaba).run(paths: [path], out: dir.file("a.vqt")) }
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("a.vqt"))) == before)
