@@ -125,6 +125,40 @@ public enum Engine {
         }
     }
 
+    /// The layout's IOThreads, in its order, each over the queues the layout maps to it (in the
+    /// layout's vq order); an IOThread left without queues is not made. Numbers the devices, and
+    /// fails unless every queue of every device is served.
+    /// - Parameters:
+    ///   - cpus: where the IOThread at a layout position runs, given the layout's own CPU set.
+    ///   - tap: the recorder tap of the IOThread at a layout position, or nil.
+    static func makeIOThreads<Backend: BlockBackend>(
+        devices: [VirtioBlkDevice], layout: IOThreadLayout, mergeRequests: Bool,
+        cpus: (_ layoutIndex: Int, _ layoutCPUs: CPUSet?) -> [Int], tap: (_ layoutIndex: Int) -> RecorderTap?,
+        backend makeBackend: (Int) throws -> Backend
+    ) throws -> [IOThread<Backend>] {
+        for (i, device) in devices.enumerated() { device.engineIndex = i }
+        var iothreads: [IOThread<Backend>] = []
+        for (i, spec) in layout.iothreads.enumerated() {
+            var endpoints: [VirtqueueEndpoint] = []
+            for (d, deviceLayout) in layout.devices.enumerated() where d < devices.count {
+                // By vq number: a served device holds only the vqs its guest set up.
+                for vq in deviceLayout.vqs(of: spec.id) {
+                    if let q = devices[d].queues.first(where: { $0.index == vq }) { endpoints.append(q) }
+                }
+            }
+            if endpoints.isEmpty { continue }
+            iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
+                                          pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(i, spec.cpus),
+                                          mergeRequests: mergeRequests, tap: tap(i)))
+        }
+        let served = iothreads.reduce(0) { $0 + $1.queues.count }
+        let total = devices.reduce(0) { $0 + $1.queues.count }
+        guard served == total else {
+            throw EngineError.configuration("the layout maps \(served) of the \(total) virtqueues to IOThreads")
+        }
+        return iothreads
+    }
+
     static func run<Source: RequestSource, Backend: BlockBackend>(
         _ job: EngineJob, devices: [VirtioBlkDevice], source: (Int, Int) -> Source, backend makeBackend: (Int) throws -> Backend
     ) throws -> EngineResult {
@@ -143,24 +177,10 @@ public enum Engine {
             }
         }
 
-        for (i, device) in devices.enumerated() { device.engineIndex = i }
-        // IOThreads, in the layout's order, each with the queues the layout maps to it.
-        var iothreads: [IOThread<Backend>] = []
-        for (i, spec) in job.layout.iothreads.enumerated() {
-            var endpoints: [VirtqueueEndpoint] = []
-            for (d, deviceLayout) in job.layout.devices.enumerated() where d < devices.count {
-                for vq in deviceLayout.vqs(of: spec.id) where vq < devices[d].queues.count { endpoints.append(devices[d].queues[vq]) }
-            }
-            if endpoints.isEmpty { continue }
-            iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
-                                          pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(iothreadIndex: i, vcpuIndex: nil, layoutCPUs: spec.cpus),
-                                          mergeRequests: job.mergeRequests, tap: job.recording?.makeTap()))
-        }
-        let served = iothreads.reduce(0) { $0 + $1.queues.count }
-        let total = devices.reduce(0) { $0 + $1.queues.count }
-        guard served == total else {
-            throw EngineError.configuration("the layout maps \(served) of the \(total) virtqueues to IOThreads")
-        }
+        let iothreads = try makeIOThreads(
+            devices: devices, layout: job.layout, mergeRequests: job.mergeRequests,
+            cpus: { i, layoutCPUs in cpus(iothreadIndex: i, vcpuIndex: nil, layoutCPUs: layoutCPUs) },
+            tap: { _ in job.recording?.makeTap() }, backend: makeBackend)
 
         let stop = StopFlag()
         var drivers: [VCPUDriver<Source>] = []

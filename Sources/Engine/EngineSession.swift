@@ -48,33 +48,18 @@ public final class EngineSession {
         backend makeBackend: (Int) throws -> Backend
     ) throws -> ([String], () -> [IOThreadStatistics]) {
         let online = ProcessInfo.processInfo.activeProcessorCount
-        for (i, device) in devices.enumerated() { device.engineIndex = i }
-        var iothreads: [IOThread<Backend>] = []
-        var assignment: [String] = []
-        for (i, spec) in layout.iothreads.enumerated() {
-            var endpoints: [VirtqueueEndpoint] = []
-            for (d, deviceLayout) in layout.devices.enumerated() where d < devices.count {
-                let wanted = Set(deviceLayout.vqs(of: spec.id))
-                endpoints += devices[d].queues.filter { wanted.contains($0.index) }
-            }
-            if endpoints.isEmpty { continue }
-            let cpus: [Int]
-            switch (spec.cpus, pin) {
-            case (let set?, _): cpus = set.cpus
-            case (nil, .none): cpus = []
-            case (nil, .auto): cpus = [online - 1 - i % online]
-            case (nil, .list(let list)): cpus = [list[i % list.count]]
-            }
-            let tap = taps.flatMap { i < $0.count ? $0[i] : nil }
-            iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
-                                          pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus, mergeRequests: merge, tap: tap))
-            assignment.append("\(spec.id): " + endpoints.map { "\($0.device.config.name)/\($0.index)" }.joined(separator: ", "))
-        }
-        let served = iothreads.reduce(0) { $0 + $1.queues.count }
-        let total = devices.reduce(0) { $0 + $1.queues.count }
-        guard served == total else {
-            throw EngineError.configuration("the layout maps \(served) of the \(total) virtqueues the guest set up to IOThreads")
-        }
+        let iothreads = try Engine.makeIOThreads(
+            devices: devices, layout: layout, mergeRequests: merge,
+            cpus: { i, layoutCPUs in
+                switch (layoutCPUs, pin) {
+                case (let set?, _): return set.cpus
+                case (nil, .none): return []
+                case (nil, .auto): return [online - 1 - i % online]
+                case (nil, .list(let list)): return [list[i % list.count]]
+                }
+            },
+            tap: { i in taps.flatMap { i < $0.count ? $0[i] : nil } }, backend: makeBackend)
+        let assignment = iothreads.map { t in "\(t.name): " + t.queues.map { "\($0.device.config.name)/\($0.index)" }.joined(separator: ", ") }
         var started: [IOThread<Backend>] = []
         do {
             for t in iothreads {
