@@ -25,13 +25,7 @@ enum GuestImage {
 /// the one built beside the tests.
 func vqtraceBinary() -> String {
     if let chosen = ProcessInfo.processInfo.environment["VQTRACE_BINARY"], FileManager.default.isExecutableFile(atPath: chosen) { return chosen }
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<3 {
-        let candidate = directory.appendingPathComponent("vqtrace").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return repositoryRoot + "/.build/debug/vqtrace"
+    return vqtraceExecutable()
 }
 
 /// What the guest printed on its serial console.

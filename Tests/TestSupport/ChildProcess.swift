@@ -24,3 +24,16 @@ public func runChild(_ executable: String, _ arguments: [String], in directory: 
     process.waitUntilExit()
     return ChildResult(status: process.terminationStatus, output: data)
 }
+
+/// The vqtrace executable built next to this test bundle.
+public func vqtraceExecutable() -> String {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var directory = bundle.deletingLastPathComponent()
+    // swift test runs `<build>/debug/vqtracePackageTests.xctest`; the executable sits beside it.
+    for _ in 0..<3 {
+        let candidate = directory.appendingPathComponent("vqtrace").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("vqtrace").path
+}

@@ -3,19 +3,6 @@ import Testing
 import TestSupport
 @testable import Trace
 
-/// The vqtrace executable built next to this test bundle.
-func vqtraceExecutable() -> String {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    var directory = bundle.deletingLastPathComponent()
-    // swift test runs `<build>/debug/vqtracePackageTests.xctest`; the executable sits beside it.
-    for _ in 0..<3 {
-        let candidate = directory.appendingPathComponent("vqtrace").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("vqtrace").path
-}
-
 /// Runs vqtrace to completion; returns exit status and output.
 func runVQTrace(_ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
     let result = try runChild(vqtraceExecutable(), arguments, in: directory, mergingStandardError: true)
