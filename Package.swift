@@ -58,7 +58,7 @@ let package = Package(
             swiftSettings: hotPath),
 
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
-        .target(name: "Trace", dependencies: ["Virtio", "CZstd"], swiftSettings: hotPath),
+        .target(name: "Trace", dependencies: ["Virtio", "CZstd", "CLinuxShim"], swiftSettings: hotPath),
 
         // Workload models (HammerDB-like OLTP, fio-like) that generate per-vCPU request streams.
         .target(name: "Workload", dependencies: ["Trace"]),

@@ -7,6 +7,8 @@
 #include <sched.h>
 #include <linux/fs.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -200,3 +202,11 @@ int linux_send_with_fds(int sock, const void *buf, size_t len, const int *fds, i
     if ((size_t)n < len) return linux_send_all(sock, (const char *)buf + n, len - (size_t)n);
     return 0;
 }
+
+int linux_rename_noreplace(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
+int linux_try_lock_exclusive(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
+
+void linux_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

@@ -25,6 +25,10 @@ public struct TraceImporter {
     public var timeUnitNs: UInt64?
     /// Keep going past bad lines (counted) instead of stopping at the first.
     public var skipBadLines = false
+    /// Replace a trace already at the output path (otherwise the import refuses it).
+    public var replaceExisting = false
+    /// Asked every 65,536 requests: true stops the import (nothing is left behind).
+    public var shouldStop: (() -> Bool)?
     /// Called about every 64 Ki requests with the pass (1 or 2), the bytes read and the bytes in all.
     public var progress: ((_ pass: Int, _ bytesRead: UInt64, _ bytesTotal: UInt64) -> Void)?
 
@@ -56,6 +60,10 @@ public struct TraceImporter {
             throw ImportError(path: paths[0], line: 0, problem: "--vq-map \(map.rawValue) needs CPU and process fields, which \(format.rawValue) lines do not have; use round-robin or hash")
         }
         if let queues, !(1...1024).contains(queues) { throw ImportError(path: out, line: 0, problem: "queues must be 1...1024, not \(queues)") }
+        // The output is checked before the first pass, not found unwritable after it.
+        do { try PartialFile.check(path: out, replaceExisting: replaceExisting) } catch {
+            throw ImportError(path: out, line: 0, problem: "cannot write the trace: \(error)")
+        }
         return try format.withParser(timeUnitNs: timeUnitNs) { (prototype) throws(ImportError) in
             try run(paths: paths, out: out, map: map, prototype: prototype)
         }
@@ -78,7 +86,10 @@ public struct TraceImporter {
             var n = 0
             while try stream.next() != nil {
                 n += 1
-                if n & 0xFFFF == 0 { progress?(1, bytesBefore + stream.cursor.bytesRead, totalBytes) }
+                if n & 0xFFFF == 0 {
+                    progress?(1, bytesBefore + stream.cursor.bytesRead, totalBytes)
+                    if shouldStop?() == true { throw ImportError(path: out, line: 0, problem: "interrupted") }
+                }
             }
             if let cpu = stream.maxCPU { maxCPU = max(maxCPU ?? 0, cpu) }
             bytesBefore += stream.cursor.bytesRead
@@ -106,13 +117,12 @@ public struct TraceImporter {
             devices: devices.keys.indices.map { .init(name: Self.deviceName($0), capacitySectors: capacities[$0] / 512, numQueues: UInt16(queueCount)) },
             source: .init(kind: "import", name: format.rawValue, parameters: parameters))
 
-        let partial = out + ".partial"
+        // The writer keeps the trace as OUT.partial until finished, and removes it if the import
+        // fails or is interrupted (the writer is dropped unfinished).
         let writer: TraceWriter
-        do { writer = try TraceWriter(path: partial, metadata: metadata, options: .init(fsync: .close)) } catch {
+        do { writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close, replaceExisting: replaceExisting)) } catch {
             throw ImportError(path: out, line: 0, problem: "cannot write the trace: \(error)")
         }
-        var completed = false
-        defer { if !completed { unlink(partial) } }
 
         // Pass 2: merge the files by time, pair completions, assign vqs, write.
         let streams = try paths.map { (path) throws(ImportError) in
@@ -163,14 +173,13 @@ public struct TraceImporter {
                 throw ImportError(path: stream.path, line: event.line, problem: "\(error)")
             }
             written += 1
-            if written & 0xFFFF == 0 { progress?(2, streams.reduce(0) { $0 + $1.cursor.bytesRead }, totalBytes) }
+            if written & 0xFFFF == 0 {
+                progress?(2, streams.reduce(0) { $0 + $1.cursor.bytesRead }, totalBytes)
+                if shouldStop?() == true { throw ImportError(path: out, line: 0, problem: "interrupted") }
+            }
         }
         let totals: TraceTotals
         do { totals = try writer.finish() } catch { throw ImportError(path: out, line: 0, problem: "cannot finish the trace: \(error)") }
-        guard rename(partial, out) == 0 else {
-            throw ImportError(path: out, line: 0, problem: "cannot move the finished trace into place: \(String(cString: strerror(errno)))")
-        }
-        completed = true
         progress?(2, totalBytes, totalBytes)
         return Result(
             totals: totals, format: format, lines: streams.reduce(0) { $0 + $1.linesRead },

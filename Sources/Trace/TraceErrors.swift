@@ -1,6 +1,6 @@
 /// A problem with a .vqt file, located: which file, which part (header, chunk N, trailer), at
 /// which byte offset, and what is wrong.
-public struct TraceFileError: Error, CustomStringConvertible, Sendable {
+public struct TraceFileError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Part: Equatable, Sendable {
         case header
         case chunk(Int)
@@ -45,6 +45,8 @@ public enum TraceWriteError: Error, CustomStringConvertible, Equatable, Sendable
     case finished
     case io(path: String, operation: String, errno: Int32)
     case compression(String)
+    /// The output file could not be started or published (exists, busy, a leftover).
+    case output(PartialFileError)
 
     public var description: String {
         switch self {
@@ -64,6 +66,7 @@ public enum TraceWriteError: Error, CustomStringConvertible, Equatable, Sendable
         case .finished: return "the trace writer was already finished"
         case .io(let path, let op, let e): return "\(path): \(op) failed: \(String(cString: strerror(e)))"
         case .compression(let what): return "zstd: \(what)"
+        case .output(let problem): return problem.description
         }
     }
 }

@@ -20,25 +20,38 @@ public struct TraceWriterOptions: Sendable {
     /// zstd level, 1...19.
     public var compressionLevel: Int32 = 3
     public var fsync: TraceFsyncPolicy = .close
+    /// Replace a trace (or a leftover partial file) already at the path. Without it the writer
+    /// refuses to start when the path exists, and to publish when another writer took it meanwhile.
+    public var replaceExisting = false
+    /// Keep `NAME.partial` when the writer is dropped unfinished (a recording whose completed
+    /// chunks are worth recovering); by default an unfinished trace is removed.
+    public var keepUnfinished = false
 
-    public init(recordsPerChunk: Int = 65_536, compressionLevel: Int32 = 3, fsync: TraceFsyncPolicy = .close) {
+    public init(recordsPerChunk: Int = 65_536, compressionLevel: Int32 = 3, fsync: TraceFsyncPolicy = .close,
+                replaceExisting: Bool = false, keepUnfinished: Bool = false) {
         self.recordsPerChunk = recordsPerChunk
         self.compressionLevel = compressionLevel
         self.fsync = fsync
+        self.replaceExisting = replaceExisting
+        self.keepUnfinished = keepUnfinished
     }
 }
 
 /// Writes a .vqt trace as a stream: records go into an in-memory chunk of bounded size, each full
 /// chunk is encoded and written with one write, and `finish()` appends the trailer index.
 ///
-/// Memory is bounded by `recordsPerChunk` whatever the trace length. A crash at any point leaves
-/// the header and every chunk whose write completed readable (the reader then scans chunks
-/// instead of using the trailer).
+/// Memory is bounded by `recordsPerChunk` whatever the trace length. The trace is written as
+/// `NAME.partial` and appears under its name only when `finish()` has written the trailer (see
+/// `PartialFile`): a reader never sees a torn trace under a trace's name, and two writers of one
+/// name cannot interleave. A crash at any point leaves the partial file with the header and
+/// every chunk whose write completed readable (the reader then scans chunks instead of using
+/// the trailer); an error or an interruption removes it unless `keepUnfinished`.
 public final class TraceWriter {
     public let path: String
     public let metadata: TraceMetadata
     public let options: TraceWriterOptions
-    private var fd: Int32
+    private let file: PartialFile
+    private var fd: Int32 { file.fd }
     private let columns: RecordColumns
     private let encoder: ChunkEncoder
     private var out = ByteWriter()
@@ -48,7 +61,7 @@ public final class TraceWriter {
     private var lastSubmitNs: UInt64 = 0
     private var finished = false
 
-    /// Creates (or truncates) the file at `path` and writes the header.
+    /// Starts the trace at `path` (as `path.partial` until finished) and writes the header.
     public init(path: String, metadata: TraceMetadata, options: TraceWriterOptions = TraceWriterOptions()) throws(TraceWriteError) {
         guard !metadata.devices.isEmpty else { throw .noDevices }
         for (i, device) in metadata.devices.enumerated() {
@@ -65,8 +78,8 @@ public final class TraceWriter {
         self.options = options
         columns = RecordColumns(capacity: options.recordsPerChunk)
         encoder = ChunkEncoder(codec: ZstdCodec(level: options.compressionLevel))
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw .io(path: path, operation: "open", errno: errno) }
+        do { file = try PartialFile(path: path, replaceExisting: options.replaceExisting) } catch { throw .output(error) }
+        file.keepOnDeinit = options.keepUnfinished
 
         let json: [UInt8]
         do { json = try metadata.encoded() } catch { throw .invalidOption("metadata does not encode as JSON: \(error)") }
@@ -81,8 +94,13 @@ public final class TraceWriter {
         try flushOut()
     }
 
-    deinit {
-        if fd >= 0 { close(fd) }
+    /// Where the bytes are until `finish()` publishes them.
+    public var partialPath: String { file.partialPath }
+
+    /// Gives the trace up: its partial file is removed, nothing appears under its name.
+    public func abandon() {
+        file.abandon()
+        finished = true
     }
 
     /// Records appended so far.
@@ -126,7 +144,7 @@ public final class TraceWriter {
     }
 
     /// Writes the unfinished chunk, the trailer index and the footer, applies the fsync policy and
-    /// closes the file. Returns the totals.
+    /// publishes the file under its name. Returns the totals.
     @discardableResult
     public func finish() throws(TraceWriteError) -> TraceTotals {
         if finished { throw .finished }
@@ -153,13 +171,8 @@ public final class TraceWriter {
         out.u32(UInt32(trailerLength))
         out.u32(trailerCRC)
         try flushOut()
-        if options.fsync != .none && fsync(fd) != 0 { throw .io(path: path, operation: "fsync", errno: errno) }
-        if close(fd) != 0 {
-            fd = -1
-            throw .io(path: path, operation: "close", errno: errno)
-        }
-        fd = -1
         finished = true
+        do { try file.publish(sync: options.fsync != .none) } catch { throw .output(error) }
         return totals
     }
 
@@ -176,7 +189,7 @@ public final class TraceWriter {
             firstSubmitNs: header.firstSubmitNs, lastSubmitNs: header.lastSubmitNs))
         columns.removeAll()
         try flushOut()
-        if options.fsync == .chunk && fdatasync(fd) != 0 { throw .io(path: path, operation: "fdatasync", errno: errno) }
+        if options.fsync == .chunk && fdatasync(fd) != 0 { throw .io(path: file.partialPath, operation: "fdatasync", errno: errno) }
     }
 
     /// Writes the pending bytes with as few write calls as the kernel allows.
@@ -187,7 +200,7 @@ public final class TraceWriter {
             let n = out.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, total - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
+                throw .io(path: file.partialPath, operation: "write", errno: errno)
             }
             done += n
         }

@@ -16,10 +16,12 @@ struct TraceCrashTests {
         let executable = vqtraceExecutable()
         try #require(FileManager.default.isExecutableFile(atPath: executable), "build vqtrace first (swift build --build-tests builds it): \(executable)")
         let dir = ScratchDirectory()
-        let path = dir.file("killed.vqt")
+        // The trace is written as NAME.partial and appears under its name only when finished.
+        let published = dir.file("killed.vqt")
+        let path = published + ".partial"
         let child = Process()
         child.executableURL = URL(fileURLWithPath: executable)
-        child.arguments = ["traces", "synth", "--out", path, "--requests", "200000000", "--records-per-chunk", "4096", "--fsync", "none", "--no-catalog", "--seed", "9"]
+        child.arguments = ["traces", "synth", "--out", published, "--requests", "200000000", "--records-per-chunk", "4096", "--fsync", "none", "--no-catalog", "--seed", "9"]
         child.standardOutput = FileHandle.nullDevice
         try child.run()
         // Wait until several chunks are on disk, then kill without warning.
@@ -32,6 +34,7 @@ struct TraceCrashTests {
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)
+        #expect(!FileManager.default.fileExists(atPath: published))
 
         let reader = try TraceReader(path: path)
         #expect(!reader.isComplete)

@@ -61,4 +61,15 @@ int linux_send_with_fds(int sock, const void *buf, size_t len, const int *fds, i
 /// mmap(2) of `length` bytes of `fd` at `offset`, shared, read-write; NULL with errno on failure.
 void *linux_mmap_shared(int fd, uint64_t length, uint64_t offset);
 
+/// Files published whole: renames `from` to `to` only when `to` does not exist (renameat2
+/// RENAME_NOREPLACE), so that two writers racing for one name cannot clobber each other.
+/// Returns 0, or -1 with errno set (EEXIST when `to` exists).
+int linux_rename_noreplace(const char *from, const char *to);
+/// An exclusive advisory lock on `fd` without waiting (flock LOCK_EX|LOCK_NB): 0, or -1 with
+/// errno set (EWOULDBLOCK when another open file holds it).
+int linux_try_lock_exclusive(int fd);
+
+/// Makes standard output line-buffered even into a pipe (stdio would buffer whole blocks).
+void linux_line_buffer_stdout(void);
+
 #endif

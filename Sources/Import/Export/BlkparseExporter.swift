@@ -10,9 +10,9 @@ import Trace
 /// request's vq, so `--vq-map cpu` restores it; the PID column is 0 and the command `vqtrace`.
 /// WRITE_ZEROES and other requests blktrace has no RWBS letter for are left out and counted.
 public enum BlkparseExporter {
-    public static func export(tracePath: String, out: String) throws -> ExportResult {
+    public static func export(tracePath: String, out: String, replaceExisting: Bool = false) throws -> ExportResult {
         let reader = try TraceReader(path: tracePath)
-        let output = try TextOutput(path: out)
+        let output = try TextOutput(path: out, replaceExisting: replaceExisting)
         var cursor = reader.cursor()
         let start = reader.totals.firstSubmitNs
         var pending = MinHeap<PendingCompletion>()

@@ -10,10 +10,10 @@ import Trace
 public enum CSVExporter {
     public static let header = "device,vq,type,sector,length,submit_ns,completion_ns,status\n"
 
-    public static func export(tracePath: String, out: String) throws -> ExportResult {
+    public static func export(tracePath: String, out: String, replaceExisting: Bool = false) throws -> ExportResult {
         let reader = try TraceReader(path: tracePath)
         let names = reader.metadata.devices.map(\.name)
-        let output = try TextOutput(path: out)
+        let output = try TextOutput(path: out, replaceExisting: replaceExisting)
         try output.write(header)
         var cursor = reader.cursor()
         let start = reader.totals.firstSubmitNs

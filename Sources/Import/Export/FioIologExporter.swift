@@ -6,7 +6,7 @@ import Trace
 /// µs timestamps, so that `fio --read_iolog` replays it. WRITE_ZEROES and other requests fio has
 /// no action for are left out and counted.
 public enum FioIologExporter {
-    public static func export(tracePath: String, out: String, fileNames: [String]? = nil) throws -> ExportResult {
+    public static func export(tracePath: String, out: String, fileNames: [String]? = nil, replaceExisting: Bool = false) throws -> ExportResult {
         let reader = try TraceReader(path: tracePath)
         let names = fileNames ?? reader.metadata.devices.map { "vqtrace-\($0.name).bin" }
         // Checked before the output exists: a name per device (the records index them), each one
@@ -17,7 +17,7 @@ public enum FioIologExporter {
         if let bad = names.first(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
             throw ImportError(path: tracePath, line: 0, problem: "fio file name \"\(bad)\" is empty or holds white space, which an iolog line cannot carry")
         }
-        let output = try TextOutput(path: out)
+        let output = try TextOutput(path: out, replaceExisting: replaceExisting)
         try output.write("fio version 3 iolog\n" + names.map { "0 \($0) add\n0 \($0) open\n" }.joined())
         var cursor = reader.cursor()
         let start = reader.totals.firstSubmitNs

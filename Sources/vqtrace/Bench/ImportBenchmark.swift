@@ -23,7 +23,7 @@ struct ImportBenchmark {
 
     func run(requests: Int, repeats: Int) throws -> [Result] {
         let trace = directory + "/vqtrace-import-bench.vqt"
-        let writer = try TraceWriter(path: trace, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none))
+        let writer = try TraceWriter(path: trace, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none, replaceExisting: true))
         var stream = OLTPShapeStream(seed: 11, withCompletions: true)
         for _ in 0..<requests { try writer.append(stream.next()) }
         try writer.finish()
@@ -38,9 +38,9 @@ struct ImportBenchmark {
                 unlink(out)
             }
             if format == .fioIolog {
-                _ = try FioIologExporter.export(tracePath: trace, out: text, fileNames: ["db.bin"])
+                _ = try FioIologExporter.export(tracePath: trace, out: text, fileNames: ["db.bin"], replaceExisting: true)
             } else {
-                _ = try BlkparseExporter.export(tracePath: trace, out: text)
+                _ = try BlkparseExporter.export(tracePath: trace, out: text, replaceExisting: true)
             }
             var importer = TraceImporter(format: format)
             importer.queues = Int(OLTPShapeStream.queues)

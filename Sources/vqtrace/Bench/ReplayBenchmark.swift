@@ -26,7 +26,7 @@ struct ReplayBenchmark {
         let path = directory + "/replay-bench-\(Int(iops)).vqt"
         defer { unlink(path) }
         _ = try TracesCommand.Synth.writeOLTPShape(out: path, requests: requests, seed: 3, withCompletions: false,
-                                                   options: TraceWriterOptions(fsync: .none), iops: iops)
+                                                   options: TraceWriterOptions(fsync: .none, replaceExisting: true), iops: iops)
         var options = ReplayOptions()
         options.timing = .open
         let result = try ReplayRunner.run(tracePath: path, target: nil, layoutSpec: layout, backend: .null, options: options, safety: nil, realtime: realtime)
@@ -43,7 +43,7 @@ struct ReplayBenchmark {
     func fioReplay(tracePath: String) throws -> Double? {
         let log = directory + "/replay-bench.iolog"
         defer { unlink(log) }
-        _ = try FioIologExporter.export(tracePath: tracePath, out: log, fileNames: ["vqtrace.bin"]).written
+        _ = try FioIologExporter.export(tracePath: tracePath, out: log, fileNames: ["vqtrace.bin"], replaceExisting: true).written
         let job = try FioPeer.job(["--name=replay", "--ioengine=null", "--read_iolog=\(log)", "--size=200G"])
         return (job["job_runtime"] as? NSNumber)?.doubleValue
     }

@@ -52,7 +52,7 @@ struct TraceCodecBenchmark {
         defer { unlink(path) }
 
         let start = Self.now()
-        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none))
+        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none, replaceExisting: true))
         for record in records { try writer.append(record) }
         try writer.finish()
         let encodeSeconds = Self.now() - start
@@ -103,7 +103,7 @@ struct TraceCodecBenchmark {
         defer { unlink(path) }
         var stream = OLTPShapeStream(seed: seed)
         let start = Self.now()
-        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none))
+        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none, replaceExisting: true))
         for _ in 0..<requests { try writer.append(stream.next()) }
         let totals = try writer.finish()
         let writeSeconds = Self.now() - start

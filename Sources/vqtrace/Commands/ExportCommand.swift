@@ -28,6 +28,7 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
     @Option(help: "The output format.") var format: Format = .fioIolog
     @Option(help: "The file to write.") var out: String
+    @Flag(help: "Replace the output file if it exists.") var force = false
     @Option(help: "fio file names, comma-separated, one per device of the trace (fio-iolog only; default: vqtrace-DEVICE.bin).") var fileNames: String?
 
     func validate() throws {
@@ -36,12 +37,13 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let path = try TracesCommand.resolve(trace, catalog: catalog).path
+        try OutputFile.prepare(out, force: force)
         let result: ExportResult
         switch format {
         case .fioIolog:
-            result = try FioIologExporter.export(tracePath: path, out: out, fileNames: fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) })
-        case .blkparse: result = try BlkparseExporter.export(tracePath: path, out: out)
-        case .csv: result = try CSVExporter.export(tracePath: path, out: out)
+            result = try FioIologExporter.export(tracePath: path, out: out, fileNames: fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }, replaceExisting: force)
+        case .blkparse: result = try BlkparseExporter.export(tracePath: path, out: out, replaceExisting: force)
+        case .csv: result = try CSVExporter.export(tracePath: path, out: out, replaceExisting: force)
         }
         print("exported \(result.written) requests to \(out) (\(format.rawValue))"
               + (result.leftOut > 0 ? "; \(result.leftOut) requests \(format.rawValue) cannot express were left out" : ""))

@@ -56,6 +56,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The input format, or auto.") var format: String = "auto"
     @Argument(help: "The files to import (one format; merged by time).") var files: [String]
     @Option(help: "The .vqt file to write.") var out: String
+    @Flag(help: OutputFile.forceHelp) var force = false
     @Option(help: "vqs per device (default: highest CPU + 1 with --vq-map cpu, else 1).") var queues: Int?
     @Option(help: "How requests are spread over vqs: cpu, pid, round-robin or hash (default: cpu for blkparse and ftrace-blk, else round-robin).")
     var vqMap: VQMap?
@@ -70,10 +71,12 @@ struct ImportCommand: ParsableCommand {
             throw ValidationError("--format must be auto or one of \(ImportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let queues, !(1...1024).contains(queues) { throw ValidationError("--queues must be 1...1024") }
+        try capacity?.check("--capacity", atLeast: 1 << 20, multipleOf: 512)
         guard !files.isEmpty else { throw ValidationError("name at least one file to import") }
     }
 
     func run() throws {
+        try OutputFile.prepare(out, force: force)
         let chosen: ImportFormat
         if let named = ImportFormat(rawValue: format) {
             chosen = named
@@ -88,6 +91,8 @@ struct ImportCommand: ParsableCommand {
         importer.capacityBytes = capacity?.bytes
         importer.timeUnitNs = timeUnit?.nanoseconds
         importer.skipBadLines = skipBadLines
+        importer.replaceExisting = force
+        importer.shouldStop = { Interrupt.shared.requested }
         let progress = Progress(total: 2000, label: "importing")
         importer.progress = { pass, done, total in
             progress.update((pass - 1) * 1000 + Int(Double(done) / Double(max(total, 1)) * 1000))
@@ -105,6 +110,7 @@ struct ImportCommand: ParsableCommand {
         if !noCatalog {
             let t = try catalog.open().register(tracePath: out)
             catalogued = (t.id, t.name)
+            if let replaced = t.replacedTraceId, !json { print("  (it replaces trace \(replaced), a different file at that path; the runs of trace \(replaced) keep their results)") }
         }
         if json {
             var object: [String: Any] = [
@@ -127,6 +133,10 @@ struct ImportCommand: ParsableCommand {
             print("  completions: \(result.pairedCompletions) paired, \(result.unmatchedCompletions) without their submission; \(result.ignoredEvents) other events ignored")
         }
         if result.skippedLines > 0 { print("  \(result.skippedLines) bad line\(result.skippedLines == 1 ? "" : "s") skipped") }
+        if result.queues == 1 {
+            print("  note: one vq per device, so every layout maps it to one IOThread and a layout sweep cannot tell them apart"
+                  + (chosen.hasCPUAndPID ? "" : "; \(chosen.rawValue) lines carry no CPU: --queues N deals the requests round-robin over N vqs"))
+        }
         if let catalogued { print("catalogued as trace \(catalogued.id) (\(catalogued.name)) in \(catalog.catalog)") }
     }
 }
