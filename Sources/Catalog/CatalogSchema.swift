@@ -110,6 +110,12 @@ enum CatalogSchema {
                 t.primaryKey(["runId", "bucket"])
             }
         }
+        // Which file a row describes: a trace replaced under the same path gets a new row (and
+        // id), and a run remembers the fingerprint of the file it replayed.
+        migrator.registerMigration("v2 trace fingerprints") { db in
+            try db.alter(table: "trace") { t in t.add(column: "fingerprint", .text) }
+            try db.alter(table: "run") { t in t.add(column: "traceFingerprint", .text) }
+        }
         return migrator
     }
 }

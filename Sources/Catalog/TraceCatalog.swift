@@ -20,6 +20,12 @@ public struct CatalogTrace: Equatable, Sendable {
     public var firstSubmitNs: Int64
     public var lastSubmitNs: Int64
     public var chunkCount: Int64
+    /// Identifies the file's content (`TraceReader.fingerprint`); nil for rows catalogued before
+    /// fingerprints were kept.
+    public var fingerprint: String?
+    /// Set by `register` when this row replaced the row of a different file at the same path
+    /// (that trace's id is gone; its runs keep their results and their trace path).
+    public var replacedTraceId: Int64?
 
     init(row: Row) {
         id = row["id"]
@@ -37,6 +43,7 @@ public struct CatalogTrace: Equatable, Sendable {
         firstSubmitNs = row["firstSubmitNs"]
         lastSubmitNs = row["lastSubmitNs"]
         chunkCount = row["chunkCount"]
+        fingerprint = row["fingerprint"]
     }
 }
 
@@ -57,6 +64,10 @@ public enum CatalogError: Error, CustomStringConvertible {
     case ambiguous(String, [String])
     case trace(TraceFileError)
     case database(String)
+    /// Only finished traces are catalogued: a torn one would be replayed and reported as whole.
+    case incomplete(path: String, problem: String)
+    /// The catalog file cannot be opened or created.
+    case cannotOpen(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -64,6 +75,10 @@ public enum CatalogError: Error, CustomStringConvertible {
         case .ambiguous(let what, let paths): return "\"\(what)\" matches several traces: \(paths.joined(separator: ", "))"
         case .trace(let error): return error.description
         case .database(let what): return "catalog: \(what)"
+        case .incomplete(let path, let problem):
+            return "\(path) is not a finished trace (\(problem)); only finished traces are catalogued. "
+                + "`vqtrace traces repair \(path) --out NEW.vqt` writes its readable records into a finished trace"
+        case .cannotOpen(let path, let problem): return "cannot open the catalog \(path): \(problem)"
         }
     }
 }
@@ -78,12 +93,27 @@ public final class TraceCatalog {
     public init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let folder = directory.isEmpty ? "." : directory
+        let hint = "pass --catalog PATH (or set up a folder you can write) to use another catalog"
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw CatalogError.cannotOpen(path: path, problem: "cannot create its folder \(folder): \(error.localizedDescription); \(hint)")
+        }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
-        database = try DatabaseQueue(path: path, configuration: configuration)
-        try CatalogSchema.migrator.migrate(database)
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try CatalogSchema.migrator.migrate(database)
+        } catch {
+            // SQLite says "unable to open database file" with no path; say which and why.
+            var problem = "\(error)"
+            if access(folder, W_OK) != 0 {
+                problem = "the folder \(folder) is not writable by this user (SQLite needs to create the catalog and its journal there)"
+            } else if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
+                problem = "the file is not writable by this user"
+            }
+            throw CatalogError.cannotOpen(path: path, problem: "\(problem); \(hint)")
+        }
     }
 
     /// The names of the migrations applied, in order.
@@ -91,12 +121,16 @@ public final class TraceCatalog {
         try database.read { try CatalogSchema.migrator.appliedMigrations($0) }
     }
 
-    /// Indexes the trace at `path` (replacing an earlier row for the same file, keeping its id).
+    /// Indexes the finished trace at `path`. The same file indexed again keeps its row and id; a
+    /// different file at the same path (a trace replaced with `--force`) gets a new row and id,
+    /// and the old row goes (its runs keep their results, and their fingerprint tells a report
+    /// that the file changed). A trace that is not finished is refused.
     @discardableResult
     public func register(tracePath: String) throws -> CatalogTrace {
         let absolute = URL(fileURLWithPath: tracePath).standardizedFileURL.path
         let reader: TraceReader
         do { reader = try TraceReader(path: absolute) } catch { throw CatalogError.trace(error) }
+        if let recovery = reader.recovery { throw CatalogError.incomplete(path: absolute, problem: recovery) }
         var queueSets: [String] = []
         for i in 0..<reader.chunks.count {
             do { queueSets.append(QueueSetText.format(try reader.queueSet(ofChunk: i))) } catch { throw CatalogError.trace(error) }
@@ -109,16 +143,32 @@ public final class TraceCatalog {
         let name = ((absolute as NSString).lastPathComponent as NSString).deletingPathExtension
         let totals = reader.totals
         let now = ISO8601DateFormatter().string(from: Date())
+        let fingerprint = reader.fingerprint
         return try database.write { db -> CatalogTrace in
-            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM trace WHERE path = ?", arguments: [absolute])
+            var existing: Int64?
+            var replaced: Int64?
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM trace WHERE path = ?", arguments: [absolute]) {
+                let old = CatalogTrace(row: row)
+                // Rows from before fingerprints: the same file if its counts and times agree.
+                let same = old.fingerprint.map { $0 == fingerprint }
+                    ?? (old.fileSize == Int64(reader.fileSize) && old.records == Int64(totals.records)
+                        && old.firstSubmitNs == Int64(totals.firstSubmitNs) && old.lastSubmitNs == Int64(totals.lastSubmitNs)
+                        && old.createdAt == reader.metadata.createdAt)
+                if same {
+                    existing = old.id
+                } else {
+                    try db.execute(sql: "DELETE FROM trace WHERE id = ?", arguments: [old.id])
+                    replaced = old.id
+                }
+            }
             let arguments: StatementArguments = [
                 absolute, name, "\(reader.majorVersion).\(reader.minorVersion)", reader.metadata.createdAt,
                 reader.metadata.source.kind, reader.metadata.source.name, metadataJSON, Int64(reader.fileSize),
                 reader.isComplete, reader.recovery, Int64(totals.records), Int64(totals.mix[0]), Int64(totals.mix[1]),
                 Int64(totals.mix[2]), Int64(totals.mix[3]), Int64(totals.firstSubmitNs), Int64(totals.lastSubmitNs),
-                reader.chunks.count, now,
+                reader.chunks.count, now, fingerprint,
             ]
-            let columns = "path, name, formatVersion, createdAt, sourceKind, sourceName, metadataJSON, fileSize, complete, recovery, records, reads, writes, flushes, others, firstSubmitNs, lastSubmitNs, chunkCount, indexedAt"
+            let columns = "path, name, formatVersion, createdAt, sourceKind, sourceName, metadataJSON, fileSize, complete, recovery, records, reads, writes, flushes, others, firstSubmitNs, lastSubmitNs, chunkCount, indexedAt, fingerprint"
             let id: Int64
             if let existing {
                 let assignments = columns.split(separator: ",").map { "\($0.trimmingCharacters(in: .whitespaces)) = ?" }.joined(separator: ", ")
@@ -127,7 +177,7 @@ public final class TraceCatalog {
                 try db.execute(sql: "DELETE FROM traceDevice WHERE traceId = ?", arguments: [existing])
                 id = existing
             } else {
-                try db.execute(sql: "INSERT INTO trace (\(columns)) VALUES (\(Array(repeating: "?", count: 19).joined(separator: ", ")))", arguments: arguments)
+                try db.execute(sql: "INSERT INTO trace (\(columns)) VALUES (\(Array(repeating: "?", count: 20).joined(separator: ", ")))", arguments: arguments)
                 id = db.lastInsertedRowID
             }
             for (i, device) in reader.metadata.devices.enumerated() {
@@ -139,7 +189,9 @@ public final class TraceCatalog {
             for (i, chunk) in reader.chunks.enumerated() {
                 try insertChunk.execute(arguments: [id, i, Int64(chunk.offset), Int64(chunk.length), Int64(chunk.firstSubmitNs), Int64(chunk.lastSubmitNs), Int64(chunk.recordCount), queueSets[i]])
             }
-            return CatalogTrace(row: try Row.fetchOne(db, sql: "SELECT * FROM trace WHERE id = ?", arguments: [id])!)
+            var trace = CatalogTrace(row: try Row.fetchOne(db, sql: "SELECT * FROM trace WHERE id = ?", arguments: [id])!)
+            trace.replacedTraceId = replaced
+            return trace
         }
     }
 
@@ -247,11 +299,14 @@ public struct NewRun: Sendable {
     public var hostJSON: String
     public var startedAt: String
     public var sweepId: Int64?
+    /// The replayed file's `TraceReader.fingerprint`.
+    public var traceFingerprint: String?
 
     public init(traceId: Int64?, tracePath: String, layoutSpec: String, layoutJSON: String, backend: String, timing: String,
                 speed: Double = 1, target: String, hostJSON: String, startedAt: String = ISO8601DateFormatter().string(from: Date()),
-                sweepId: Int64? = nil) {
+                sweepId: Int64? = nil, traceFingerprint: String? = nil) {
         self.sweepId = sweepId
+        self.traceFingerprint = traceFingerprint
         self.traceId = traceId
         self.tracePath = tracePath
         self.layoutSpec = layoutSpec
@@ -287,8 +342,8 @@ extension TraceCatalog {
     public func insertRun(_ run: NewRun) throws -> Int64 {
         try database.write { db in
             try db.execute(
-                sql: "INSERT INTO run (traceId, tracePath, layoutSpec, layoutJSON, backend, timing, speed, target, hostJSON, startedAt, sweepId) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [run.traceId, run.tracePath, run.layoutSpec, run.layoutJSON, run.backend, run.timing, run.speed, run.target, run.hostJSON, run.startedAt, run.sweepId])
+                sql: "INSERT INTO run (traceId, tracePath, layoutSpec, layoutJSON, backend, timing, speed, target, hostJSON, startedAt, sweepId, traceFingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [run.traceId, run.tracePath, run.layoutSpec, run.layoutJSON, run.backend, run.timing, run.speed, run.target, run.hostJSON, run.startedAt, run.sweepId, run.traceFingerprint])
             return db.lastInsertedRowID
         }
     }

@@ -76,6 +76,10 @@ public struct TraceMetadata: Codable, Equatable, Sendable {
     public var createdAt: String
     public var host: Host
 
+    /// When the trace was made, or nil for generated traces, which store the epoch instead of a
+    /// wall-clock time so that the same seed gives the same bytes.
+    public var creationTime: String? { createdAt.hasPrefix("1970-01-01T00:00:00") ? nil : createdAt }
+
     public init(devices: [Device], source: Source, createdAt: Date = Date(), host: Host = .current()) {
         self.devices = devices
         self.source = source

@@ -24,6 +24,17 @@ public final class TraceReader: @unchecked Sendable {
     public private(set) var recovery: String?
     /// Where the trailer starts, when the footer points at a valid one.
     public private(set) var trailerOffset: UInt64?
+    /// The stored checksums of the header and of the trailer (0 without a valid trailer).
+    public let headerChecksum: UInt32
+    public private(set) var trailerChecksum: UInt32 = 0
+
+    /// Tells one finished trace file from another under the same name: the header and trailer
+    /// checksums (which cover the metadata and every chunk's place, count and times) and the
+    /// size. A catalog keeps it beside each run, so that a report knows when the file at a
+    /// run's path is no longer the trace that run replayed.
+    public var fingerprint: String {
+        "\(String(headerChecksum, radix: 16))-\(String(trailerChecksum, radix: 16))-\(fileSize)"
+    }
 
     let fd: Int32
     var buffer: UnsafeMutableRawBufferPointer
@@ -73,6 +84,7 @@ public final class TraceReader: @unchecked Sendable {
             guard stored == computed else {
                 throw TraceFileError(path: path, part: .header, offset: 0, problem: "header checksum mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))")
             }
+            headerChecksum = stored
             do {
                 metadata = try TraceMetadata.decode(UnsafeRawBufferPointer(rebasing: whole[TraceFormat.headerFixedSize..<length - 4]))
             } catch {
@@ -153,6 +165,7 @@ public final class TraceReader: @unchecked Sendable {
         chunks = entries
         totals = loaded
         trailerOffset = offset
+        trailerChecksum = crc
         return nil
     }
 
@@ -250,8 +263,10 @@ public final class TraceReader: @unchecked Sendable {
 
     /// A cursor over records in submit-time order (ties in file order), optionally limited to a
     /// time window [from, to) and to some queues. Per-queue order is the same filtered.
-    public func cursor(from: UInt64 = 0, to: UInt64 = .max, queues: Set<QueueKey>? = nil) -> TraceCursor {
-        TraceCursor(reader: self, from: from, to: to, queues: queues.map { Set($0.map(\.rawValue)) })
+    public func cursor(from: UInt64 = 0, to: UInt64 = .max, queues: Set<QueueKey>? = nil, skippingDamagedChunks: Bool = false) -> TraceCursor {
+        var cursor = TraceCursor(reader: self, from: from, to: to, queues: queues.map { Set($0.map(\.rawValue)) })
+        cursor.skipsDamagedChunks = skippingDamagedChunks
+        return cursor
     }
 
     /// Reads exactly `count` bytes at `offset` into the reusable buffer.
@@ -277,6 +292,11 @@ public final class TraceReader: @unchecked Sendable {
 }
 
 /// Streams records from a `TraceReader`, one decoded chunk in memory at a time.
+///
+/// By default a chunk that cannot be read ends the stream with its error. With
+/// `skipsDamagedChunks` the cursor goes on with the next chunk and lists what it skipped in
+/// `damaged`: each chunk is checked on its own, so a damaged one costs only its records (and
+/// each queue's order among the records that remain is unchanged).
 public struct TraceCursor {
     let reader: TraceReader
     let columns: RecordColumns
@@ -286,6 +306,10 @@ public struct TraceCursor {
     var chunk: Int
     let endChunk: Int
     var position = 0
+    /// Skip chunks that cannot be read instead of throwing.
+    public var skipsDamagedChunks = false
+    /// The chunks skipped so far, in file order.
+    public private(set) var damaged: [DamagedChunk] = []
 
     init(reader: TraceReader, from: UInt64, to: UInt64, queues: Set<UInt32>?) {
         self.reader = reader
@@ -312,9 +336,18 @@ public struct TraceCursor {
                 return columns[i]
             }
             guard chunk < endChunk else { return nil }
-            try reader.readChunk(chunk, into: columns, queues: queues)
+            let i = chunk
             chunk += 1
             position = 0
+            do {
+                try reader.readChunk(i, into: columns, queues: queues)
+            } catch {
+                columns.removeAll()
+                guard skipsDamagedChunks else { throw error }
+                let entry = reader.chunks[i]
+                damaged.append(DamagedChunk(index: i, records: UInt64(entry.recordCount), firstSubmitNs: entry.firstSubmitNs,
+                                            lastSubmitNs: entry.lastSubmitNs, error: error))
+            }
         }
     }
 }

@@ -21,10 +21,13 @@ public struct TraceSummary: Sendable {
     public var timelineBucketNs: UInt64 = 1
     /// Latency percentiles (ns) over records with a completion time: p50, p99, p99.9; nil without.
     public var latencyPercentilesNs: [UInt64]?
+    /// Chunks that could not be read and were left out of every figure above.
+    public var damagedChunks: [DamagedChunk] = []
 
     public var durationNs: UInt64 { lastSubmitNs - firstSubmitNs }
 
-    /// Reads every record of `reader` once.
+    /// Reads every record of `reader` once. A damaged chunk is skipped and listed in
+    /// `damagedChunks`, not an error: the rest of the trace is still worth summarizing.
     public init(reader: TraceReader, timelineBuckets: Int = 60) throws(TraceFileError) {
         firstSubmitNs = reader.totals.firstSubmitNs
         lastSubmitNs = reader.totals.lastSubmitNs
@@ -35,7 +38,8 @@ public struct TraceSummary: Sendable {
         // Latencies in a log2 histogram with 16 linear sub-buckets: bounded memory, ~6% resolution.
         var latency = [UInt64](repeating: 0, count: 64 * 16)
         var latencyCount: UInt64 = 0
-        var cursor = reader.cursor()
+        var cursor = reader.cursor(skippingDamagedChunks: true)
+        defer { damagedChunks = cursor.damaged }
         while let r = try cursor.next() {
             records += 1
             mix[r.type.mixClass.rawValue] += 1
@@ -51,7 +55,15 @@ public struct TraceSummary: Sendable {
                 latencyCount += 1
             }
         }
-        perQueue = queues.sorted { $0.key < $1.key }.map { QueueCount(queue: QueueKey(rawValue: $0.key), requests: $0.value.0, bytes: $0.value.1) }
+        // Every vq of every device, in order: a vq the trace never used counts 0 rather than
+        // disappearing from the summary.
+        perQueue = reader.metadata.devices.enumerated().flatMap { d, device in
+            (0..<device.numQueues).map { vq in
+                let key = QueueKey(device: UInt16(d), vq: vq)
+                let counted = queues[key.rawValue] ?? (0, 0)
+                return QueueCount(queue: key, requests: counted.0, bytes: counted.1)
+            }
+        }
         if latencyCount > 0 {
             latencyPercentilesNs = [0.50, 0.99, 0.999].map { p in
                 let target = UInt64((Double(latencyCount) * p).rounded(.up))

@@ -12,7 +12,7 @@ struct CatalogTests {
         let records = Fixtures.randomRecords(count: 2000, devices: Fixtures.metadata().devices, seed: 4)
         try Fixtures.write(records, to: dir.file("oltp.vqt"), recordsPerChunk: 300)
         let catalog = try TraceCatalog(path: dir.file("catalog.sqlite"))
-        #expect(try catalog.appliedMigrations() == ["v1 traces and chunks", "v1 runs and results"])
+        #expect(try catalog.appliedMigrations() == ["v1 traces and chunks", "v1 runs and results", "v2 trace fingerprints"])
         let trace = try catalog.register(tracePath: dir.file("oltp.vqt"))
         #expect(trace.name == "oltp" && trace.records == 2000 && trace.complete && trace.chunkCount == 7)
         #expect(trace.mix.reduce(0, +) == 2000)
@@ -76,15 +76,23 @@ struct CatalogTests {
         #expect(report.failed.count == 1 && report.indexed.count == 1)
     }
 
-    @Test("a recovered trace is catalogued as such, and removing a trace keeps replay runs")
+    @Test("an unfinished trace is refused, its repair is catalogued, and removing a trace keeps replay runs")
     func recoveredAndRuns() throws {
         let dir = ScratchDirectory()
         try Fixtures.write(Fixtures.randomRecords(count: 1000, devices: Fixtures.metadata().devices, seed: 8), to: dir.file("t.vqt"), recordsPerChunk: 100)
         let bytes = Fixtures.bytes(of: dir.file("t.vqt"))
         Fixtures.writeBytes(Array(bytes[0..<(bytes.count - 500)]), to: dir.file("t.vqt"))
         let catalog = try TraceCatalog(path: dir.file("catalog.sqlite"))
-        let trace = try catalog.register(tracePath: dir.file("t.vqt"))
-        #expect(!trace.complete && trace.recovery != nil && trace.records < 1000 && trace.records > 0)
+        #expect {
+            try catalog.register(tracePath: dir.file("t.vqt"))
+        } throws: { error in
+            "\(error)".contains("is not a finished trace") && "\(error)".contains("vqtrace traces repair")
+        }
+        #expect(try catalog.traces().isEmpty)
+        let repair = try TraceRepair.repair(from: dir.file("t.vqt"), to: dir.file("repaired.vqt"))
+        #expect(repair.recovery != nil && repair.damaged.isEmpty && repair.recordsKept == 900 && repair.chunksKept == 9)
+        let trace = try catalog.register(tracePath: dir.file("repaired.vqt"))
+        #expect(trace.complete && trace.recovery == nil && trace.records == 900)
         let run = try catalog.insertRun(NewRun(traceId: trace.id, tracePath: trace.path, layoutSpec: "single", layoutJSON: "{}",
                                                backend: "null", timing: "afap", target: "/dev/null", hostJSON: "{}"))
         #expect(run > 0)

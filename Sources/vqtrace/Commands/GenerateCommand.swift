@@ -26,21 +26,18 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @OptionGroup var model: WorkloadOptions
     @Option(help: "The .vqt file to write.") var out: String
+    @Flag(help: OutputFile.forceHelp) var force = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
     func run() throws {
-        let directory = (out as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try OutputFile.prepare(out, force: force)
         let started = Date()
-        let (totals, summary) = try model.generate(to: out)
+        let (totals, summary) = try model.generate(to: out, replaceExisting: force)
         let seconds = Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9
         print("wrote \(out): \(totals.records) requests over \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(totals.records) / max(seconds, 1e-9))) IOPS) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print(String(format: "  read %llu, write %llu, flush %llu", totals.mix[0], totals.mix[1], totals.mix[2]))
         for line in summary { print(line) }
-        if !noCatalog {
-            let t = try catalog.open().register(tracePath: out)
-            print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
-        }
+        if !noCatalog { try catalog.registerAndSay(out) }
     }
 }
 
@@ -70,6 +67,14 @@ struct WorkloadOptions: ParsableArguments {
     @Option(help: "fio: percentage of reads for randrw and rw.") var rwmixread: Int = 50
 
 
+    /// Every parameter checked before anything is written (the model's own rules, as usage errors).
+    func validate() throws {
+        do { _ = try build() } catch let error as WorkloadError { throw ValidationError(error.description) }
+    }
+
+    /// A block size option as the model's 32-bit size (sizes past 64m are refused by the model).
+    private static func blockSize(_ size: ByteSize) -> UInt32 { UInt32(min(size.bytes, UInt64(UInt32.max))) }
+
     /// The model's metadata and a function that runs it into `emit`; for OLTP also the
     /// transactions-per-minute line of the summary.
     func build() throws -> (metadata: TraceMetadata, run: ((TraceRecord) throws -> Void) throws -> [String]) {
@@ -83,12 +88,11 @@ struct WorkloadOptions: ParsableArguments {
                     guard pieces.count == 2, let size = ByteSize(argument: String(pieces[0])), let share = Int(pieces[1]) else {
                         throw ValidationError("--bssplit \(bssplit): each part is SIZE/PERCENT, e.g. 4k/70")
                     }
-                    return (UInt32(size.bytes), share)
+                    return (Self.blockSize(size), share)
                 }
             } else if let bs {
-                p.bssplit = [(UInt32(bs.bytes), 100)]
+                p.bssplit = [(Self.blockSize(bs), 100)]
             }
-            guard p.bssplit.allSatisfy({ $0.0 >= 512 && $0.0 % 512 == 0 }) else { throw ValidationError("block sizes must be multiples of 512") }
             p.iodepth = iodepth
             p.numjobs = numjobs
             p.rateIOPS = rateIops
@@ -101,6 +105,7 @@ struct WorkloadOptions: ParsableArguments {
             p.durationSeconds = duration.seconds
             p.capacityBytes = capacity.bytes
             p.seed = seed
+            try p.validate()
             let parameters = p
             return (FioGenerator.metadata(p), { emit in
                 try FioGenerator(parameters).run(emit)
@@ -117,10 +122,10 @@ struct WorkloadOptions: ParsableArguments {
             if let think { p.thinkSeconds = think.seconds }
             if let keying { p.keyingSeconds = keying.seconds }
             if let hotSet { p.hotPageShare = hotSet }
-            guard vcpus >= 1 && vcpus <= 1024, users >= 1 else { throw ValidationError("--vcpus must be 1...1024 and --users at least 1") }
+            try p.validate()
             let parameters = p
             return (OLTPGenerator.metadata(p), { emit in
-                var generator = OLTPGenerator(parameters)
+                var generator = try OLTPGenerator(parameters)
                 try generator.run(emit)
                 let tpm = Double(generator.transactions) / (parameters.durationSeconds / 60)
                 // TPROC-C's New Order transactions are about 45% of the mix: HammerDB's NOPM counts them.
@@ -131,14 +136,17 @@ struct WorkloadOptions: ParsableArguments {
 
     /// Runs the model into a trace at `path`; returns the totals and the summary lines. On a
     /// TTY a progress line follows the modelled time.
-    func generate(to path: String) throws -> (TraceTotals, [String]) {
+    func generate(to path: String, replaceExisting: Bool = false) throws -> (TraceTotals, [String]) {
         let (metadata, run) = try build()
-        let writer = try TraceWriter(path: path, metadata: metadata, options: .init(fsync: .close))
+        let writer = try TraceWriter(path: path, metadata: metadata, options: .init(fsync: .close, replaceExisting: replaceExisting))
         let progress = Progress(total: 1000, label: "modelling \(workload.rawValue)")
         let total = max(duration.seconds * 1e9, 1)
         var next: UInt64 = 0
+        var appended = 0
         let summary = try run { record in
             try writer.append(record)
+            appended += 1
+            if appended & 0xFFF == 0 { try Interrupt.shared.check() }
             if record.submitNs >= next {
                 progress.update(min(1000, Int(Double(record.submitNs) / total * 1000)))
                 next = record.submitNs + 50_000_000

@@ -3,6 +3,7 @@ import BlockBackend
 import Catalog
 import Engine
 import Foundation
+import Layout
 import Replay
 import Trace
 
@@ -31,26 +32,31 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
     @Option(help: "Requests in flight per vq at most.") var qd: Int = 64
     @Option(help: "The .vqt file to write.") var out: String
+    @Flag(help: OutputFile.forceHelp) var force = false
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Grow a file target with holes.") var sparseTarget = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
     func validate() throws {
+        guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
+        let queues = model.workload == .fio ? model.numjobs : model.vcpus
+        if (1...1024).contains(queues) {
+            do { _ = try LayoutSpec.parse(layout, numQueues: queues) } catch { throw ValidationError("invalid layout: \(error)") }
+        }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
 
     func run() throws {
-        let directory = (out as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try OutputFile.prepare(out, force: force)
         // The model's schedule first (a plain generate), then its replay, recorded.
         let schedule = out + ".schedule-\(getpid()).vqt"
         defer { unlink(schedule) }
-        let (_, summary) = try model.generate(to: schedule)
+        let (_, summary) = try model.generate(to: schedule, replaceExisting: true)
         var metadata = try TraceReader(path: schedule).metadata
         metadata.source = .init(kind: "synthetic", name: metadata.source.name + " recorded",
                                 parameters: metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })
         metadata = TraceMetadata(devices: metadata.devices, source: metadata.source)
-        let writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close))
+        let writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close, replaceExisting: force))
         let sink = RecordingSink.writing(to: writer)
         var options = ReplayOptions()
         options.timing = .open
@@ -67,9 +73,6 @@ struct RecordCommand: ParsableCommand {
         for line in summary { print(line) }
         if sink.dropped > 0 || sink.reordered > 0 { print("  recorder: \(sink.dropped) dropped (a tap ring was full), \(sink.reordered) placed late") }
         if let warning = result.warning { print("  WARNING: \(warning)") }
-        if !noCatalog {
-            let t = try catalog.open().register(tracePath: out)
-            print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
-        }
+        if !noCatalog { try catalog.registerAndSay(out) }
     }
 }

@@ -8,9 +8,6 @@ import Layout
 import Trace
 import VhostUser
 
-/// The eventfd SIGINT and SIGTERM write to (a signal handler can only reach a global).
-nonisolated(unsafe) private var serveStopFD: Int32 = -1
-
 /// `vqtrace serve`: a vhost-user-blk back-end on the engine, recording what a real guest submits.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,6 +48,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
     @Option(help: "Where IOThreads run: none (the default: the guest's vCPU threads are QEMU's, and pinning onto their CPUs costs more than it gives), auto (the last CPUs) or a CPU list.") var pin: String = "none"
     @Option(help: "Record every request the guest submits into this .vqt trace.") var record: String?
+    @Flag(help: "Replace the --record file if it exists.") var force = false
     @Flag(help: "Offer the disk read-only.") var readOnly = false
     @Flag(help: "Log every vhost-user message.") var traceMessages = false
     @Flag(help: "Do not add the recorded trace to the catalog.") var noCatalog = false
@@ -58,6 +56,9 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...256).contains(numQueues) else { throw ValidationError("--num-queues must be 1...256") }
+        try size?.check("--size", atLeast: 1 << 20, multipleOf: 512)
+        do { _ = try LayoutSpec.parse(layout, numQueues: numQueues) } catch { throw ValidationError("invalid layout: \(error)") }
+        _ = try PinPolicy(parsing: pin)
     }
 
     func run() throws {
@@ -77,12 +78,13 @@ struct ServeCommand: ParsableCommand {
         var sink: RecordingSink?
         var taps: [RecorderTap]?
         if let record {
-            let directory = (record as NSString).deletingLastPathComponent
-            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            try OutputFile.prepare(record, force: force)
             let metadata = TraceMetadata(
                 devices: [.init(name: "vda", capacitySectors: capacity, numQueues: UInt16(numQueues))],
                 source: .init(kind: "vhost-user", name: "guest", parameters: ["socket": socket, "layout": layout, "backend": backend.rawValue, "target": target]))
-            let w = try TraceWriter(path: record, metadata: metadata, options: .init(fsync: .chunk))
+            // A guest's recording is kept as RECORD.partial if serve dies unfinished: its
+            // completed chunks can be recovered (vqtrace traces repair).
+            let w = try TraceWriter(path: record, metadata: metadata, options: .init(fsync: .chunk, replaceExisting: force, keepUnfinished: true))
             let s = RecordingSink.writing(to: w)
             taps = iothreadLayout.iothreads.map { _ in s.makeTap() }
             s.start()
@@ -90,10 +92,10 @@ struct ServeCommand: ParsableCommand {
             sink = s
         }
 
-        serveStopFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        let handler: @convention(c) (Int32) -> Void = { _ in _ = linux_eventfd_write(serveStopFD, 1) }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
+        // SIGINT/SIGTERM wake the server's poll through an eventfd; it then stops the session
+        // (draining what is in flight) and finishes the recording.
+        let stopFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
+        Interrupt.shared.onInterrupt { _ = linux_eventfd_write(stopFD, 1) }
         signal(SIGPIPE, SIG_IGN)
 
         func log(_ line: String) {
@@ -108,7 +110,7 @@ struct ServeCommand: ParsableCommand {
         let server = try VhostUserServer(socketPath: socket)
         log("listening on \(socket): \(Format.bytes(capacity * 512)) on \(target), \(numQueues) vq\(numQueues == 1 ? "" : "s"), layout \(layout), \(backend.rawValue)"
             + (record.map { ", recording into \($0)" } ?? ""))
-        let outcome = server.serveOne(backend: vhost, stopFD: serveStopFD, traceMessages: traceMessages, log: log)
+        let outcome = server.serveOne(backend: vhost, stopFD: stopFD, traceMessages: traceMessages, log: log)
         log("\(outcome == .stopped ? "stopped" : "done"): \(vhost.requestsServed) requests served in \(vhost.sessionsStarted) session\(vhost.sessionsStarted == 1 ? "" : "s")")
 
         if let sink, let writer, let record {
@@ -117,10 +119,7 @@ struct ServeCommand: ParsableCommand {
             let totals = try writer.finish()
             print("recorded \(record): \(totals.records) requests"
                   + (sink.dropped > 0 || sink.reordered > 0 ? " (\(sink.dropped) dropped, \(sink.reordered) placed late)" : ""))
-            if !noCatalog {
-                let t = try catalog.open().register(tracePath: record)
-                print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
-            }
+            if !noCatalog { try catalog.registerAndSay(record) }
         }
         if case .protocolError(let why) = outcome { throw ServeError("the front-end broke the vhost-user protocol: \(why)") }
     }

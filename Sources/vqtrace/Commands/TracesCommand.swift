@@ -23,13 +23,20 @@ struct TracesCommand: ParsableCommand {
               vqtrace traces verify Traces/oltp.vqt
               vqtrace traces show oltp --json | jq .requests_per_vq
             """,
-        subcommands: [List.self, Show.self, Verify.self, Remove.self, Reindex.self, Add.self, Synth.self])
+        subcommands: [List.self, Show.self, Verify.self, Repair.self, Remove.self, Reindex.self, Add.self, Synth.self])
 
     struct CatalogOption: ParsableArguments {
         @Option(help: "The SQLite catalog.")
         var catalog: String = "Traces/catalog.sqlite"
 
         func open() throws -> TraceCatalog { try TraceCatalog(path: catalog) }
+
+        /// Catalogs a trace just written and says so (and which earlier trace it replaced).
+        func registerAndSay(_ path: String) throws {
+            let t = try open().register(tracePath: path)
+            print("catalogued as trace \(t.id) (\(t.name)) in \(catalog)"
+                  + (t.replacedTraceId.map { "; it replaces trace \($0), a different file at that path (the runs of trace \($0) keep their results)" } ?? ""))
+        }
     }
 
     /// Opens TRACE: a path to a file, else a catalog id or name.
@@ -99,10 +106,11 @@ struct TracesCommand: ParsableCommand {
                     "mix": Dictionary(uniqueKeysWithValues: zip(mixNames, summary.mix)),
                     "bytes_read": summary.bytesRead, "bytes_written": summary.bytesWritten,
                     "requests_per_vq": Dictionary(uniqueKeysWithValues: summary.perQueue.map { ($0.queue.description, $0.requests) }),
+                    "damaged_chunks": summary.damagedChunks.map { ["chunk": $0.index, "records_lost": $0.records, "problem": $0.error.description] as [String: Any] },
                     "size_histogram": Dictionary(uniqueKeysWithValues: summary.sizeHistogram.enumerated().filter { $0.element > 0 }.map { ("\(1 << $0.offset)", $0.element) }),
                     "timeline_bucket_ns": summary.timelineBucketNs, "timeline": summary.timeline,
                     "source": ["kind": m.source.kind, "name": m.source.name, "parameters": m.source.parameters],
-                    "created_at": m.createdAt, "host": ["hostname": m.host.hostname, "kernel": m.host.kernel, "cpu": m.host.cpuModel, "cpus": m.host.onlineCPUs],
+                    "created_at": m.creationTime ?? NSNull(), "host": ["hostname": m.host.hostname, "kernel": m.host.kernel, "cpu": m.host.cpuModel, "cpus": m.host.onlineCPUs],
                     "devices": m.devices.map { ["name": $0.name, "capacity_sectors": $0.capacitySectors, "logical_block_size": $0.logicalBlockSize, "num_queues": $0.numQueues, "queue_size": $0.queueSize] },
                     "chunks": reader.chunks.count,
                 ]
@@ -114,7 +122,10 @@ struct TracesCommand: ParsableCommand {
             print("trace \(path)")
             print("  format \(reader.majorVersion).\(reader.minorVersion), \(reader.isComplete ? "complete" : "RECOVERED: \(reader.recovery ?? "")")")
             print("  source \(m.source.kind): \(m.source.name)\(m.source.parameters.isEmpty ? "" : " " + m.source.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
-            print("  created \(m.createdAt) on \(m.host.hostname) (\(m.host.cpuModel), \(m.host.onlineCPUs) CPUs, Linux \(m.host.kernel))")
+            print("  \(m.creationTime.map { "created \($0)" } ?? "generated (no creation time: the same seed gives the same bytes)") on \(m.host.hostname) (\(m.host.cpuModel), \(m.host.onlineCPUs) CPUs, Linux \(m.host.kernel))")
+            if let lost = DamagedChunk.summary(summary.damagedChunks, of: reader.totals.records) {
+                print("  DAMAGED: \(lost); the figures below leave them out (details: vqtrace traces verify)")
+            }
             for (i, d) in m.devices.enumerated() {
                 print("  device \(i) \(d.name): \(Format.bytes(d.capacitySectors * 512)), blk_size \(d.logicalBlockSize), \(d.numQueues) queues of \(d.queueSize)")
             }
@@ -179,6 +190,35 @@ struct TracesCommand: ParsableCommand {
         }
     }
 
+    struct Repair: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the readable records of a damaged or unfinished trace into a new, finished trace.",
+            discussion: """
+                Every chunk that checks out is copied, in order; damaged chunks are left out and \
+                listed, and a trace whose writer was killed (NAME.vqt.partial) gets its trailer. \
+                The input is never changed. The output is catalogued unless --no-catalog.
+
+                Examples:
+                  vqtrace traces repair Traces/guest.vqt.partial --out Traces/guest.vqt
+                  vqtrace traces repair Traces/flipped.vqt --out Traces/flipped-repaired.vqt
+                """)
+        @OptionGroup var catalog: CatalogOption
+        @Argument(help: "The damaged or unfinished .vqt file.") var input: String
+        @Option(help: "The finished trace to write.") var out: String
+        @Flag(help: OutputFile.forceHelp) var force = false
+        @Flag(help: "Do not add the repaired trace to the catalog.") var noCatalog = false
+
+        func run() throws {
+            try OutputFile.prepare(out, force: force)
+            let report = try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force))
+            print("repaired \(input) into \(out): \(report.recordsKept) records in \(report.chunksKept) chunks kept"
+                  + (report.damaged.isEmpty ? "" : "; \(DamagedChunk.summary(report.damaged, of: report.recordsKept + report.recordsLost) ?? "")"))
+            if let recovery = report.recovery { print("  the input was unfinished: \(recovery)") }
+            for chunk in report.damaged { print("  \(chunk)") }
+            if !noCatalog { try catalog.registerAndSay(out) }
+        }
+    }
+
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove a trace from the catalog and delete its file (replay results stay).")
@@ -240,6 +280,7 @@ struct TracesCommand: ParsableCommand {
                 """)
         @OptionGroup var catalog: CatalogOption
         @Option(help: "The .vqt file to write.") var out: String
+        @Flag(help: OutputFile.forceHelp) var force = false
         @Option(help: "Requests to write.") var requests: Int = 1_000_000
         @Option(help: "Seed of the stream.") var seed: UInt64 = 1
         @Option(help: "Records per chunk (the unit of crash loss and window seeks).") var recordsPerChunk: Int = 65_536
@@ -252,8 +293,6 @@ struct TracesCommand: ParsableCommand {
         /// Writes `requests` records of the OLTP-shaped stream to `out`, with a progress bar on a TTY.
         static func writeOLTPShape(out: String, requests: Int, seed: UInt64, withCompletions: Bool, options: TraceWriterOptions,
                                    iops: Double? = nil, capacitySectors: UInt64 = OLTPShapeStream.defaultCapacitySectors) throws -> TraceTotals {
-            let directory = (out as NSString).deletingLastPathComponent
-            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions, iops: iops, capacitySectors: capacitySectors)
             var metadata = OLTPShapeStream.metadata(capacitySectors: capacitySectors)
             metadata.source = .init(kind: "synthetic", name: "oltp-shape", parameters: ["seed": "\(seed)", "requests": "\(requests)"])
@@ -261,7 +300,10 @@ struct TracesCommand: ParsableCommand {
             let progress = Progress(total: requests, label: "writing \(out)")
             for i in 0..<requests {
                 try writer.append(stream.next())
-                if i & 0xFFFF == 0 { progress.update(i) }
+                if i & 0xFFFF == 0 {
+                    progress.update(i)
+                    try Interrupt.shared.check()
+                }
             }
             let totals = try writer.finish()
             progress.finish()
@@ -269,22 +311,22 @@ struct TracesCommand: ParsableCommand {
         }
 
         func validate() throws {
-            guard requests > 0 else { throw ValidationError("--requests must be positive") }
-            guard capacity.bytes >= 2 << 20 && capacity.bytes % 512 == 0 else { throw ValidationError("--capacity must be at least 2m and a multiple of 512") }
+            guard (1...10_000_000_000).contains(requests) else { throw ValidationError("--requests must be 1...10000000000") }
+            guard (1...TraceFormat.maxChunkRecords).contains(recordsPerChunk) else {
+                throw ValidationError("--records-per-chunk must be 1...\(TraceFormat.maxChunkRecords)")
+            }
+            if let iops { guard iops.isFinite && iops > 0 && iops <= 1e9 else { throw ValidationError("--iops must be a positive rate up to 1000000000") } }
+            try capacity.check("--capacity", atLeast: 2 << 20, multipleOf: 512)
         }
 
         func run() throws {
-            let directory = (out as NSString).deletingLastPathComponent
-            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            try OutputFile.prepare(out, force: force)
             let totals = try Self.writeOLTPShape(
                 out: out, requests: requests, seed: seed, withCompletions: !noCompletions,
-                options: .init(recordsPerChunk: recordsPerChunk, fsync: fsync), iops: iops,
+                options: .init(recordsPerChunk: recordsPerChunk, fsync: fsync, replaceExisting: force), iops: iops,
                 capacitySectors: capacity.bytes / 512)
             print("wrote \(out): \(totals.records) requests over \(Format.duration(totals.lastSubmitNs - totals.firstSubmitNs))")
-            if !noCatalog {
-                let t = try catalog.open().register(tracePath: out)
-                print("catalogued as trace \(t.id) (\(t.name)) in \(catalog.catalog)")
-            }
+            if !noCatalog { try catalog.registerAndSay(out) }
         }
     }
 }
