@@ -61,6 +61,10 @@ public struct EngineJob: Sendable {
     public var recording: RecordingSink?
     /// The run's time origin; replay sources hold the same one for their deadlines.
     public var clock = RunClock()
+    /// Asked about every 20 ms while the run goes: true stops it as the end of `duration`
+    /// would (drivers stop submitting and drain). A CLI wires it to SIGINT; the result then
+    /// says `interrupted`.
+    public var shouldStop: (@Sendable () -> Bool)?
 
     public init(devices: [VirtioBlkDeviceConfig], layout: IOThreadLayout, backend: BackendKind, target: String?, depth: Int,
                 maxBlock: Int, duration: Double?, pin: PinPolicy = .none, pollForCompletions: Bool = false, workerThreads: Int = 4) {
@@ -86,6 +90,8 @@ public struct EngineResult: Sendable {
     public var failures: [String]
     /// Devices a driver broke, and why.
     public var brokenDevices: [String: String]
+    /// The run was stopped by `shouldStop` before its sources or its duration ended.
+    public var interrupted = false
 
     public var requests: UInt64 { queues.reduce(0) { $0 + $1.requests } }
 }
@@ -201,10 +207,23 @@ public enum Engine {
         // A little lead, so that every driver thread is running when the first deadline falls.
         job.clock.start(at: monotonicNs() + 2_000_000)
         for driver in drivers { try driver.start() }
-        if let duration = job.duration {
-            let deadline = started.addingTimeInterval(duration)
-            while Date() < deadline { usleep(useconds_t(min(50_000, max(1, deadline.timeIntervalSinceNow * 1e6)))) }
-            stop.raise()
+        // Until every driver is done: the duration's end, or an interruption, stops them.
+        let deadline = job.duration.map { started.addingTimeInterval($0) }
+        var interrupted = false
+        var running = drivers[...]
+        while let next = running.first {
+            // Wakes as soon as the driver ends; otherwise at most every 20 ms to check the clock.
+            let slice = stop.isRaised ? 0.02 : min(0.02, max(0, deadline?.timeIntervalSinceNow ?? 0.02))
+            if next.waitFinished(timeout: .now() + slice) {
+                running.removeFirst()
+            } else if stop.isRaised {
+                continue
+            } else if let deadline, Date() >= deadline {
+                stop.raise()
+            } else if job.shouldStop?() == true {
+                interrupted = true
+                stop.raise()
+            }
         }
         for driver in drivers { driver.join() }
         let wall = Date().timeIntervalSince(started)
@@ -215,6 +234,6 @@ public enum Engine {
         for device in devices { if let reason = device.brokenReason { broken[device.config.name] = reason } }
         return EngineResult(
             iothreads: statistics, queues: drivers.map(\.statistics), wallSeconds: wall,
-            failures: drivers.compactMap(\.failure), brokenDevices: broken)
+            failures: drivers.compactMap(\.failure), brokenDevices: broken, interrupted: interrupted)
     }
 }

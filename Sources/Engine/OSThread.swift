@@ -13,6 +13,17 @@ final class OSThread: @unchecked Sendable {
     let cpus: [Int]
     /// The pinning error, if the kernel refused the CPU set (the thread still runs, unpinned).
     private(set) var pinError: Int32 = 0
+    /// Signalled once when the body returns.
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Waits until the body has returned or `timeout` passes; true when it has returned (then
+    /// `join` does not block). Returns at once when the body ends, so a caller that measures
+    /// the run's length is not late by its polling interval.
+    func waitFinished(timeout: DispatchTime) -> Bool {
+        guard finished.wait(timeout: timeout) == .success else { return false }
+        finished.signal()  // for the next caller
+        return true
+    }
 
     private init(name: String, cpus: [Int], body: @escaping () -> Void) {
         self.name = name
@@ -35,6 +46,7 @@ final class OSThread: @unchecked Sendable {
                 }
             }
             me.body()
+            me.finished.signal()
             return nil
         }, context)
         if rc != 0 {

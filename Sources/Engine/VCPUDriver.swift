@@ -1,4 +1,5 @@
 import CLinuxShim
+import Dispatch
 import Histogram
 import Synchronization
 import Virtio
@@ -168,6 +169,9 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         thread?.join()
         thread = nil
     }
+
+    /// Waits up to `timeout` for the driver's thread to end; true when it has (or never started).
+    func waitFinished(timeout: DispatchTime) -> Bool { thread?.waitFinished(timeout: timeout) ?? true }
 
     /// Guest address of a slot's data buffer (4 KiB aligned, for O_DIRECT).
     @inline(__always) private func dataAddress(_ slot: Int) -> UInt64 {

@@ -58,7 +58,9 @@ public enum LayoutError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidSpec(why): return why
         case let .invalidCPUSet(text, why): return "invalid CPU set '\(text)': \(why)"
         case let .numQueuesMismatch(given, layout):
-            return "--num-queues \(given) disagrees with the layout, which has num-queues \(layout)"
+            // Said of the device, not of a flag: the count comes from --num-queues in `mapping`
+            // and `serve`, and from the trace in `replay` and `sweep`.
+            return "the layout is for num-queues \(layout), but the device has \(given) virtqueues"
         case let .numQueuesRequired(spec): return "layout '\(spec)' needs --num-queues"
         case let .invalidNumQueues(n): return "num-queues \(n) must be in 1...1024"
         case let .malformedJSON(line, column, why): return "malformed JSON at line \(line), column \(column): \(why)"

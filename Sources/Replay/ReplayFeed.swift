@@ -18,6 +18,8 @@ public final class ReplayFeed: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// The reader's error, if the trace could not be read to the end (set before `finished`).
     public private(set) var error: String?
+    /// Damaged chunks the reader skipped (their records are not replayed); set before `finished`.
+    public private(set) var damaged: [DamagedChunk] = []
 
     /// Starts reading `path` in [from, to) for `queues`.
     public init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
@@ -27,7 +29,7 @@ public final class ReplayFeed: @unchecked Sendable {
         self.rings = rings
         let ringsByQueue = rings
         let thread = Thread { [self] in
-            var cursor = reader.cursor(from: from, to: to, queues: queues)
+            var cursor = reader.cursor(from: from, to: to, queues: queues, skippingDamagedChunks: true)
             do {
                 while !stopFlag.load(ordering: .relaxed), let record = try cursor.next() {
                     guard let ring = ringsByQueue[record.queueKey.rawValue] else { continue }
@@ -36,6 +38,7 @@ public final class ReplayFeed: @unchecked Sendable {
             } catch {
                 self.error = "\(error)"
             }
+            self.damaged = cursor.damaged
             finishedFlag.store(true, ordering: .releasing)
             done.signal()
         }

@@ -8,7 +8,18 @@ import Trace
 /// A replay's failure, saying what to change.
 public struct ReplayError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The options or layout do not fit the trace (a usage mistake, found before any run), as
+    /// opposed to a failure while running.
+    public let isUsage: Bool
+    public init(_ description: String) {
+        self.description = description
+        isUsage = false
+    }
+    init(description: String, isUsage: Bool) {
+        self.description = description
+        self.isUsage = isUsage
+    }
+    public static func usage(_ description: String) -> ReplayError { ReplayError(description: description, isUsage: true) }
 }
 
 /// What a replay measured, beside the engine's own statistics.
@@ -24,22 +35,69 @@ public struct ReplayResult: Sendable {
     /// (first submission to last), both in ns.
     public var scheduledNs: UInt64
     public var replayedNs: UInt64
-    /// Set when lateness p99 exceeded the threshold: the host could not keep the schedule.
+    /// What makes the run's figures less than they seem (the schedule not kept, damaged chunks
+    /// skipped), as one line; nil for a clean run.
     public var warning: String?
-    /// Trace problems met while reading (a damaged chunk ends that queue's stream).
+    /// Open-loop lateness p99 passed the threshold: the host could not keep the schedule.
+    public var scheduleMissed: Bool
+    /// Trace problems that stopped the reading before the end (an I/O error), once each.
     public var traceErrors: [String]
+    /// Damaged chunks skipped: their records were not replayed (the rest were).
+    public var damagedChunks: [DamagedChunk]
+    /// The replayed file's `TraceReader.fingerprint`, stored with the run.
+    public var traceFingerprint: String
+    /// Stopped early by `shouldStop`: the figures cover only part of the window.
+    public var interrupted: Bool { engine.interrupted }
 }
 
 /// Replays a trace through the engine: one vCPU driver per (copy, device, vq), each reading its
 /// own stream from the trace; IOThreads as the layout says.
 public enum ReplayRunner {
+    /// Checks options and layouts against the trace before anything runs (a sweep calls it once
+    /// for all its layouts, so that a bad one is refused before the first run, not after it).
+    /// Throws `ReplayError.usage` naming the option and what the trace allows.
+    public static func check(tracePath: String, layoutSpecs: [String], options: ReplayOptions) throws {
+        let reader = try TraceReader(path: tracePath)
+        try check(reader, layoutSpecs: layoutSpecs, options: options)
+    }
+
+    static func check(_ reader: TraceReader, layoutSpecs: [String], options: ReplayOptions) throws {
+        let devices = reader.metadata.devices
+        guard (1...256).contains(options.vms) else { throw ReplayError.usage("--vms must be 1...256, not \(options.vms)") }
+        guard options.speed.isFinite && options.speed > 0 && options.speed <= 1e6 else {
+            throw ReplayError.usage("--speed must be a positive number up to 1000000, not \(options.speed)")
+        }
+        guard (1...1024).contains(options.depth) else { throw ReplayError.usage("--qd must be 1...1024, not \(options.depth)") }
+        guard options.fromNs < options.toNs else { throw ReplayError.usage("the window is empty: --to must be after --from") }
+        let totals = reader.totals
+        guard totals.records > 0 else { throw ReplayError.usage("\(reader.path) holds no requests") }
+        if options.fromNs > totals.lastSubmitNs {
+            throw ReplayError.usage(String(format: "the window starts after the trace ends: --from is %.3f s, the trace lasts %.3f s",
+                                           Double(options.fromNs - totals.firstSubmitNs) / 1e9, Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9))
+        }
+        if let vqs = options.vqs {
+            let most = devices.map { Int($0.numQueues) }.max() ?? 0
+            let outside = vqs.filter { $0 >= most }.sorted()
+            guard outside.isEmpty, !vqs.isEmpty else {
+                throw ReplayError.usage("--vqs names vq \(outside.map(String.init).joined(separator: ", ")), but the trace's devices have vqs 0-\(most - 1)")
+            }
+        }
+        for spec in layoutSpecs {
+            for device in devices {
+                do { _ = try LayoutSpec.parse(spec, numQueues: Int(device.numQueues)) } catch {
+                    throw ReplayError.usage("layout \(spec): \(error) (device \(device.name) of the trace has \(device.numQueues) virtqueues)")
+                }
+            }
+        }
+    }
+
     public static func run(tracePath: String, target: String?, layoutSpec: String, backend: BackendKind,
                            options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
-                           realtime: Bool = false, recording: RecordingSink? = nil) throws -> ReplayResult {
+                           realtime: Bool = false, recording: RecordingSink? = nil,
+                           shouldStop: (@Sendable () -> Bool)? = nil) throws -> ReplayResult {
         let reader = try TraceReader(path: tracePath)
         let metadata = reader.metadata
-        guard options.vms >= 1 else { throw ReplayError("--vms must be at least 1") }
-        guard options.speed > 0 else { throw ReplayError("--speed must be positive") }
+        try check(reader, layoutSpecs: [layoutSpec], options: options)
 
         // Devices: the trace's, once per copy.
         var configs: [VirtioBlkDeviceConfig] = []
@@ -71,6 +129,7 @@ public enum ReplayRunner {
         job.sparseTarget = sparseTarget
         job.realtimeDrivers = realtime
         job.recording = recording
+        job.shouldStop = shouldStop
         // Each copy starts at its own seeded offset.
         var random = options.seed | 1
         let offsets: [UInt64] = (0..<options.vms).map { vm in
@@ -107,14 +166,23 @@ public enum ReplayRunner {
         let lastSubmit: UInt64 = engine.queues.map { (q: QueueStatistics) -> UInt64 in q.lastSubmitNs }.max() ?? 0
         let windowFirst = max(reader.totals.firstSubmitNs, options.fromNs)
         let windowLast = min(reader.totals.lastSubmitNs, options.toNs == .max ? .max : options.toNs - 1)
-        var warning: String?
-        if options.timing == .open && lateness.totalCount > 0 && lateness.valueAtPercentile(99) > options.latenessWarnNs {
-            warning = "the host could not keep the schedule: lateness p99 \(lateness.valueAtPercentile(99) / 1000) µs is above \(options.latenessWarnNs / 1000) µs; the numbers measure the replayer, not the layout"
+        var warnings: [String] = []
+        let scheduleMissed = options.timing == .open && lateness.totalCount > 0 && lateness.valueAtPercentile(99) > options.latenessWarnNs
+        if scheduleMissed {
+            warnings.append("the host could not keep the schedule: lateness p99 \(lateness.valueAtPercentile(99) / 1000) µs is above \(options.latenessWarnNs / 1000) µs; the numbers measure the replayer, not the layout")
         }
+        // The feeds' findings are read once their threads have ended.
+        for feed in feeds { feed.stop() }
+        // Every copy reads the same file, so the first feed's damage is every copy's.
+        let damaged = feeds.first?.damaged ?? []
+        if let lost = DamagedChunk.summary(damaged, of: reader.totals.records) { warnings.append("the trace is damaged: \(lost)") }
+        var traceErrors: [String] = []
+        for error in feeds.compactMap(\.error) where !traceErrors.contains(error) { traceErrors.append(error) }
         return ReplayResult(
             engine: engine, layout: layout, replayed: replayed, skipped: skipped, lateness: lateness,
             scheduledNs: windowLast >= windowFirst ? UInt64(Double(windowLast - windowFirst) / options.speed) : 0,
-            replayedNs: lastSubmit >= firstSubmit ? lastSubmit - firstSubmit : 0, warning: warning, traceErrors: tallies.compactMap { (t: SourceTally) -> String? in t.error })
+            replayedNs: lastSubmit >= firstSubmit ? lastSubmit - firstSubmit : 0, warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "), scheduleMissed: scheduleMissed,
+            traceErrors: traceErrors, damagedChunks: damaged, traceFingerprint: reader.fingerprint)
     }
 }
 

@@ -7,7 +7,6 @@ import Virtio
 public final class SourceTally: @unchecked Sendable {
     public var replayed: UInt64 = 0
     public var skipped: UInt64 = 0
-    public var error: String?
     public init() {}
 }
 
@@ -53,7 +52,6 @@ public struct TraceReplaySource: RequestSource {
             do {  // (a block, so that `continue` skips a record)
                 guard var record = feed.next(for: queue) else {
                     done = true
-                    if let error = feed.error { tally.error = error }
                     break
                 }
                 switch record.type {

@@ -27,6 +27,27 @@ public struct FioParameters: Sendable, Equatable {
         a.asParameters == b.asParameters
     }
 
+    /// Checks every parameter a user can set; the generator refuses to start otherwise.
+    public func validate() throws(WorkloadError) {
+        try WorkloadError.check(numjobs, "--numjobs", in: 1...1024)
+        try WorkloadError.check(iodepth, "--iodepth", in: 1...1024)
+        try WorkloadError.check(rwmixread, "--rwmixread", in: 0...100)
+        try WorkloadError.check(rateIOPS, "--rate-iops", in: 0...10_000_000)
+        try WorkloadError.check(zipfTheta, "the zipf θ of --random-distribution", in: 0...100)
+        guard durationSeconds.isFinite && durationSeconds > 0 && durationSeconds <= WorkloadError.longestSeconds else {
+            throw WorkloadError("--duration must be positive and at most 30 days; \(durationSeconds) s is not")
+        }
+        guard !bssplit.isEmpty, bssplit.allSatisfy({ $0.1 >= 0 && $0.1 <= 100 }), bssplit.reduce(0, { $0 + $1.1 }) > 0 else {
+            throw WorkloadError("--bssplit shares must be percentages 0...100 that add up to more than 0")
+        }
+        guard capacityBytes % 512 == 0 && capacityBytes >= 1 << 20 else {
+            throw WorkloadError("--capacity must be at least 1m and a multiple of 512; \(capacityBytes) bytes is not")
+        }
+        for (size, _) in bssplit where size < 512 || size % 512 != 0 || size > 64 << 20 || UInt64(size) > capacityBytes {
+            throw WorkloadError("block size \(size) must be a multiple of 512, at most 64m and at most the capacity")
+        }
+    }
+
     public var asParameters: [String: String] {
         ["rw": rw.rawValue, "bssplit": bssplit.map { "\($0.0)/\($0.1)" }.joined(separator: ":"), "iodepth": "\(iodepth)",
          "rate_iops": "\(rateIOPS)", "random_distribution": zipfTheta > 0 ? "zipf:\(zipfTheta)" : "random", "rwmixread": "\(rwmixread)",
@@ -39,8 +60,9 @@ public struct FioParameters: Sendable, Equatable {
 public struct FioGenerator {
     public let parameters: FioParameters
 
-    public init(_ parameters: FioParameters) {
-        precondition(parameters.numjobs >= 1 && parameters.iodepth >= 1)
+    /// Refuses parameters the model cannot run with (`FioParameters.validate`).
+    public init(_ parameters: FioParameters) throws(WorkloadError) {
+        try parameters.validate()
         self.parameters = parameters
     }
 

@@ -43,8 +43,9 @@ public struct OLTPGenerator {
     private let logSectors: UInt64
     private let endNs: UInt64
 
-    public init(_ parameters: OLTPParameters) {
-        precondition(parameters.vcpus >= 1 && parameters.users >= 1)
+    /// Refuses parameters the model cannot run with (`OLTPParameters.validate`).
+    public init(_ parameters: OLTPParameters) throws(WorkloadError) {
+        try parameters.validate()
         self.parameters = parameters
         random = WorkloadRandom(seed: parameters.seed)
         let sectors = parameters.capacityBytes / 512

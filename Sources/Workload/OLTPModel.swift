@@ -57,6 +57,38 @@ public struct OLTPParameters: Sendable, Equatable {
         ]
     }
 
+    /// Checks every parameter a user can set; the generator refuses to start otherwise.
+    public func validate() throws(WorkloadError) {
+        try WorkloadError.check(vcpus, "--vcpus", in: 1...1024)
+        try WorkloadError.check(users, "--users", in: 1...100_000)
+        guard durationSeconds.isFinite && durationSeconds > 0 && durationSeconds <= WorkloadError.longestSeconds else {
+            throw WorkloadError("--duration must be positive and at most 30 days; \(durationSeconds) s is not")
+        }
+        try WorkloadError.check(thinkSeconds, "--think (seconds)", in: 0...86_400)
+        try WorkloadError.check(keyingSeconds, "--keying (seconds)", in: 0...86_400)
+        guard checkpointIntervalSeconds.isFinite && checkpointIntervalSeconds > 0 && checkpointIntervalSeconds <= WorkloadError.longestSeconds else {
+            throw WorkloadError("--checkpoint-interval must be positive and at most 30 days; \(checkpointIntervalSeconds) s is not")
+        }
+        guard hotPageShare.isFinite && hotPageShare > 0 && hotPageShare <= 1 else {
+            throw WorkloadError("--hot-set must be a share of the pages in (0, 1]; \(hotPageShare) is not")
+        }
+        try WorkloadError.check(hotAccessShare, "hot access share", in: 0...1)
+        try WorkloadError.check(logFraction, "log fraction", in: 0...0.5)
+        guard pageBytes >= 512 && pageBytes % 512 == 0 && pageBytes <= 1 << 20 else {
+            throw WorkloadError("page size must be a multiple of 512 up to 1 MiB; \(pageBytes) is not")
+        }
+        guard capacityBytes % 512 == 0 && capacityBytes > 0 else {
+            throw WorkloadError("--capacity must be a positive multiple of 512 bytes; \(capacityBytes) is not")
+        }
+        // The log area is at least one segment (or 64 KiB); the data area must hold pages too.
+        let unit = logSegmentBytes > 0 ? logSegmentBytes : 64 << 10
+        let smallest = unit + 64 * UInt64(pageBytes)
+        guard capacityBytes >= smallest else {
+            throw WorkloadError("--capacity \(capacityBytes) bytes is too small for \(name): its log takes \(logSegmentBytes > 0 ? "one \(unit >> 20) MiB WAL segment" : "64 KiB") "
+                                + "and its data at least 64 pages; give at least \((smallest + (1 << 20) - 1) >> 20)m")
+        }
+    }
+
     /// vq of the log writer, of the database writer, and of the first user vCPU.
     var logVQ: UInt16 { 0 }
     var writerVQ: UInt16 { vcpus > 1 ? 1 : 0 }

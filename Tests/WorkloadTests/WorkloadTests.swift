@@ -6,7 +6,7 @@ import TestSupport
 
 func generate(_ p: OLTPParameters) throws -> [TraceRecord] {
     var records: [TraceRecord] = []
-    var generator = OLTPGenerator(p)
+    var generator = try OLTPGenerator(p)
     generator.run { records.append($0) }
     return records
 }
@@ -28,7 +28,7 @@ struct WorkloadTests {
         let dir = scratch.path
         func write(_ p: OLTPParameters, _ name: String) throws -> Data {
             let writer = try TraceWriter(path: dir + "/" + name, metadata: OLTPGenerator.metadata(p), options: .init(fsync: .none))
-            var generator = OLTPGenerator(p)
+            var generator = try OLTPGenerator(p)
             try generator.run { try writer.append($0) }
             try writer.finish()
             return try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
@@ -116,7 +116,7 @@ struct WorkloadTests {
         p.durationSeconds = 0.05
         p.bssplit = [(4096, 75), (65536, 25)]
         var records: [TraceRecord] = []
-        FioGenerator(p).run { records.append($0) }
+        try FioGenerator(p).run { records.append($0) }
         #expect(Set(records.map(\.vq)) == Set(0..<4))
         let large = Double(records.filter { $0.length == 65536 }.count) / Double(records.count)
         #expect(abs(large - 0.25) < 0.03)
@@ -131,7 +131,7 @@ struct WorkloadTests {
         p.zipfTheta = 1.2
         p.bssplit = [(4096, 100)]
         var zipf: [TraceRecord] = []
-        FioGenerator(p).run { zipf.append($0) }
+        try FioGenerator(p).run { zipf.append($0) }
         let distinct = Double(Set(zipf.map(\.sector)).count) / Double(zipf.count)
         #expect(distinct < 0.5, "zipf:1.2 should repeat blocks, distinct share \(distinct)")
     }

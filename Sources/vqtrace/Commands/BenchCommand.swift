@@ -147,13 +147,21 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard roundTrips > 0 else { throw ValidationError("--round-trips must be positive") }
-        guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+        guard (1...10_000_000_000).contains(roundTrips) else { throw ValidationError("--round-trips must be 1...10000000000") }
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1...1000") }
+        guard (2...32768).contains(queueSize) && queueSize & (queueSize - 1) == 0 else {
+            throw ValidationError("--queue-size must be a power of two in 2...32768")
+        }
+        guard (1...10_000_000_000).contains(requests) else { throw ValidationError("--requests must be 1...10000000000") }
+        guard (0...10_000_000_000).contains(windowRequests) else { throw ValidationError("--window-requests must be 0...10000000000") }
+        guard (1...100_000).contains(windows) else { throw ValidationError("--windows must be 1...100000") }
+        try duration.check("--duration")
         if resolvedComponent == .engine {
             let kind = backend ?? .ioUring
             if kind != .null && target == nil { throw ValidationError("--backend \(kind.rawValue) needs --target FILE (a file under /tmp is fine)") }
             guard bs.bytes >= 512 && bs.bytes % 512 == 0 && bs.bytes <= 1 << 20 else { throw ValidationError("--bs must be a multiple of 512 up to 1m") }
             guard size.bytes >= bs.bytes else { throw ValidationError("--size must be at least --bs") }
+            try size.check("--size", atLeast: 1 << 20, multipleOf: 512)
             guard (1...1024).contains(vqs) else { throw ValidationError("--vqs must be 1...1024") }
             guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
             guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0...100") }

@@ -26,14 +26,21 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Requests in the demo trace.")
     var requests: Int = 2_000_000
 
-    @Option(help: "Rounds of the sweep (each replays every layout once).")
+    // The same names as `vqtrace sweep`'s: --repeat and --report.
+    @Option(name: .customLong("repeat"), help: "Rounds of the sweep (each replays every layout once).")
     var repeats: Int = 3
 
-    @Option(help: "Where the report goes (Markdown and JSON next to it).")
+    @Option(name: .customLong("report"), help: "Where the report goes (Markdown and JSON next to it).")
     var reportPath: String = "Reports/demo.html"
 
     @Option(help: "Round trips for the virtqueue measurement.")
     var roundTrips: Int = 5_000_000
+
+    func validate() throws {
+        guard (1...100_000_000).contains(requests) else { throw ValidationError("--requests must be 1...100000000") }
+        guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
+        guard (1...1_000_000_000).contains(roundTrips) else { throw ValidationError("--round-trips must be 1...1000000000") }
+    }
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
 
@@ -43,8 +50,10 @@ struct DemoCommand: ParsableCommand {
 
         let tracePath = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo.vqt")
         let start = Date()
+        // The demo's own files: each run of the demo writes them again.
+        try OutputFile.prepare(tracePath, force: true)
         let totals = try TracesCommand.Synth.writeOLTPShape(
-            out: tracePath, requests: requests, seed: 1, withCompletions: true, options: TraceWriterOptions(fsync: .close))
+            out: tracePath, requests: requests, seed: 1, withCompletions: true, options: TraceWriterOptions(fsync: .close, replaceExisting: true))
         let seconds = Date().timeIntervalSince(start)
         let trace = try catalog.open().register(tracePath: tracePath)
         print("1. trace: wrote \(totals.records) OLTP-shaped requests to \(tracePath) in \(String(format: "%.2f", seconds)) s, catalogued as trace \(trace.id)")
@@ -66,8 +75,8 @@ struct DemoCommand: ParsableCommand {
         workload.durationSeconds = 3
         workload.capacityBytes = 1 << 30
         workload.checkpointIntervalSeconds = 1
-        let writer = try TraceWriter(path: replayTrace, metadata: OLTPGenerator.metadata(workload), options: TraceWriterOptions(fsync: .none))
-        var generator = OLTPGenerator(workload)
+        let writer = try TraceWriter(path: replayTrace, metadata: OLTPGenerator.metadata(workload), options: TraceWriterOptions(fsync: .none, replaceExisting: true))
+        var generator = try OLTPGenerator(workload)
         try generator.run { try writer.append($0) }
         let generated = try writer.finish()
         print(String(format: "   (%llu requests, %.0f transactions per minute in the model)", generated.records, Double(generator.transactions) / (workload.durationSeconds / 60)))

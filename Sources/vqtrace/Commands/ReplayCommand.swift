@@ -72,7 +72,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Replay N copies as N devices (a dense host).")
     var vms: Int = 1
 
-    @Flag(help: "The copies share the layout's IOThreads instead of getting their own.")
+    @Flag(name: .customLong("shared-iothreads"), help: "The copies share the layout's IOThreads instead of getting their own.")
     var sharedIOThreads = false
 
     @Option(help: "Each copy starts up to this much later (seeded).")
@@ -104,6 +104,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.")
     var record: String?
 
+    @Flag(help: "Replace the --record file if it exists.")
+    var force = false
+
     @Flag(help: "Do not store the run in the catalog.")
     var noCatalog = false
 
@@ -111,9 +114,15 @@ struct ReplayCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard speed > 0 else { throw ValidationError("--speed must be positive") }
+        guard speed.isFinite && speed > 0 && speed <= 1e6 else { throw ValidationError("--speed must be a positive number up to 1000000") }
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         guard (1...256).contains(vms) else { throw ValidationError("--vms must be 1...256") }
+        try from?.check("--from", allowZero: true)
+        try to?.check("--to")
+        if let from, let to, to.seconds <= from.seconds { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
+        try jitter.check("--jitter", allowZero: true)
+        try latenessWarn.check("--lateness-warn")
+        if let vqs { _ = try CPUSet(parsing: vqs) }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
         _ = try PinPolicy(parsing: pin)
     }
@@ -125,34 +134,44 @@ struct ReplayCommand: ParsableCommand {
         options.timing = timing
         options.speed = speed
         let start = reader.totals.firstSubmitNs
-        if let from { options.fromNs = start + UInt64(from.seconds * 1e9) }
-        if let to { options.toNs = start + UInt64(to.seconds * 1e9) }
+        // Saturating: a window past the end of time is simply after the trace (check() says so).
+        if let from { options.fromNs = start.addingReportingOverflow(from.nanoseconds).overflow ? .max - 1 : start + from.nanoseconds }
+        if let to { options.toNs = start.addingReportingOverflow(to.nanoseconds).overflow ? .max : start + to.nanoseconds }
         if let vqs { options.vqs = Set(try CPUSet(parsing: vqs).cpus) }
         options.vms = vms
         options.sharedIOThreads = sharedIOThreads
-        options.jitterNs = UInt64(jitter.seconds * 1e9)
+        options.jitterNs = jitter.nanoseconds
         options.seed = seed
         options.writes = writes
         options.depth = qd
-        options.latenessWarnNs = UInt64(latenessWarn.seconds * 1e9)
+        options.latenessWarnNs = latenessWarn.nanoseconds
+        try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)
 
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let progress = ReplayProgress(totalSeconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                       enabled: options.timing == .open && !json)
         var recorder: (sink: RecordingSink, writer: TraceWriter)?
         if let record {
+            try OutputFile.prepare(record, force: force)
             let writer = try TraceWriter(path: record, metadata: TraceMetadata(
                 devices: Array(repeating: reader.metadata.devices, count: options.vms).flatMap { $0 },
                 source: .init(kind: reader.metadata.source.kind, name: reader.metadata.source.name + " replayed",
-                              parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })))
+                              parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })),
+                options: .init(replaceExisting: force))
             let sink = RecordingSink.writing(to: writer)
             recorder = (sink, writer)
         }
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
-            sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink)
+            sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink, shouldStop: Interrupt.shared.shouldStop)
         progress.finish()
+        if result.interrupted {
+            // Part of a window is not a result: nothing is stored, the recording is dropped.
+            recorder?.writer.abandon()
+            print("replay interrupted after \(String(format: "%.1f", result.engine.wallSeconds)) s (\(result.engine.requests) requests completed); the run is not stored")
+            throw Interrupted()
+        }
         if let recorder {
             if let error = recorder.sink.error { throw error }
             let totals = try recorder.writer.finish()
@@ -180,6 +199,7 @@ struct ReplayCommand: ParsableCommand {
                 "replayed": result.replayed, "skipped": result.skipped,
                 "scheduled_ns": result.scheduledNs, "replayed_ns": result.replayedNs,
                 "warning": result.warning ?? NSNull(), "failures": result.engine.failures, "trace_errors": result.traceErrors,
+                "damaged_chunks": result.damagedChunks.map { ["chunk": $0.index, "records_lost": $0.records, "problem": $0.error.description] as [String: Any] },
             ]
             if result.lateness.totalCount > 0 {
                 object["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),

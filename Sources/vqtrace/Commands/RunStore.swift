@@ -18,7 +18,7 @@ enum RunStore {
         let hostJSON = String(decoding: try JSONEncoder().encode(TraceMetadata.Host.current()), as: UTF8.self)
         let id = try open.insertRun(NewRun(traceId: traceId, tracePath: tracePath, layoutSpec: layout, layoutJSON: layoutJSON, backend: backend.rawValue,
                                            timing: options.timing.rawValue, speed: options.speed, target: target ?? "null", hostJSON: hostJSON,
-                                           startedAt: startedAt, sweepId: sweepId))
+                                           startedAt: startedAt, sweepId: sweepId, traceFingerprint: result.traceFingerprint))
         let seconds = result.engine.wallSeconds
         var summary: [String: Any] = [
             "requests": result.engine.requests, "replayed": result.replayed, "skipped": result.skipped, "seconds": seconds,

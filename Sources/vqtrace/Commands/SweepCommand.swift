@@ -35,29 +35,48 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Requests in flight per vq.") var qd: Int = 32
     @Option(help: "Time scale for open-loop timing.") var speed: Double = 1
     @Option(help: "VM counts to compare, comma-separated (1,8: the single-VM and the dense-host case); each count replays that many copies as separate devices.") var vms: String = "1"
-    @Flag(help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
+    @Flag(name: .customLong("shared-iothreads"), help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Grow a file target with holes.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
 
+    /// The layouts named by --layouts, in order.
+    var specs: [String] { layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
+    /// The VM counts named by --vms, nil when one is not a count in 1...256.
+    var vmCounts: [Int]? {
+        let counts = vms.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0.map { (1...256).contains($0) } ?? false }) else { return nil }
+        return counts.map { $0! }
+    }
+
     func validate() throws {
         guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
+        guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
+        guard speed.isFinite && speed > 0 && speed <= 1e6 else { throw ValidationError("--speed must be a positive number up to 1000000") }
+        guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
+        guard Set(specs).count == specs.count else { throw ValidationError("--layouts names a layout twice") }
+        guard vmCounts != nil else { throw ValidationError("--vms must list VM counts in 1...256, comma-separated (1,8)") }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
 
     func run() throws {
-        let specs = layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
+        let specs = specs
+        let vmCounts = vmCounts!
         let resolved = try TracesCommand.resolve(trace, catalog: catalog)
-        let open = try catalog.open()
-        let traceId = try resolved.catalogued?.id ?? open.register(tracePath: resolved.path).id
         var options = ReplayOptions()
         options.timing = timing
         options.depth = qd
         options.speed = speed
-        let vmCounts = vms.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !vmCounts.isEmpty, vmCounts.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--vms must list counts 1...256") }
         options.sharedIOThreads = sharedIOThreads
+        // Before the catalog is touched: layouts, options and the trace's shape.
+        for vmCount in vmCounts {
+            var checked = options
+            checked.vms = vmCount
+            try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: specs, options: checked)
+        }
+        let open = try catalog.open()
+        let traceId = try resolved.catalogued?.id ?? open.register(tracePath: resolved.path).id
         let parameters: [String: Any] = ["layouts": specs, "repeat": repeats, "backend": backend.rawValue, "timing": timing.rawValue, "qd": qd, "target": target ?? "null", "vms": vmCounts]
         let runIds = try SweepRunner.run(tracePath: resolved.path, traceId: traceId, specs: specs, repeats: repeats, target: target, backend: backend,
                                          options: options, safety: device.safety, sparseTarget: sparseTarget, catalog: open, parameters: parameters,
@@ -91,8 +110,17 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write here instead of standard output.") var out: String?
     @Option(help: "The baseline layout (default: single when present, else the first).") var baseline: String?
 
+    /// The run ids of --runs, nil when one is not a number.
+    var runIds: [Int64]? {
+        guard let runs else { return nil }
+        let ids = runs.split(separator: ",", omittingEmptySubsequences: false).map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !ids.isEmpty, ids.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return ids.map { $0! }
+    }
+
     func validate() throws {
         guard (sweep == nil) != (runs == nil) else { throw ValidationError("give --sweep ID or --runs ID,ID…") }
+        if runs != nil && runIds == nil { throw ValidationError("--runs must list run ids (positive numbers), comma-separated: 12,13,14") }
     }
 
     func run() throws {
@@ -102,7 +130,7 @@ struct ReportCommand: ParsableCommand {
             ids = try open.rows("SELECT id FROM run WHERE sweepId = ? ORDER BY id", [sweep]).compactMap { Int64($0["id"] ?? "") }
             guard !ids.isEmpty else { throw ValidationError("sweep \(sweep) has no runs in \(catalog.catalog)") }
         } else {
-            ids = runs!.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            ids = runIds!
         }
         let model = try ReportModel(ReportLoader.load(runIds: ids, catalog: open, title: "IOThread layout comparison", baseline: baseline))
         let text: String
@@ -122,36 +150,85 @@ struct ReportCommand: ParsableCommand {
 
 /// The sweep itself, shared by `vqtrace sweep` and the demo: every layout `repeats` times in
 /// interleaved order, each run stored under one sweep id. Returns the run ids.
+///
+/// Everything that can be checked is checked before the sweep row exists and before the first
+/// run: every layout against the trace, the options, the target (opened as a run would open
+/// it), the trace's chunks (damage is said once here; each run is marked). An interruption stops
+/// the run in progress, which is not stored; the runs already stored stay, and the report of the
+/// sweep names what is missing.
 enum SweepRunner {
     static func run(tracePath: String, traceId: Int64?, specs: [String], repeats: Int, target: String?, backend kind: BackendKind,
                     options: ReplayOptions, safety: DeviceSafety, sparseTarget: Bool, catalog open: TraceCatalog, parameters: [String: Any],
                     vmCounts: [Int] = [1]) throws -> [Int64] {
+        for vmCount in vmCounts {
+            var checked = options
+            checked.vms = vmCount
+            try ReplayRunner.check(tracePath: tracePath, layoutSpecs: specs, options: checked)
+        }
+        let reader = try TraceReader(path: tracePath)
+        if reader.metadata.devices.allSatisfy({ $0.numQueues == 1 }) {
+            print("note: the trace has one vq per device, so every layout serves it with one IOThread: expect no difference between them")
+        }
+        let verification = reader.verify()
+        if !verification.isClean {
+            let lost = verification.badChunks.compactMap(\.recordsLost).reduce(0, +)
+            print("trace \(tracePath) is damaged: \(verification.badChunks.count) bad chunk\(verification.badChunks.count == 1 ? "" : "s") (\(lost) of \(reader.totals.records) records); every run skips them and is marked")
+        }
+        if kind != .null, let target {
+            // Opened (and closed) as the runs will open it: a refused target ends the sweep here.
+            let capacity = reader.metadata.devices.map(\.capacitySectors).max()! * 512
+            let writes = options.writes == .asIs && reader.totals.mix[1] > 0
+            _ = try BlockTarget(path: target, size: capacity, writes: writes, safety: safety, sparse: sparseTarget)
+        }
+
         let sweepId = try open.createSweep(traceId: traceId, parametersJSON: try Format.json(parameters, pretty: false))
+        let planned = repeats * vmCounts.count * specs.count
         print("sweep \(sweepId): \(specs.joined(separator: ", ")) × \(repeats) on \(target ?? "the null backend"), timing \(options.timing.rawValue), after one warm-up run")
         var runIds: [Int64] = []
+        func stopped(_ what: String) -> String {
+            "sweep \(sweepId) \(what): \(runIds.count) of \(planned) runs stored"
+                + (runIds.isEmpty ? "" : " (runs \(runIds.map(String.init).joined(separator: ", ")))")
+                + "; `vqtrace report --sweep \(sweepId)` reports them and names what is missing"
+        }
         // One warm-up pass, not stored: the first run otherwise pays for cold caches and
         // a freshly allocated file, and would count against whichever layout goes first.
-        _ = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
-                                 safety: safety, sparseTarget: sparseTarget)
+        let warmUp = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
+                                          safety: safety, sparseTarget: sparseTarget, shouldStop: Interrupt.shared.shouldStop)
+        if warmUp.interrupted {
+            print(stopped("interrupted during the warm-up"))
+            throw Interrupted()
+        }
         for round in 1...repeats {
             for vmCount in vmCounts {
-            for spec in specs {
-                var options = options
-                options.vms = vmCount
-                let startedAt = ISO8601DateFormatter().string(from: Date())
-                let result = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: spec, backend: kind, options: options,
-                                                  safety: safety, sparseTarget: sparseTarget)
-                let id = try RunStore.store(result, in: open, tracePath: tracePath, traceId: traceId, layoutSpec: spec, backend: kind,
-                                            target: target, options: options, startedAt: startedAt, sweepId: sweepId)
-                runIds.append(id)
-                let label = vmCount > 1 ? "\(spec) ×\(vmCount) VMs" : spec
-                print("  round \(round)  \(label.padding(toLength: 16, withPad: " ", startingAt: 0))"
-                      + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, id)
-                      + (result.warning == nil ? "" : "  WARNING: schedule not kept"))
-                if !result.engine.failures.isEmpty { throw ValidationError("run \(id) failed: \(result.engine.failures.joined(separator: "; "))") }
-            }
+                for spec in specs {
+                    var options = options
+                    options.vms = vmCount
+                    let startedAt = ISO8601DateFormatter().string(from: Date())
+                    let result = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: spec, backend: kind, options: options,
+                                                      safety: safety, sparseTarget: sparseTarget, shouldStop: Interrupt.shared.shouldStop)
+                    let label = vmCount > 1 ? "\(spec) ×\(vmCount) VMs" : spec
+                    if result.interrupted {
+                        print(stopped("interrupted in round \(round) during \(label), which is not stored"))
+                        throw Interrupted()
+                    }
+                    if !result.engine.failures.isEmpty {
+                        throw SweepError(stopped("stopped in round \(round): \(label) failed (\(result.engine.failures.joined(separator: "; "))), and is not stored"))
+                    }
+                    let id = try RunStore.store(result, in: open, tracePath: tracePath, traceId: traceId, layoutSpec: spec, backend: kind,
+                                                target: target, options: options, startedAt: startedAt, sweepId: sweepId)
+                    runIds.append(id)
+                    print("  round \(round)  \(label.padding(toLength: 16, withPad: " ", startingAt: 0))"
+                          + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, id)
+                          + (result.scheduleMissed ? "  WARNING: schedule not kept" : ""))
+                }
             }
         }
         return runIds
     }
+}
+
+/// A sweep that could not finish (a run failed); the runs stored before it stay.
+struct SweepError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
