@@ -95,8 +95,15 @@ public final class TraceCatalog {
         let directory = (path as NSString).deletingLastPathComponent
         let folder = directory.isEmpty ? "." : directory
         let hint = "pass --catalog PATH (or set up a folder you can write) to use another catalog"
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw CatalogError.cannotOpen(path: path, problem: "it is a folder, not a catalog file; \(hint)")
+        }
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+            throw CatalogError.cannotOpen(path: path, problem: "\(folder) is a file, not a folder; \(hint)")
+        }
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw CatalogError.cannotOpen(path: path, problem: "cannot create its folder \(folder): \(error.localizedDescription); \(hint)")
+            throw CatalogError.cannotOpen(path: path, problem: "cannot create its folder \(folder) (\(error.localizedDescription)); \(hint)")
         }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true

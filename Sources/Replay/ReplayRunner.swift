@@ -64,8 +64,8 @@ public enum ReplayRunner {
     static func check(_ reader: TraceReader, layoutSpecs: [String], options: ReplayOptions) throws {
         let devices = reader.metadata.devices
         guard (1...256).contains(options.vms) else { throw ReplayError.usage("--vms must be 1...256, not \(options.vms)") }
-        guard options.speed.isFinite && options.speed > 0 && options.speed <= 1e6 else {
-            throw ReplayError.usage("--speed must be a positive number up to 1000000, not \(options.speed)")
+        guard options.speed.isFinite && options.speed >= 0.001 && options.speed <= 1e6 else {
+            throw ReplayError.usage("--speed must be 0.001...1000000, not \(options.speed)")
         }
         guard (1...1024).contains(options.depth) else { throw ReplayError.usage("--qd must be 1...1024, not \(options.depth)") }
         guard options.fromNs < options.toNs else { throw ReplayError.usage("the window is empty: --to must be after --from") }

@@ -9,7 +9,8 @@ enum OutputFile {
     static func prepare(_ path: String, force: Bool) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        try PartialFile.check(path: path, replaceExisting: force)
+        // A name that is taken is the user's choice to change: a usage error (exit 2).
+        do { try PartialFile.check(path: path, replaceExisting: force) } catch { throw ValidationError(error.description) }
     }
 
     /// The help of every `--force`.

@@ -114,7 +114,7 @@ struct ReplayCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard speed.isFinite && speed > 0 && speed <= 1e6 else { throw ValidationError("--speed must be a positive number up to 1000000") }
+        guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         guard (1...256).contains(vms) else { throw ValidationError("--vms must be 1...256") }
         try from?.check("--from", allowZero: true)

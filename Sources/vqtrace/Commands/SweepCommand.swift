@@ -53,7 +53,7 @@ struct SweepCommand: ParsableCommand {
     func validate() throws {
         guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
-        guard speed.isFinite && speed > 0 && speed <= 1e6 else { throw ValidationError("--speed must be a positive number up to 1000000") }
+        guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
         guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
         guard Set(specs).count == specs.count else { throw ValidationError("--layouts names a layout twice") }
         guard vmCounts != nil else { throw ValidationError("--vms must list VM counts in 1...256, comma-separated (1,8)") }
