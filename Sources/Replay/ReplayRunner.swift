@@ -28,14 +28,23 @@ public struct ReplayResult: Sendable {
     public var warning: String?
     /// Trace problems met while reading (a damaged chunk ends that queue's stream).
     public var traceErrors: [String]
+    /// How the target was made fit to measure (created, filled, checked) before the run.
+    public var targetPreparation: TargetPreparation { engine.targetPreparation }
 }
 
 /// Replays a trace through the engine: one vCPU driver per (copy, device, vq), each reading its
 /// own stream from the trace; IOThreads as the layout says.
 public enum ReplayRunner {
+    /// Replays `tracePath` onto `target` under `layoutSpec`.
+    /// - Parameters:
+    ///   - sparseTarget: grow a file target with holes instead of allocating the trace's whole
+    ///     capacity; only the byte ranges the replayed window reads (its `TraceFootprint`) are
+    ///     filled with data before the run.
+    ///   - fillProgress: hears about that fill (and about the whole-capacity fill of a new file).
     public static func run(tracePath: String, target: String?, layoutSpec: String, backend: BackendKind,
                            options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
-                           realtime: Bool = false, recording: RecordingSink? = nil) throws -> ReplayResult {
+                           realtime: Bool = false, recording: RecordingSink? = nil,
+                           fillProgress: TargetFill.ProgressHandler? = nil) throws -> ReplayResult {
         let reader = try TraceReader(path: tracePath)
         let metadata = reader.metadata
         guard options.vms >= 1 else { throw ReplayError("--vms must be at least 1") }
@@ -69,6 +78,7 @@ public enum ReplayRunner {
         job.writes = options.writes == .asIs && reader.totals.mix[1] > 0
         job.deviceSafety = safety
         job.sparseTarget = sparseTarget
+        job.fillProgress = fillProgress
         job.realtimeDrivers = realtime
         job.recording = recording
         // Each copy starts at its own seeded offset.
@@ -87,6 +97,13 @@ public enum ReplayRunner {
         var queues = Set<QueueKey>()
         for (d, device) in metadata.devices.enumerated() {
             for vq in 0..<Int(device.numQueues) where options.vqs?.contains(vq) ?? true { queues.insert(QueueKey(device: UInt16(d), vq: UInt16(vq))) }
+        }
+        if sparseTarget && backend != .null && target != nil {
+            // Every copy and every device goes to the one target at the trace's own offsets, so
+            // the target needs the union of their reads in the window.
+            let footprint = TraceFootprint(reader: reader, from: options.fromNs, to: options.toNs, queues: queues,
+                                           writesAsReads: options.writes == .asReads)
+            job.targetReadRanges = footprint.union
         }
         let feeds = try (0..<options.vms).map { _ in try ReplayFeed(path: tracePath, from: options.fromNs, to: options.toNs, queues: queues) }
         defer { for feed in feeds { feed.stop() } }
