@@ -32,7 +32,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Requests in flight per vq at most.") var qd: Int = 64
     @Option(help: "The .vqt file to write.") var out: String
     @OptionGroup var device: DeviceSafetyOptions
-    @Flag(help: "Grow a file target with holes.") var sparseTarget = false
+    @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the model reads with data.") var sparseTarget = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
     func validate() throws {
@@ -57,7 +57,8 @@ struct RecordCommand: ParsableCommand {
         options.depth = qd
         let progress = ReplayProgress(totalSeconds: model.duration.seconds, enabled: true)
         let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: backend,
-                                          options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink)
+                                          options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink,
+                                          fillProgress: progress.aroundFill(TargetPreparationOutput.fillProgress()))
         progress.finish()
         if let error = sink.error { throw error }
         let totals = try writer.finish()

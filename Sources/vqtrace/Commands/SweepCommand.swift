@@ -37,7 +37,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "VM counts to compare, comma-separated (1,8: the single-VM and the dense-host case); each count replays that many copies as separate devices.") var vms: String = "1"
     @Flag(help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
     @OptionGroup var device: DeviceSafetyOptions
-    @Flag(help: "Grow a file target with holes.") var sparseTarget = false
+    @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
 
     func validate() throws {
@@ -131,8 +131,10 @@ enum SweepRunner {
         var runIds: [Int64] = []
         // One warm-up pass, not stored: the first run otherwise pays for cold caches and
         // a freshly allocated file, and would count against whichever layout goes first.
-        _ = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
-                                 safety: safety, sparseTarget: sparseTarget)
+        // It also prepares the target (fills a new file with data); the runs after find it ready.
+        let warmUp = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
+                                          safety: safety, sparseTarget: sparseTarget, fillProgress: TargetPreparationOutput.fillProgress())
+        print("  \(warmUp.targetPreparation.summary)")
         for round in 1...repeats {
             for vmCount in vmCounts {
             for spec in specs {
