@@ -18,6 +18,11 @@ public struct BlockTargetError: Error, CustomStringConvertible, Sendable {
 /// What requests go to, opened with O_DIRECT (the page cache would measure memory, not the
 /// disk): a regular file (created or grown as needed) or a block device that passes
 /// `DeviceSafety`'s checks.
+///
+/// Opening is all it does. A file it creates or grows is allocated with fallocate and reads as
+/// zeros without touching the disk: right for a new guest disk (`vqtrace serve`), wrong for a
+/// measurement. Runs that measure go through `TargetPreparer`, which fills such ranges with data
+/// and enforces the rules for files vqtrace did not create, before it opens the target here.
 public final class BlockTarget: @unchecked Sendable {
     public let path: String
     public let fd: Int32
@@ -58,7 +63,10 @@ public final class BlockTarget: @unchecked Sendable {
         if exists && kind != S_IFREG {
             throw BlockTargetError(path: path, problem: "neither a regular file nor a block device")
         }
-        let flags = O_RDWR | O_CREAT | O_CLOEXEC | (direct ? linux_O_DIRECT : 0)
+        // A run that does not write opens an existing, large enough file read-only: a user's
+        // file (even one without write permission) stays untouched.
+        let readOnly = !writes && exists && UInt64(st.st_size) >= size
+        let flags = (readOnly ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | (direct ? linux_O_DIRECT : 0)
         let opened = open(path, flags, 0o644)
         if opened < 0 {
             throw BlockTargetError(path: path, problem: "cannot open\(direct ? " with O_DIRECT" : ""): \(String(cString: strerror(errno)))")
@@ -72,18 +80,13 @@ public final class BlockTarget: @unchecked Sendable {
                     throw BlockTargetError(path: path, problem: "cannot grow to \(size) bytes: \(String(cString: strerror(errno)))")
                 }
             } else {
-                // Allocate for real (a sparse file would read holes without touching the disk),
-                // but never fill the filesystem: keep 1 GiB and 5% of it free.
-                var fs = statvfs()
-                if fstatvfs(opened, &fs) == 0 {
-                    let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
-                    let reserve = max(UInt64(1) << 30, UInt64(fs.f_blocks) * UInt64(fs.f_frsize) / 20)
-                    let needed = size - current
-                    if needed + reserve > free {
-                        close(opened)
-                        if current == 0 { unlink(path) }
-                        throw BlockTargetError(path: path, problem: "growing it to \(size) bytes needs \(needed) more, and the filesystem has \(free) free (vqtrace keeps \(reserve) free); use a block device, a smaller size, or a sparse file (holes read without touching the disk)")
-                    }
+                // Allocate (the space is reserved and a full disk fails here, not mid-run), but
+                // never fill the filesystem.
+                let needed = size - current
+                if let (free, reserve) = FreeSpaceRule.shortfall(fd: opened, needed: needed) {
+                    close(opened)
+                    if current == 0 { unlink(path) }
+                    throw BlockTargetError(path: path, problem: "growing it to \(size) bytes needs \(needed) more, and the filesystem has \(free) free (vqtrace keeps \(reserve) free); use a block device or a smaller size")
                 }
                 let rc = posix_fallocate(opened, 0, off_t(size))
                 if rc != 0 {

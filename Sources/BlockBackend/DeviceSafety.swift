@@ -9,8 +9,14 @@ import Foundation
 ///   one whose first sectors carry a partition table or a filesystem signature, unless the user
 ///   passes the explicit override (`acceptSignatures`);
 /// - writes only with `allowWrites`.
+///
+/// The same two permissions govern regular files that vqtrace did not create (see
+/// `TargetProvenance` and `TargetPreparer`): writing or filling such a file needs `allowWrites`,
+/// and one whose start carries a disk-image, partition-table or filesystem signature also needs
+/// `acceptSignatures`. Read-only runs on such files need neither; files vqtrace created need neither.
 public struct DeviceSafety: Sendable {
-    /// What the caller allows.
+    /// What the caller allows: writing to a block device or to a file vqtrace did not create
+    /// (`--allow-writes`), and using one that carries a signature (`--destroy-data`).
     public var allowWrites: Bool
     public var acceptSignatures: Bool
 
@@ -67,12 +73,38 @@ public struct DeviceSafety: Sendable {
         return names
     }
 
-    /// The signature found in a device's first 68 KiB, if any.
-    public static func signature(in bytes: [UInt8]) -> String? {
+    /// How many bytes of a device's or file's start `signature(in:)` looks at.
+    public static let signatureHeadBytes = 68 << 10
+
+    /// The disk-image container format found at the start of a file or device (`head`, its first
+    /// bytes) or in its last 512 bytes (`tail`: a fixed VHD has its only footer there), if any.
+    /// A container is not a raw disk: serving or replaying it as one would show the guest or the
+    /// run the container's metadata, and writing to it destroys the image.
+    public static func imageContainer(in head: [UInt8], tail: [UInt8] = []) -> String? {
+        func matches(_ pattern: [UInt8], at offset: Int, in bytes: [UInt8] = head) -> Bool {
+            bytes.count >= offset + pattern.count && bytes[offset..<offset + pattern.count].elementsEqual(pattern)
+        }
+        func matches(_ text: String, at offset: Int, in bytes: [UInt8] = head) -> Bool { matches(Array(text.utf8), at: offset, in: bytes) }
+        if matches([0x51, 0x46, 0x49, 0xFB], at: 0) { return "qcow2 disk image" }     // "QFI\xfb" (qcow v1 too)
+        if matches("QED\0", at: 0) { return "QED disk image" }
+        if matches("KDMV", at: 0) || matches("COWD", at: 0) { return "VMDK disk image" }
+        if matches("# Disk DescriptorFile", at: 0) { return "VMDK disk descriptor" }
+        if matches("vhdxfile", at: 0) { return "VHDX disk image" }
+        if matches("conectix", at: 0) || matches("conectix", at: 0, in: tail) { return "VHD disk image" }
+        if matches([0x7F, 0x10, 0xDA, 0xBE], at: 64) { return "VDI disk image" }  // 0xbeda107f, little-endian
+        if matches("WithoutFreeSpace", at: 0) || matches("WithouFreSpacExt", at: 0) { return "Parallels disk image" }
+        return nil
+    }
+
+    /// The signature found in a device's or file's first 68 KiB (`bytes`), or a disk-image
+    /// footer in its last 512 bytes (`tail`), if any: a disk-image container, a partition table,
+    /// a filesystem, or another kernel user's header.
+    public static func signature(in bytes: [UInt8], tail: [UInt8] = []) -> String? {
         func matches(_ text: String, at offset: Int) -> Bool {
             let pattern = Array(text.utf8)
             return bytes.count >= offset + pattern.count && Array(bytes[offset..<offset + pattern.count]) == pattern
         }
+        if let container = imageContainer(in: bytes, tail: tail) { return container }
         if bytes.count >= 1082 && bytes[1080] == 0x53 && bytes[1081] == 0xEF { return "ext2/3/4 filesystem" }
         if matches("XFSB", at: 0) { return "XFS filesystem" }
         if matches("_BHRfS_M", at: 65600) { return "btrfs filesystem" }
@@ -91,6 +123,43 @@ public struct DeviceSafety: Sendable {
         return nil
     }
 
+    /// The first `signatureHeadBytes` and the last 512 bytes of the open file or block device
+    /// `fd` (read with plain preads: nothing is written, the page cache is fine here).
+    public static func headAndTail(fd: Int32) -> (head: [UInt8], tail: [UInt8]) {
+        var head = [UInt8](repeating: 0, count: signatureHeadBytes)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        head = n > 0 ? Array(head[0..<n]) : []
+        var st = stat()
+        var size: UInt64 = 0
+        if fstat(fd, &st) == 0 {
+            if st.st_mode & S_IFMT == S_IFBLK { _ = linux_block_device_size(fd, &size) } else { size = UInt64(max(0, st.st_size)) }
+        }
+        guard size >= 1024 else { return (head, []) }
+        var tail = [UInt8](repeating: 0, count: 512)
+        let t = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 512, off_t(size - 512)) }
+        return (head, t == 512 ? tail : [])
+    }
+
+    /// The signature of the file or device at `path` (see `signature(in:tail:)`), or nil when
+    /// there is none or it cannot be read.
+    public static func signature(ofPath path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let (head, tail) = headAndTail(fd: fd)
+        return signature(in: head, tail: tail)
+    }
+
+    /// The disk-image container format of the file or device at `path` (see
+    /// `imageContainer(in:tail:)`), or nil when it is raw or cannot be read.
+    public static func imageContainer(ofPath path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let (head, tail) = headAndTail(fd: fd)
+        return imageContainer(in: head, tail: tail)
+    }
+
     /// Checks `path` (a block device) before anything opens it for I/O; throws the reason to refuse.
     public func check(device path: String, writes: Bool) throws {
         let id = try Self.identity(of: path)
@@ -99,7 +168,7 @@ public struct DeviceSafety: Sendable {
         }
         let holders = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/block/\(id.name)/holders")) ?? []
         if !holders.isEmpty && !acceptSignatures {
-            throw BlockTargetError(path: path, problem: "\(id.name) is in use by \(holders.sorted().joined(separator: ", ")) (LVM, MD or dm); pass --destroy-data-on-device to use it anyway")
+            throw BlockTargetError(path: path, problem: "\(id.name) is in use by \(holders.sorted().joined(separator: ", ")) (LVM, MD or dm); pass --destroy-data (or --destroy-data-on-device) to use it anyway")
         }
         if writes && !allowWrites {
             throw BlockTargetError(path: path, problem: "the requests write and this is a block device: pass --allow-writes to let vqtrace overwrite it")
@@ -107,10 +176,9 @@ public struct DeviceSafety: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 68 << 10)
-        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        if n > 0, let found = Self.signature(in: Array(head[0..<n])), !acceptSignatures {
-            throw BlockTargetError(path: path, problem: "its first sectors hold a \(found); pass --destroy-data-on-device to use it anyway")
+        let (head, tail) = Self.headAndTail(fd: fd)
+        if let found = Self.signature(in: head, tail: tail), !acceptSignatures {
+            throw BlockTargetError(path: path, problem: "its first sectors hold a \(found); pass --destroy-data (or --destroy-data-on-device) to use it anyway")
         }
     }
 }

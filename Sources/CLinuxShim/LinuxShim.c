@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <linux/fs.h>
+#include <linux/fiemap.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <stdio.h>
@@ -210,3 +213,37 @@ int linux_rename_noreplace(const char *from, const char *to) {
 int linux_try_lock_exclusive(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 
 void linux_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+const uint32_t linux_FIEMAP_EXTENT_LAST = FIEMAP_EXTENT_LAST;
+const uint32_t linux_FIEMAP_EXTENT_UNWRITTEN = FIEMAP_EXTENT_UNWRITTEN;
+
+int linux_fiemap(int fd, uint64_t start, uint64_t length, struct linux_extent *out, uint32_t max) {
+    size_t bytes = sizeof(struct fiemap) + (size_t)max * sizeof(struct fiemap_extent);
+    struct fiemap *map = calloc(1, bytes);
+    if (!map) { errno = ENOMEM; return -1; }
+    map->fm_start = start;
+    map->fm_length = length;
+    map->fm_flags = FIEMAP_FLAG_SYNC;
+    map->fm_extent_count = max;
+    if (ioctl(fd, FS_IOC_FIEMAP, map) < 0) {
+        int saved = errno;
+        free(map);
+        errno = saved;
+        return -1;
+    }
+    uint32_t n = map->fm_mapped_extents;
+    for (uint32_t i = 0; i < n; i++) {
+        out[i].logical = map->fm_extents[i].fe_logical;
+        out[i].length = map->fm_extents[i].fe_length;
+        out[i].flags = map->fm_extents[i].fe_flags;
+    }
+    free(map);
+    return (int)n;
+}
+
+int64_t linux_seek_data(int fd, int64_t offset) { return (int64_t)lseek(fd, (off_t)offset, SEEK_DATA); }
+
+int64_t linux_seek_hole(int fd, int64_t offset) { return (int64_t)lseek(fd, (off_t)offset, SEEK_HOLE); }
+
+long linux_fgetxattr(int fd, const char *name, void *value, size_t size) { return (long)fgetxattr(fd, name, value, size); }
+
+int linux_fsetxattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }

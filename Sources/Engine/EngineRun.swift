@@ -55,8 +55,14 @@ public struct EngineJob: Sendable {
     public var deviceSafety: DeviceSafety?
     /// vCPU drivers run under SCHED_FIFO (open-loop replay keeps its schedule on a busy host).
     public var realtimeDrivers = false
-    /// Grow a file target with holes instead of allocating it.
+    /// Grow a file target with holes instead of allocating it; then only `targetReadRanges`
+    /// are filled with data before the run (all of the capacity when they are nil).
     public var sparseTarget = false
+    /// The byte ranges of the target the run reads (a trace's footprint), for a sparse target.
+    public var targetReadRanges: [Range<UInt64>]?
+    /// Hears about the target's fill (holes and unwritten extents written with data before the
+    /// run, so that reads reach the disk), on the thread that called `run`.
+    public var fillProgress: TargetFill.ProgressHandler?
     /// When set, every request is recorded as the device saw it (pop and completion times).
     public var recording: RecordingSink?
     /// The run's time origin; replay sources hold the same one for their deadlines.
@@ -92,6 +98,8 @@ public struct EngineResult: Sendable {
     public var brokenDevices: [String: String]
     /// The run was stopped by `shouldStop` before its sources or its duration ended.
     public var interrupted = false
+    /// How the target was made fit to measure before the run (kind `.null` for the null backend).
+    public var targetPreparation = TargetPreparation.none
 
     public var requests: UInt64 { queues.reduce(0) { $0 + $1.requests } }
 }
@@ -115,20 +123,27 @@ public enum Engine {
         let devices = try prebuilt ?? makeDevices(for: job)
         let configs = devices.map(\.config)
         let capacity = configs.map { $0.capacitySectors }.max()! * 512
-        func openTarget() throws -> BlockTarget {
+        // Prepared (created, filled, checked) before any thread starts: nothing of it is measured.
+        func openTarget() throws -> (BlockTarget, TargetPreparation) {
             guard let path = job.target else { throw EngineError.configuration("the \(job.backend.rawValue) backend needs a target file") }
-            return try BlockTarget(path: path, size: capacity, writes: job.writes, safety: job.deviceSafety, sparse: job.sparseTarget)
+            let requirements = TargetRequirements(path: path, capacity: capacity, writes: job.writes, sparse: job.sparseTarget,
+                                                  readRanges: job.targetReadRanges)
+            return try TargetPreparer.prepare(requirements, safety: job.deviceSafety, progress: job.fillProgress)
         }
+        var result: EngineResult
         switch job.backend {
         case .null:
-            return try run(job, devices: devices, source: source) { slots in NullBackend(slots: slots) }
+            result = try run(job, devices: devices, source: source) { slots in NullBackend(slots: slots) }
         case .ioUring:
-            let target = try openTarget()
-            return try run(job, devices: devices, source: source) { slots in try IOURingBackend(target: target, slots: slots) }
+            let (target, preparation) = try openTarget()
+            result = try run(job, devices: devices, source: source) { slots in try IOURingBackend(target: target, slots: slots) }
+            result.targetPreparation = preparation
         case .threads:
-            let target = try openTarget()
-            return try run(job, devices: devices, source: source) { slots in try ThreadPoolBackend(target: target, slots: slots, threads: job.workerThreads) }
+            let (target, preparation) = try openTarget()
+            result = try run(job, devices: devices, source: source) { slots in try ThreadPoolBackend(target: target, slots: slots, threads: job.workerThreads) }
+            result.targetPreparation = preparation
         }
+        return result
     }
 
     /// The layout's IOThreads, in its order, each over the queues the layout maps to it (in the

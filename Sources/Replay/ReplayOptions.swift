@@ -14,9 +14,9 @@ public struct ReplayOptions: Sendable {
     public enum Writes: String, Sendable, CaseIterable {
         /// Replayed as recorded.
         case asIs = "as-is"
-        /// Left out (read-only checks of a device that must not change).
+        /// Left out, with DISCARD and WRITE_ZEROES (read-only checks of a device that must not change).
         case skip
-        /// Replayed as reads of the same range.
+        /// Replayed as reads of the same range; DISCARD and WRITE_ZEROES are left out.
         case asReads = "as-reads"
     }
 

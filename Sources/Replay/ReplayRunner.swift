@@ -48,6 +48,8 @@ public struct ReplayResult: Sendable {
     public var traceFingerprint: String
     /// Stopped early by `shouldStop`: the figures cover only part of the window.
     public var interrupted: Bool { engine.interrupted }
+    /// How the target was made fit to measure (created, filled, checked) before the run.
+    public var targetPreparation: TargetPreparation { engine.targetPreparation }
 }
 
 /// Replays a trace through the engine: one vCPU driver per (copy, device, vq), each reading its
@@ -91,9 +93,52 @@ public enum ReplayRunner {
         }
     }
 
+    /// Whether a replay of `reader` with `options` writes, and, for a sparse target, the byte
+    /// ranges it reads (the only ones filled with data): what its target must offer.
+    static func targetNeeds(_ reader: TraceReader, options: ReplayOptions, queues: Set<QueueKey>, sparse: Bool)
+        -> (writes: Bool, readRanges: [Range<UInt64>]?) {
+        // DISCARD and WRITE_ZEROES (counted as "other") change data as writes do.
+        let writes = options.writes == .asIs && (reader.totals.mix[1] > 0 || reader.totals.mix[3] > 0)
+        guard sparse else { return (writes, nil) }
+        // Every copy and every device goes to the one target at the trace's own offsets, so
+        // the target needs the union of their reads in the window.
+        let footprint = TraceFootprint(reader: reader, from: options.fromNs, to: options.toNs, queues: queues,
+                                       writesAsReads: options.writes == .asReads)
+        return (writes, footprint.union)
+    }
+
+    /// The queues a replay with `options` feeds: every vq of every device, or those of `--vqs`.
+    static func replayedQueues(_ metadata: TraceMetadata, options: ReplayOptions) -> Set<QueueKey> {
+        var queues = Set<QueueKey>()
+        for (d, device) in metadata.devices.enumerated() {
+            for vq in 0..<Int(device.numQueues) where options.vqs?.contains(vq) ?? true { queues.insert(QueueKey(device: UInt16(d), vq: UInt16(vq))) }
+        }
+        return queues
+    }
+
+    /// Prepares `target` as a replay of `tracePath` would (creates, fills, checks it; see
+    /// `TargetPreparer`) without running anything: a sweep does it before its first run, so that
+    /// a refused target ends it before anything is stored and the fill is not part of a run.
+    public static func prepareTarget(tracePath: String, target: String, options: ReplayOptions, safety: DeviceSafety?,
+                                     sparseTarget: Bool = false, fillProgress: TargetFill.ProgressHandler? = nil) throws -> TargetPreparation {
+        let reader = try TraceReader(path: tracePath)
+        let needs = targetNeeds(reader, options: options, queues: replayedQueues(reader.metadata, options: options), sparse: sparseTarget)
+        let capacity = (reader.metadata.devices.map(\.capacitySectors).max() ?? 0) * 512
+        let requirements = TargetRequirements(path: target, capacity: capacity, writes: needs.writes, sparse: sparseTarget, readRanges: needs.readRanges)
+        return try TargetPreparer.prepare(requirements, safety: safety, progress: fillProgress).preparation
+    }
+
+    /// Replays `tracePath` onto `target` under `layoutSpec`.
+    /// - Parameters:
+    ///   - sparseTarget: grow a file target with holes instead of allocating the trace's whole
+    ///     capacity; only the byte ranges the replayed window reads (its `TraceFootprint`) are
+    ///     filled with data before the run.
+    ///   - fillProgress: hears about that fill (and about the whole-capacity fill of a new file).
+    ///   - shouldStop: asked while the run goes; true stops it (the result says `interrupted`).
     public static func run(tracePath: String, target: String?, layoutSpec: String, backend: BackendKind,
                            options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
                            realtime: Bool = false, recording: RecordingSink? = nil,
+                           fillProgress: TargetFill.ProgressHandler? = nil,
                            shouldStop: (@Sendable () -> Bool)? = nil) throws -> ReplayResult {
         let reader = try TraceReader(path: tracePath)
         let metadata = reader.metadata
@@ -124,9 +169,9 @@ public enum ReplayRunner {
 
         var job = EngineJob(devices: configs, layout: layout, backend: backend, target: target, depth: options.depth,
                             maxBlock: options.maxRequestBytes, duration: nil, pin: pin)
-        job.writes = options.writes == .asIs && reader.totals.mix[1] > 0
         job.deviceSafety = safety
         job.sparseTarget = sparseTarget
+        job.fillProgress = fillProgress
         job.realtimeDrivers = realtime
         job.recording = recording
         job.shouldStop = shouldStop
@@ -143,10 +188,10 @@ public enum ReplayRunner {
         let perDevice = metadata.devices.count
         var tallies: [SourceTally] = []
         // One feed per copy: each copy replays the whole trace on its own devices.
-        var queues = Set<QueueKey>()
-        for (d, device) in metadata.devices.enumerated() {
-            for vq in 0..<Int(device.numQueues) where options.vqs?.contains(vq) ?? true { queues.insert(QueueKey(device: UInt16(d), vq: UInt16(vq))) }
-        }
+        let queues = replayedQueues(metadata, options: options)
+        let needs = targetNeeds(reader, options: options, queues: queues, sparse: sparseTarget && backend != .null && target != nil)
+        job.writes = needs.writes
+        job.targetReadRanges = needs.readRanges
         let feeds = try (0..<options.vms).map { _ in try ReplayFeed(path: tracePath, from: options.fromNs, to: options.toNs, queues: queues) }
         defer { for feed in feeds { feed.stop() } }
         let engine = try Engine.run(job) { device, vq in

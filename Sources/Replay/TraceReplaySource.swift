@@ -60,6 +60,10 @@ public struct TraceReplaySource: RequestSource {
                     continue
                 case .write where options.writes == .asReads:
                     record.type = .read
+                // DISCARD and WRITE_ZEROES change data too: a read-only replay leaves them out.
+                case .discard where options.writes != .asIs, .writeZeroes where options.writes != .asIs:
+                    tally.skipped += 1
+                    continue
                 case .read, .write, .flush, .discard, .writeZeroes, .getID:
                     break
                 default:

@@ -161,11 +161,13 @@ struct ReplayFidelityTests {
         options.timing = .afap
         options.writes = .skip
         let skipped = try ReplayFixtures.replay(dir.file("t.vqt"), options)
-        #expect(skipped.result.requests == UInt64(records.filter { $0.type != .write }.count))
-        #expect(skipped.perQueue.joined().allSatisfy { $0.type != .write })
+        // DISCARD and WRITE_ZEROES change data as writes do: a read-only replay leaves them out too.
+        let changesData: Set<TraceRequestType> = [.write, .discard, .writeZeroes]
+        #expect(skipped.result.requests == UInt64(records.filter { !changesData.contains($0.type) }.count))
+        #expect(skipped.perQueue.joined().allSatisfy { !changesData.contains(TraceRequestType(rawValue: $0.type.rawValue)) })
         options.writes = .asReads
         let asReads = try ReplayFixtures.replay(dir.file("t.vqt"), options)
-        #expect(asReads.result.requests == 1000)
+        #expect(asReads.result.requests == UInt64(records.filter { $0.type != .discard && $0.type != .writeZeroes }.count))
         #expect(asReads.perQueue.joined().filter { $0.type == .read }.count == records.filter { $0.type == .read || $0.type == .write }.count)
     }
 
@@ -220,7 +222,8 @@ struct ReplayDeviceSafetyTests {
         options.writes = .skip
         let readOnly = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: blank.path, layoutSpec: "single", backend: .ioUring, options: options,
                                             safety: DeviceSafety())
-        #expect(readOnly.engine.requests == UInt64(records.filter { $0.type != .write }.count))
+        #expect(readOnly.engine.requests == UInt64(records.filter { $0.type != .write && $0.type != .discard && $0.type != .writeZeroes }.count))
+        #expect(readOnly.engine.queues.reduce(0) { $0 + $1.errors } == 0)
     }
 }
 

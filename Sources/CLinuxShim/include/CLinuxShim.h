@@ -71,5 +71,28 @@ int linux_try_lock_exclusive(int fd);
 
 /// Makes standard output line-buffered even into a pipe (stdio would buffer whole blocks).
 void linux_line_buffer_stdout(void);
+/// One extent of a file as FIEMAP (FS_IOC_FIEMAP) reports it: [logical, logical+length) of the
+/// file, and its FIEMAP_EXTENT_* flags.
+struct linux_extent {
+    uint64_t logical;
+    uint64_t length;
+    uint32_t flags;
+};
+/// FIEMAP_EXTENT_LAST (the file's last extent) and FIEMAP_EXTENT_UNWRITTEN (allocated, but reads
+/// return zeros without touching the disk, as fallocate leaves it).
+extern const uint32_t linux_FIEMAP_EXTENT_LAST;
+extern const uint32_t linux_FIEMAP_EXTENT_UNWRITTEN;
+/// The extents overlapping [start, start+length), at most `max` into `out` (FIEMAP_FLAG_SYNC
+/// first, so that delayed allocation is resolved). Returns how many, or -1 with errno set
+/// (EOPNOTSUPP where the filesystem has no FIEMAP, e.g. tmpfs).
+int linux_fiemap(int fd, uint64_t start, uint64_t length, struct linux_extent *out, uint32_t max);
+/// lseek(2) with SEEK_DATA / SEEK_HOLE: the next data (or hole) at or after `offset`, or -1 with
+/// errno set (ENXIO: no data after `offset`).
+int64_t linux_seek_data(int fd, int64_t offset);
+int64_t linux_seek_hole(int fd, int64_t offset);
+/// fgetxattr(2) / fsetxattr(2) (flags 0: create or replace). -1 with errno set on failure
+/// (ENODATA: no such attribute; EOPNOTSUPP: the filesystem keeps no user attributes).
+long linux_fgetxattr(int fd, const char *name, void *value, size_t size);
+int linux_fsetxattr(int fd, const char *name, const void *value, size_t size);
 
 #endif

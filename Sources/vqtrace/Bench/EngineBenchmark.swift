@@ -21,6 +21,7 @@ struct EngineBenchmark {
     var merge: Bool
     var seed: UInt64
     var deviceSafety: DeviceSafety? = nil
+    var fillProgress: TargetFill.ProgressHandler? = nil
 
     func run() throws -> (layout: IOThreadLayout, result: EngineResult) {
         let layout = try LayoutSpec.parse(layoutSpec, numQueues: vqs)
@@ -30,6 +31,7 @@ struct EngineBenchmark {
         job.mergeRequests = merge
         job.writes = rw != .read && rw != .randread
         job.deviceSafety = deviceSafety
+        job.fillProgress = fillProgress
         let result = try Engine.run(job) { _, vq in
             IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
         }

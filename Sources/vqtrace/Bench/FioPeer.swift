@@ -57,7 +57,11 @@ struct FioPeer {
             "--group_reporting", "--output-format=json", "--randrepeat=0", "--norandommap",
         ]
         if rw == "randrw" { arguments.append("--rwmixread=\(rwmixread)") }
-        if let target, engine != "null" { arguments += ["--filename=\(target)", "--direct=1"] }
+        // The engine's run prepared the target (created, filled with data); fio must measure
+        // that same file. On an existing file of at least --size fio lays nothing out (checked
+        // with strace: no fallocate, no ftruncate, just open), and --allow_file_create=0 makes
+        // it fail instead of making a fresh, unfilled file should the target be missing.
+        if let target, engine != "null" { arguments += ["--filename=\(target)", "--direct=1", "--allow_file_create=0"] }
         let job = try Self.job(arguments)
         let read = job["read"] as? [String: Any] ?? [:]
         let write = job["write"] as? [String: Any] ?? [:]

@@ -16,7 +16,10 @@ struct BenchCommand: ParsableCommand {
             null). The table shows IOPS, bandwidth, completion latency and what each \
             IOThread did; --json gives fio's JSON shape (jobs[0].read.iops, bw_bytes, \
             clat_ns.percentile) plus iothreads and vqs arrays; --compare-fio runs fio \
-            with the same pattern on the same file in the same run.
+            with the same pattern on the same file in the same run. A file target is \
+            filled with data before the run (once: later runs find no holes or \
+            unwritten extents and go straight on); the "target" line says how it was \
+            prepared.
 
             --component virtqueue: one thread plays both sides of a split virtqueue. \
             Each round trip adds a 3-descriptor virtio-blk read (header, 4 KiB data, \
@@ -69,7 +72,7 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "engine: the IOThread layout (single, rr:N, per-vq, qemu:…, libvirt:…; see `vqtrace mapping --help`).")
     var layout: String = "single"
 
-    @Option(help: "engine: the file (created or grown to --size) or block device to do I/O on, with O_DIRECT. Not needed with --backend null. Devices: never a mounted or root disk; writes need --allow-writes; a signature or holders need --destroy-data-on-device.")
+    @Option(help: "engine: the file or block device to do I/O on, with O_DIRECT. Not needed with --backend null. A new file is created at --size and filled with data before the run (reads of holes and unwritten extents never reach the disk); an existing file's holes and unwritten extents are filled too, which, like a pattern that writes, needs --allow-writes when vqtrace did not create the file (and --destroy-data when it carries a disk-image or filesystem signature). Devices: never a mounted or root disk; writes need --allow-writes; a signature or holders need --destroy-data.")
     var target: String?
 
     @Option(help: "engine: size of the target region (512, 4k, 1G, …).")
@@ -175,7 +178,7 @@ struct BenchCommand: ParsableCommand {
             target: target, sizeBytes: size.bytes, backend: kind, vqs: vqs, layoutSpec: layout, rw: rw,
             blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
             pollCompletions: pollCompletions, merge: !noMerge, seed: seed,
-            deviceSafety: device.safety)
+            deviceSafety: device.safety, fillProgress: TargetPreparationOutput.fillProgress(enabled: !json))
         let (resolvedLayout, result) = try bench.run()
         let seconds = result.wallSeconds
         var fio: FioPeer.Result?
@@ -196,6 +199,7 @@ struct BenchCommand: ParsableCommand {
                 "iothreads": EngineBenchmark.iothreadsJSON(result.iothreads),
                 "vqs": EngineBenchmark.queuesJSON(result.queues),
                 "failures": result.failures,
+                "target_preparation": TargetPreparationOutput.json(result.targetPreparation),
             ]
             if let fio {
                 object["fio"] = ["command": fio.commandLine, "iops": fio.iops, "read_iops": fio.readIOPS, "write_iops": fio.writeIOPS]
@@ -204,6 +208,7 @@ struct BenchCommand: ParsableCommand {
             print(try Format.json(object))
         } else {
             print("engine: \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layout) (\(resolvedLayout.iothreads.count) IOThread\(resolvedLayout.iothreads.count == 1 ? "" : "s")), backend \(kind.rawValue)\(target.map { " on \($0)" } ?? ""), \(rw) bs \(Format.bytes(bs.bytes)) qd \(qd) per vq, \(String(format: "%.1f", seconds)) s")
+            print("  \(result.targetPreparation.summary)")
             for line in EngineBenchmark.summaryLines(result.queues, seconds: seconds) { print(line) }
             print(EngineBenchmark.iothreadTable(result.iothreads))
             if let fio {

@@ -34,7 +34,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "The .vqt file to write.") var out: String
     @Flag(help: OutputFile.forceHelp) var force = false
     @OptionGroup var device: DeviceSafetyOptions
-    @Flag(help: "Grow a file target with holes.") var sparseTarget = false
+    @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the model reads with data.") var sparseTarget = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
     func validate() throws {
@@ -63,7 +63,8 @@ struct RecordCommand: ParsableCommand {
         options.depth = qd
         let progress = ReplayProgress(totalSeconds: model.duration.seconds, enabled: true)
         let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: backend,
-                                          options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink)
+                                          options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink,
+                                          fillProgress: progress.aroundFill(TargetPreparationOutput.fillProgress()))
         progress.finish()
         if let error = sink.error { throw error }
         let totals = try writer.finish()

@@ -24,11 +24,19 @@ struct ReplayCommand: ParsableCommand {
             (and stores the warning): the host could not keep up, and the numbers measure \
             the replayer, not the layout.
 
-            Targets: a file (created and allocated to the trace's capacity, never past the \
-            filesystem's free space; --sparse-target grows it with holes) or a block device: \
-            never a mounted or root disk; writes need --allow-writes; a device with a \
-            filesystem or partition signature, or held by LVM/MD/dm, needs \
-            --destroy-data-on-device. --writes skip|as-reads replays read-only.
+            Targets: a file or a block device. A file that does not exist is created at the \
+            trace's capacity (never past the filesystem's free space), marked as vqtrace's \
+            and filled with data once, before anything is measured: holes and the unwritten \
+            extents fallocate leaves read as zeros without touching the disk. Every run checks \
+            the file again (FIEMAP) and fills what a DISCARD or WRITE_ZEROES left unwritten. \
+            --sparse-target fills only the byte ranges the trace reads. An existing file \
+            vqtrace did not create is the user's: a replay that writes, fills or grows it \
+            needs --allow-writes, and one carrying a disk-image, partition or filesystem \
+            signature also --destroy-data; a read-only replay of a file that holds data needs \
+            neither. A block device is never a mounted or root disk; writes need \
+            --allow-writes; one with a signature, or held by LVM/MD/dm, needs --destroy-data. \
+            --writes skip|as-reads replays read-only. The output's "target" line says how the \
+            target was prepared.
 
             Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq \
             statistics, latency histograms, IOPS per 100 ms) for reports.
@@ -86,7 +94,7 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var device: DeviceSafetyOptions
 
-    @Flag(help: "Grow a file target with holes instead of allocating the trace's whole capacity (reads of holes do not touch the disk).")
+    @Flag(help: "Do not allocate a file target's whole capacity: grow it with holes and fill only the byte ranges the trace reads (in 1 MiB granules) with data.")
     var sparseTarget = false
 
     @Flag(help: "Run the vCPU drivers under SCHED_FIFO, so that deadlines are not queued behind other threads (needs root or RLIMIT_RTPRIO).")
@@ -164,7 +172,8 @@ struct ReplayCommand: ParsableCommand {
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
-            sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink, shouldStop: Interrupt.shared.shouldStop)
+            sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink,
+            fillProgress: progress.aroundFill(TargetPreparationOutput.fillProgress(enabled: !json)), shouldStop: Interrupt.shared.shouldStop)
         progress.finish()
         if result.interrupted {
             // Part of a window is not a result: nothing is stored, the recording is dropped.
@@ -200,6 +209,7 @@ struct ReplayCommand: ParsableCommand {
                 "scheduled_ns": result.scheduledNs, "replayed_ns": result.replayedNs,
                 "warning": result.warning ?? NSNull(), "failures": result.engine.failures, "trace_errors": result.traceErrors,
                 "damaged_chunks": result.damagedChunks.map { ["chunk": $0.index, "records_lost": $0.records, "problem": $0.error.description] as [String: Any] },
+                "target_preparation": TargetPreparationOutput.json(result.targetPreparation),
             ]
             if result.lateness.totalCount > 0 {
                 object["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),
@@ -208,6 +218,7 @@ struct ReplayCommand: ParsableCommand {
             print(try Format.json(object))
         } else {
             print("replay \(resolved.path) under \(layout) (\(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? "" : "s")), backend \(backend.rawValue)\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(speed == 1 ? "" : " ×\(speed)")\(vms > 1 ? ", \(vms) copies" : "")")
+            print("  \(result.targetPreparation.summary)")
             let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
             print("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(Format.duration(result.replayedNs))"
                   + (options.timing == .open ? String(format: " (scheduled %@, %+.2f%%)", Format.duration(result.scheduledNs), drift) : ""))
@@ -232,23 +243,37 @@ final class ReplayProgress: @unchecked Sendable {
     private let stopped = NSCondition()
     private var done = false
     private var thread: Thread?
+    // While the target is filled the fill's bar shows instead, and the replay's clock starts after.
+    private var started = Date()
+    private var filling = false
 
     init(totalSeconds: Double, enabled: Bool) {
         total = max(totalSeconds, 0.001)
         self.enabled = enabled && isatty(2) != 0
         guard self.enabled else { return }
-        let started = Date()
         let progress = Progress(total: 1000, label: "replaying")
         thread = Thread { [self] in
             stopped.lock()
             while !done {
-                progress.update(min(1000, Int(Date().timeIntervalSince(started) / total * 1000)))
+                if !filling { progress.update(min(1000, Int(Date().timeIntervalSince(started) / total * 1000))) }
                 _ = stopped.wait(until: Date().addingTimeInterval(0.2))
             }
             stopped.unlock()
             progress.finish()
         }
         thread?.start()
+    }
+
+    /// `fill` wrapped so that this bar pauses while the target is filled and restarts after.
+    func aroundFill(_ fill: TargetFill.ProgressHandler?) -> TargetFill.ProgressHandler? {
+        guard let fill else { return nil }
+        return { [self] p in
+            stopped.lock()
+            filling = p.bytesDone < p.bytesTotal
+            if !filling { started = Date() }
+            stopped.unlock()
+            fill(p)
+        }
     }
 
     func finish() {

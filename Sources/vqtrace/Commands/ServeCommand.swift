@@ -41,7 +41,7 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Option(help: "The Unix socket QEMU connects to (-chardev socket,path=…).") var socket: String
-    @Option(help: "The disk: a file (created or grown to --size) or a block device, opened with O_DIRECT.") var target: String
+    @Option(help: "The disk: a raw file (created or grown to --size; never filled with test data) or a block device, opened with O_DIRECT. Disk-image containers (qcow2, VMDK, VHD/VHDX, VDI) are refused: convert them to raw first.") var target: String
     @Option(help: "The disk's size, for a file (default: the file's size).") var size: ByteSize?
     @Option(help: "vqs the device offers (QEMU's num-queues must not exceed it).") var numQueues: Int = 1
     @Argument(help: "The IOThread layout (see below).") var layout: String = "single"
@@ -70,6 +70,12 @@ struct ServeCommand: ParsableCommand {
         let existing = exists && !isDevice ? UInt64(info.st_size) : nil
         guard let bytes = size?.bytes ?? (isDevice ? UInt64(0) : existing), isDevice || bytes > 0 else {
             throw ServeError("\(target) does not exist or is empty: give its size with --size")
+        }
+        // The guest sees the bytes as they are: a container's header and tables would be its
+        // disk, and its writes would wreck the image. (Serving never fills or marks anything:
+        // the disk is the guest's, holes and all.)
+        if exists, let container = DeviceSafety.imageContainer(ofPath: target) {
+            throw ServeError("\(target) is a \(container), and vqtrace serve serves raw disks only: convert it (qemu-img convert -O raw \(target) disk.raw) and serve the copy, or serve the image with qemu-storage-daemon")
         }
         let blockTarget = try BlockTarget(path: target, size: bytes, writes: !readOnly, safety: device.safety)
         let capacity = blockTarget.size / 512

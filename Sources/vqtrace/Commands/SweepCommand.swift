@@ -37,7 +37,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "VM counts to compare, comma-separated (1,8: the single-VM and the dense-host case); each count replays that many copies as separate devices.") var vms: String = "1"
     @Flag(name: .customLong("shared-iothreads"), help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
     @OptionGroup var device: DeviceSafetyOptions
-    @Flag(help: "Grow a file target with holes.") var sparseTarget = false
+    @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
 
     /// The layouts named by --layouts, in order.
@@ -175,10 +175,11 @@ enum SweepRunner {
             print("trace \(tracePath) is damaged: \(verification.badChunks.count) bad chunk\(verification.badChunks.count == 1 ? "" : "s") (\(lost) of \(reader.totals.records) records); every run skips them and is marked")
         }
         if kind != .null, let target {
-            // Opened (and closed) as the runs will open it: a refused target ends the sweep here.
-            let capacity = reader.metadata.devices.map(\.capacitySectors).max()! * 512
-            let writes = options.writes == .asIs && reader.totals.mix[1] > 0
-            _ = try BlockTarget(path: target, size: capacity, writes: writes, safety: safety, sparse: sparseTarget)
+            // Prepared (created, filled, checked) as the runs will need it: a refused target ends
+            // the sweep here, and the fill is done before the first run, not inside one.
+            let preparation = try ReplayRunner.prepareTarget(tracePath: tracePath, target: target, options: options, safety: safety,
+                                                             sparseTarget: sparseTarget, fillProgress: TargetPreparationOutput.fillProgress())
+            print(preparation.summary)
         }
 
         let sweepId = try open.createSweep(traceId: traceId, parametersJSON: try Format.json(parameters, pretty: false))
@@ -193,7 +194,8 @@ enum SweepRunner {
         // One warm-up pass, not stored: the first run otherwise pays for cold caches and
         // a freshly allocated file, and would count against whichever layout goes first.
         let warmUp = try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: specs[0], backend: kind, options: options,
-                                          safety: safety, sparseTarget: sparseTarget, shouldStop: Interrupt.shared.shouldStop)
+                                          safety: safety, sparseTarget: sparseTarget, fillProgress: TargetPreparationOutput.fillProgress(),
+                                          shouldStop: Interrupt.shared.shouldStop)
         if warmUp.interrupted {
             print(stopped("interrupted during the warm-up"))
             throw Interrupted()

@@ -1,0 +1,233 @@
+import CLibURing
+import CLinuxShim
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes real data into parts of a file target, once, before anything is measured, so that
+/// reads reach the disk instead of the kernel's zero-fill of holes and unwritten extents.
+///
+/// Fast: O_DIRECT writes of up to 4 MiB through io_uring, several in flight, while the next
+/// chunk's data is generated, so the disk does not wait for the generator. Measured here
+/// (release build, 1 GiB file on ext4): 1.19–1.31 GB/s, what `dd oflag=direct` of random data
+/// reaches on the same disk (1.2 GB/s).
+///
+/// The data is neither compressible nor dedupable, so that thin-provisioned, compressing or
+/// deduplicating storage has to store and read every block: each 4 KiB block starts with its
+/// byte offset and the fill's random seed, and the rest is a SplitMix64 stream seeded from both.
+/// The file's first 4 KiB, when filled, are a plain-text note followed by zeros, so that the
+/// start of a target never looks like a partition table, a filesystem or a disk image to
+/// `blkid`, vqtrace's own signature check or a person with `hexdump`.
+public enum TargetFill {
+    /// How far a fill has got (reported after each chunk written).
+    public struct Progress: Sendable, Equatable {
+        public var bytesDone: UInt64
+        public var bytesTotal: UInt64
+        public init(bytesDone: UInt64, bytesTotal: UInt64) {
+            self.bytesDone = bytesDone
+            self.bytesTotal = bytesTotal
+        }
+    }
+
+    /// Called on the filling thread after each chunk; library code never prints.
+    public typealias ProgressHandler = @Sendable (Progress) -> Void
+
+    /// What a fill did.
+    public struct Outcome: Sendable, Equatable {
+        public var bytes: UInt64
+        public var seconds: Double
+        /// Whether the writes bypassed the page cache (false where O_DIRECT is refused).
+        public var direct: Bool
+    }
+
+    /// Largest single write.
+    public static let chunkBytes = 4 << 20
+    /// Writes in flight.
+    static let depth = 4
+    /// Fill writes are aligned to this (the largest logical block size in common use).
+    public static let alignment: UInt64 = 4096
+
+    /// The text at the start of a filled file's first block.
+    static let header = Array("vqtrace fill data: this file is a vqtrace test target holding generated data, not a disk image.\n".utf8)
+
+    /// Writes fill data into `ranges` of the regular file at `path` (widened to 4 KiB, clipped
+    /// to `fileSize`, which the file must already have), then makes it durable (fdatasync, so
+    /// that extents are really converted before anyone maps them).
+    public static func write(_ ranges: [Range<UInt64>], path: String, fileSize: UInt64, progress: ProgressHandler? = nil) throws -> Outcome {
+        let pieces = ByteRanges.aligned(ranges, to: alignment, limit: fileSize)
+        let total = ByteRanges.total(pieces)
+        guard total > 0 else { return Outcome(bytes: 0, seconds: 0, direct: true) }
+        let started = Date()
+        var direct = true
+        var fd = open(path, O_WRONLY | O_CLOEXEC | linux_O_DIRECT)
+        if fd < 0 && errno == EINVAL {
+            // A filesystem without O_DIRECT: write through the page cache, then sync and drop it.
+            direct = false
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+        }
+        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open it to fill it with data: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+
+        let seed = UInt64.random(in: 1...UInt64.max)
+        var done: UInt64 = 0
+        func report(_ bytes: UInt64) {
+            done += bytes
+            progress?(Progress(bytesDone: done, bytesTotal: total))
+        }
+
+        // An unaligned tail (the file's end is only a multiple of 512) cannot go through O_DIRECT
+        // on every device: it is written through the page cache.
+        var aligned = pieces
+        var tail: Range<UInt64>?
+        if let last = aligned.last, last.upperBound % alignment != 0 {
+            let cut = last.upperBound / alignment * alignment
+            tail = max(cut, last.lowerBound)..<last.upperBound
+            if cut > last.lowerBound { aligned[aligned.count - 1] = last.lowerBound..<cut } else { aligned.removeLast() }
+        }
+        try writeThroughRing(aligned, fd: fd, path: path, seed: seed, report: report)
+        if let tail { try writeBuffered(tail, path: path, seed: seed, report: report) }
+        if fdatasync(fd) != 0 { throw BlockTargetError(path: path, problem: "fdatasync after filling it: \(String(cString: strerror(errno)))") }
+        if !direct { _ = posix_fadvise(fd, 0, off_t(fileSize), POSIX_FADV_DONTNEED) }
+        return Outcome(bytes: total, seconds: Date().timeIntervalSince(started), direct: direct)
+    }
+
+    /// The fill data for the bytes at `offset` (a multiple of 4096) into `buffer`.
+    public static func generate(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64, seed: UInt64) {
+        precondition(offset % alignment == 0, "fill data is generated in whole 4 KiB blocks")
+        let words = buffer.baseAddress!.assumingMemoryBound(to: UInt64.self)
+        let block = Int(alignment) / 8
+        var position = 0
+        while position < buffer.count {
+            let at = offset + UInt64(position)
+            let count = min(block, (buffer.count - position) / 8)
+            let base = words + position / 8
+            if at == 0 {
+                // The note, then zeros: no signature of anything.
+                memset(base, 0, count * 8)
+                header.withUnsafeBytes { memcpy(base, $0.baseAddress!, min($0.count, count * 8)) }
+            } else {
+                base[0] = at.littleEndian
+                if count > 1 { base[1] = seed.littleEndian }
+                var state = seed ^ (at &* 0x9E37_79B9_7F4A_7C15)
+                var i = 2
+                while i < count {
+                    state &+= 0x9E37_79B9_7F4A_7C15
+                    var z = state
+                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                    base[i] = z ^ (z >> 31)
+                    i += 1
+                }
+            }
+            position += Int(alignment)
+        }
+    }
+
+    /// The aligned pieces, in chunks of at most `chunkBytes`, `depth` in flight, each chunk's
+    /// data generated while the others are being written.
+    private static func writeThroughRing(_ pieces: [Range<UInt64>], fd: Int32, path: String, seed: UInt64, report: (UInt64) -> Void) throws {
+        var chunks: [Range<UInt64>] = []
+        for piece in pieces {
+            var start = piece.lowerBound
+            while start < piece.upperBound {
+                let end = min(piece.upperBound, start + UInt64(chunkBytes))
+                chunks.append(start..<end)
+                start = end
+            }
+        }
+        guard !chunks.isEmpty else { return }
+        let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)  // a fixed address (PLATFORM.md)
+        defer { ring.deallocate() }
+        let rc = io_uring_queue_init(UInt32(depth * 2), ring, 0)
+        guard rc == 0 else { throw BlockTargetError(path: path, problem: "io_uring_queue_init for the fill: \(String(cString: strerror(-rc)))") }
+        defer { io_uring_queue_exit(ring) }
+        let buffers = (0..<depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: Int(alignment)) }
+        defer { for b in buffers { b.deallocate() } }
+
+        // Per slot: the chunk it writes and how many of its bytes are done (short writes go on).
+        var slotChunk = [Range<UInt64>?](repeating: nil, count: depth)
+        var slotDone = [UInt64](repeating: 0, count: depth)
+        var next = 0
+        var inFlight = 0
+        func send(_ slot: Int) throws {
+            guard let chunk = slotChunk[slot], let sqe = io_uring_get_sqe(ring) else {
+                throw BlockTargetError(path: path, problem: "io_uring: no submission entry for the fill")
+            }
+            let offset = chunk.lowerBound + slotDone[slot]
+            let length = UInt32(chunk.upperBound - offset)
+            io_uring_prep_write(sqe, fd, buffers[slot].baseAddress! + Int(slotDone[slot]), length, offset)
+            io_uring_sqe_set_data64(sqe, UInt64(slot))
+            let submitted = io_uring_submit(ring)
+            if submitted < 0 { throw BlockTargetError(path: path, problem: "io_uring_submit for the fill: \(String(cString: strerror(-submitted)))") }
+        }
+        var free = Array((0..<depth).reversed())
+        while next < chunks.count || inFlight > 0 {
+            while next < chunks.count, let slot = free.popLast() {
+                let chunk = chunks[next]
+                next += 1
+                generate(into: UnsafeMutableRawBufferPointer(rebasing: buffers[slot][0..<Int(chunk.upperBound - chunk.lowerBound)]),
+                         offset: chunk.lowerBound, seed: seed)
+                slotChunk[slot] = chunk
+                slotDone[slot] = 0
+                try send(slot)
+                inFlight += 1
+            }
+            var cqe: UnsafeMutablePointer<io_uring_cqe>?
+            let waited = io_uring_wait_cqe(ring, &cqe)
+            if waited == -EINTR { continue }
+            guard waited == 0, let completion = cqe else {
+                throw BlockTargetError(path: path, problem: "io_uring_wait_cqe during the fill: \(String(cString: strerror(-waited)))")
+            }
+            let slot = Int(completion.pointee.user_data)
+            let result = completion.pointee.res
+            io_uring_cqe_seen(ring, completion)
+            guard let chunk = slotChunk[slot] else { continue }
+            if result == -EAGAIN || result == -EINTR {
+                try send(slot)
+                continue
+            }
+            if result <= 0 {
+                // Drain what is still in flight before the buffers go away.
+                inFlight -= 1
+                while inFlight > 0 {
+                    var other: UnsafeMutablePointer<io_uring_cqe>?
+                    if io_uring_wait_cqe(ring, &other) == 0, let other { io_uring_cqe_seen(ring, other); inFlight -= 1 } else { break }
+                }
+                let why = result == 0 ? "the write made no progress" : String(cString: strerror(-result))
+                throw BlockTargetError(path: path, problem: "filling it with data failed at byte \(chunk.lowerBound + slotDone[slot]): \(why)"
+                                       + (result == -ENOSPC ? "; free some space, use a smaller size or --sparse-target" : ""))
+            }
+            slotDone[slot] += UInt64(result)
+            if chunk.lowerBound + slotDone[slot] < chunk.upperBound {
+                try send(slot)  // a short write: the rest of the chunk goes again
+                continue
+            }
+            inFlight -= 1
+            free.append(slot)
+            slotChunk[slot] = nil
+            report(chunk.upperBound - chunk.lowerBound)
+        }
+    }
+
+    /// One piece written through the page cache, synced and dropped from it.
+    private static func writeBuffered(_ piece: Range<UInt64>, path: String, seed: UInt64, report: (UInt64) -> Void) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open it to fill its last bytes: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let length = Int(piece.upperBound - piece.lowerBound)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: (length + Int(alignment) - 1) / Int(alignment) * Int(alignment), alignment: Int(alignment))
+        defer { buffer.deallocate() }
+        generate(into: buffer, offset: piece.lowerBound, seed: seed)
+        var written = 0
+        while written < length {
+            let n = pwrite(fd, buffer.baseAddress! + written, length - written, off_t(piece.lowerBound) + off_t(written))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw BlockTargetError(path: path, problem: "filling its last bytes failed: \(String(cString: strerror(errno)))") }
+            written += n
+        }
+        if fdatasync(fd) != 0 { throw BlockTargetError(path: path, problem: "fdatasync after filling it: \(String(cString: strerror(errno)))") }
+        _ = posix_fadvise(fd, off_t(piece.lowerBound), off_t(length), POSIX_FADV_DONTNEED)
+        report(UInt64(length))
+    }
+}
