@@ -62,7 +62,9 @@ enum ReportLoader {
             largeShare = Double(summary.sizeHistogram[16...].reduce(0, +)) / total
             traceLines += [
                 ("source", "\(m.source.kind): \(m.source.name)"),
-                ("device", "\(device.name), \(device.capacitySectors * 512 >> 30) GiB, \(device.numQueues) vqs"),
+                // In Swift `>>` binds tighter than `*`, so `sectors * 512 >> 30` was `sectors * 0`:
+                // the binary-unit formatter says 512 MiB, 1 GiB or 100 GiB instead.
+                ("device", "\(device.name), \(Format.bytes(device.capacitySectors * 512)), \(device.numQueues) vqs"),
                 ("requests", "\(summary.records) over \(String(format: "%.2f", Double(summary.durationNs) / 1e9)) s"),
                 ("mix", String(format: "read %.1f%%, write %.1f%%, flush %.1f%%", Double(summary.mix[0]) * 100 / total, Double(summary.mix[1]) * 100 / total, Double(summary.mix[2]) * 100 / total)),
                 ("sizes", summary.sizeHistogram.enumerated().filter { $0.element > 0 }.map { "\(1 << $0.offset) B \(String(format: "%.0f%%", Double($0.element) * 100 / total))" }.joined(separator: ", ")),
