@@ -38,6 +38,22 @@ struct ReportTests {
         #expect(!Summary([100]).differs(from: Summary([200])))  // one run: the noise is unknown
     }
 
+    @Test("the difference of two means has Welch's 95% interval; equivalence needs the whole interval inside the margin")
+    func meanDifference() throws {
+        // Each side: variance 4, so 4/3 per mean; se² = 8/3, and Welch–Satterthwaite gives exactly 4
+        // degrees of freedom, t = 2.776.
+        let d = MeanDifference(Summary([20, 22, 24]), minus: Summary([10, 12, 14]))
+        #expect(d.difference == 10)
+        let halfWidth = try #require(d.halfWidth95)
+        #expect(abs(halfWidth - 2.776 * (8.0 / 3).squareRoot()) < 1e-9)
+        #expect(d.isSignificant)
+        #expect(d.isWithin(10 + halfWidth) && !d.isWithin(10 + halfWidth - 0.01))
+        #expect(MeanDifference(Summary([5]), minus: Summary([1, 2])).halfWidth95 == nil)
+        // Beyond 20 degrees of freedom the table goes on (it used to jump to 2.05 and then 1.96).
+        #expect(StudentT.twoSided95(degrees: 25) == 2.060 && StudentT.twoSided95(degrees: 45) == 2.021)
+        #expect(StudentT.twoSided95(degrees: 1000) == 1.960 && StudentT.power80(degrees: 3) == 0.978)
+    }
+
     @Test("the answer names the winner with the seed-style change; the recommendation is the winner")
     func winner() throws {
         let model = try ReportModel(ReportFixtures.input())
