@@ -58,7 +58,8 @@ struct ReportTests {
     func winner() throws {
         let model = try ReportModel(ReportFixtures.input())
         #expect(model.answer.hasPrefix("`rr:2` wins: +22.86% IOPS over `single`"))
-        #expect(model.recommendation.spec == "rr:2")
+        #expect(model.outcome == .winner && model.verdict.winner == "rr:2")
+        #expect(model.recommendation?.spec == "rr:2")
         let rr2 = try #require(model.results.first { $0.spec == "rr:2" })
         #expect(rr2.significant && abs(rr2.change! - (122_860.0 / 100_000 - 1)) < 1e-9)
         let perVQ = try #require(model.results.first { $0.spec == "per-vq" })
@@ -66,25 +67,26 @@ struct ReportTests {
         #expect(model.caveats.contains { $0.contains("large blocks gain less") })
     }
 
-    @Test("a difference inside the noise keeps the baseline, and one run each asks for repeats")
+    @Test("a difference inside the noise is inconclusive and recommends nothing; one run each asks for 3 runs")
     func noWinner() throws {
         let noisy = ReportFixtures.input(runs: [
             ReportFixtures.run(1, "single", iops: 100_000), ReportFixtures.run(2, "rr:2", iops: 90_000),
             ReportFixtures.run(3, "single", iops: 120_000), ReportFixtures.run(4, "rr:2", iops: 140_000),
         ])
         let model = try ReportModel(noisy)
-        #expect(model.answer.hasPrefix("No layout beat `single` beyond the noise"))
-        #expect(model.recommendation.spec == "single")
+        #expect(model.answer.hasPrefix("Inconclusive: `rr:2` measured +4.55% IOPS against `single`"))
+        #expect(model.outcome == .inconclusive && model.recommendation == nil)
         let once = try ReportModel(ReportFixtures.input(runs: [ReportFixtures.run(1, "single", iops: 100), ReportFixtures.run(2, "rr:2", iops: 150)]))
-        #expect(once.answer.contains("repeat the sweep"))
-        #expect(once.recommendation.spec == "single")
+        #expect(once.answer.hasPrefix("Inconclusive: `rr:2` measured +50.00% IOPS against `single` in one run each"))
+        #expect(once.verdict.repeatsSuggested == .runs(3) && once.answer.contains("--repeat 3"))
+        #expect(once.recommendation == nil)
     }
 
     @Test("the HTML has every section, the tables carry the run values and changes, and the charts are inline SVG")
     func html() throws {
         let model = try ReportModel(ReportFixtures.input())
         let html = model.html()
-        for section in ["<h2>Results</h2>", "<h2>Charts</h2>", "<h2>Recommended layout: rr:2</h2>", "<h2>Caveats</h2>", "<h2>Trace</h2>", "<h2>Host</h2>"] {
+        for section in ["<h2>Results</h2>", "<h2>Charts</h2>", "<h2>Recommended layout: rr:2</h2>", "<h2>Caveats</h2>", "<h2>Trace</h2>", "<h2>Host that measured</h2>"] {
             #expect(html.contains(section), "missing \(section)")
         }
         #expect(html.components(separatedBy: "<table class='metric'").count - 1 == 6)
@@ -100,12 +102,13 @@ struct ReportTests {
     @Test("the QEMU and libvirt snippets pass the project's own validators and pin to the top CPUs")
     func snippets() throws {
         let model = try ReportModel(ReportFixtures.input(cpus: 16))
-        let qemu = try QEMULayoutFormat.parse(model.recommendation.qemu, numQueues: 4)
+        let recommendation = try #require(model.recommendation)
+        let qemu = try QEMULayoutFormat.parse(recommendation.qemu, numQueues: 4)
         #expect(qemu.iothreads.map(\.id) == ["iothread1", "iothread2"])
         #expect(qemu.devices[0].assignment == ["iothread1", "iothread2", "iothread1", "iothread2"])
-        let libvirt = try LibvirtLayoutFormat.parse(model.recommendation.libvirt, numQueues: 4)
+        let libvirt = try LibvirtLayoutFormat.parse(recommendation.libvirt, numQueues: 4)
         #expect(libvirt.iothreads.map { $0.cpus?.cpus ?? [] } == [[14], [15]])
-        #expect(model.markdown().contains("```xml\n" + model.recommendation.libvirt))
+        #expect(model.markdown().contains("```xml\n" + recommendation.libvirt))
     }
 
     @Test("Markdown has the same table and JSON every number")
@@ -162,7 +165,7 @@ struct ReportGroupTests {
         #expect(abs(model.results[3].change! - 0.01) < 1e-9)
         #expect(model.results[2].change == nil)
         #expect(model.answer.hasPrefix("`rr:2` wins: +30.00% IOPS over `single`"))
-        #expect(model.recommendation.spec == "rr:2")
+        #expect(model.recommendation?.spec == "rr:2")
         #expect(model.html().contains("<td>rr:2 ×8 VMs</td>"))
     }
 }
