@@ -136,8 +136,9 @@ public enum LibvirtLayoutFormat {
     }
 
     /// A domain XML skeleton holding the layout: merge `<iothreads>`, `<iothreadids>`,
-    /// `<cputune>` into your domain and each `<driver>` into the matching virtio `<disk>`.
-    public static func emit(_ layout: IOThreadLayout) -> String {
+    /// `<cputune>` into your domain and each `<driver>` into the matching virtio `<disk>`. With
+    /// `disk`, each `<disk>` is whole: its type, `<source>`, and the driver's format, cache and io.
+    public static func emit(_ layout: IOThreadLayout, disk: DiskBacking? = nil) -> String {
         var out = "<domain type='kvm'>\n"
         out += "  <!-- merge into your domain: IOThreads, their pinning, and each virtio disk's <driver> -->\n"
         out += "  <iothreads>\(layout.iothreads.count)</iothreads>\n"
@@ -161,8 +162,9 @@ public enum LibvirtLayoutFormat {
         }
         out += "  <devices>\n"
         for device in layout.devices {
-            out += "    <disk type='file' device='disk'>\n"
-            out += driverXML(device, in: layout, indent: "      ")
+            out += "    <disk type='\(disk?.kind.libvirtType ?? "file")' device='disk'>\n"
+            out += driverXML(device, in: layout, indent: "      ", disk: disk)
+            if let disk { out += "      <source \(disk.kind.libvirtSourceAttribute)='\(attribute(disk.path))'/>\n" }
             out += "      <target dev='\(device.name)' bus='virtio'/>\n"
             out += "    </disk>\n"
         }
@@ -170,9 +172,11 @@ public enum LibvirtLayoutFormat {
         return out
     }
 
-    /// The disk's `<driver>` element (cache=none and io=native, the advice for NVMe).
-    public static func driverXML(_ device: DeviceLayout, in layout: IOThreadLayout, indent: String = "") -> String {
-        let open = "\(indent)<driver name='qemu' type='raw' cache='none' io='native' queues='\(device.numQueues)'"
+    /// The disk's `<driver>` element: the format, cache and io of `disk`, or without it raw,
+    /// cache=none and io=native (the advice for NVMe).
+    public static func driverXML(_ device: DeviceLayout, in layout: IOThreadLayout, indent: String = "", disk: DiskBacking? = nil) -> String {
+        let format = disk?.format.rawValue ?? "raw", cache = disk?.libvirtCache ?? "none", io = disk?.aio.rawValue ?? "native"
+        let open = "\(indent)<driver name='qemu' type='\(format)' cache='\(cache)' io='\(io)' queues='\(device.numQueues)'"
         if device.iothreads.count == 1 && device.isRoundRobin {
             return open + " iothread='\(number(of: device.iothreads[0], in: layout))'/>\n"
         }
@@ -188,5 +192,11 @@ public enum LibvirtLayoutFormat {
             }
         }
         return out + "\(indent)  </iothreads>\n\(indent)</driver>\n"
+    }
+
+    /// `text` as a single-quoted XML attribute value.
+    static func attribute(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: "'", with: "&apos;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -67,11 +67,15 @@ public struct ReportInput: Sendable {
     /// the pinning advice is generic and the libvirt snippet's cpusets are placeholders, since
     /// the host that measured is rarely the host that runs the VM.
     public var vmHostCPUs: CPUSet?
+    /// Whether the target was a file or a block device (the snippets' disk type and driver).
+    public var targetKind: DiskBacking.Kind
+    /// The target's image format (qcow2 when it starts with qcow2's magic).
+    public var targetFormat: DiskBacking.ImageFormat
 
     public init(title: String, baseline: String, layouts: [String], runs: [ReportRun], numQueues: Int, deviceName: String = "vda",
                 timing: String, backend: String, target: String, traceSummary: [(String, String)], host: [(String, String)],
                 onlineCPUs: Int, largeRequestShare: Double, vms: Int = 1, plan: SweepPlan? = nil, unfinishedRuns: [UnfinishedRun] = [],
-                tracePath: String? = nil, vmHostCPUs: CPUSet? = nil) {
+                tracePath: String? = nil, vmHostCPUs: CPUSet? = nil, targetKind: DiskBacking.Kind? = nil, targetFormat: DiskBacking.ImageFormat = .raw) {
         self.title = title
         self.baseline = baseline
         self.layouts = layouts
@@ -90,5 +94,8 @@ public struct ReportInput: Sendable {
         self.unfinishedRuns = unfinishedRuns
         self.tracePath = tracePath
         self.vmHostCPUs = vmHostCPUs
+        // Without a look at the target, a /dev path is taken for a block device.
+        self.targetKind = targetKind ?? (target.hasPrefix("/dev/") ? .blockDevice : .file)
+        self.targetFormat = targetFormat
     }
 }

@@ -40,7 +40,9 @@ extension ReportModel {
         }
         if let command = verdict.nextCommand { object["next_command"] = command }
         if let r = recommendation {
-            object["recommendation"] = ["layout": r.spec, "reason": r.reason, "qemu": r.qemu, "libvirt": r.libvirt, "pinning": r.pinning]
+            let disk: [String: Any] = ["kind": r.disk.kind.rawValue, "path": r.disk.path, "format": r.disk.format.rawValue, "aio": r.disk.aio.rawValue,
+                                       "cache_direct": r.disk.cacheDirect, "note": r.diskNote]
+            object["recommendation"] = ["layout": r.spec, "reason": r.reason, "qemu": r.qemu, "libvirt": r.libvirt, "pinning": r.pinning, "disk": disk]
         }
         return object
     }

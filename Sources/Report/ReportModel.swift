@@ -18,15 +18,6 @@ public struct LayoutResult: Sendable {
     public var significant: Bool
 }
 
-/// The layout to use, in the forms a user pastes.
-public struct Recommendation: Sendable {
-    public var spec: String
-    public var reason: String
-    public var qemu: String
-    public var libvirt: String
-    public var pinning: String
-}
-
 /// A comparison report's content, independent of its format: statistics per layout, the
 /// verdict (outcome and answer), the recommendation when the runs support one, and caveats.
 public struct ReportModel: Sendable {
@@ -79,8 +70,13 @@ public struct ReportModel: Sendable {
             recommendation = nil
         }
 
-        var caveats = ["The recommended disk driver uses cache='none' and io='native' (O_DIRECT, no host page cache), as these measurements did."]
-        if input.backend == "null" { caveats.append("These runs used the null backend: they measure vqtrace's engine, not the disk. Replay onto the real target before deciding.") }
+        var caveats: [String] = []
+        if input.backend == "null" {
+            caveats.append("These runs used the null backend: they measure vqtrace's engine, not the disk. Replay onto the real target before deciding. A recommended configuration gets cache.direct=on and aio=native, the advice for NVMe.")
+        } else {
+            let aio = Self.deploymentDisk(input).0.aio.rawValue
+            caveats.append("These runs opened the target with O_DIRECT (no host page cache) and submitted with \(input.backend): QEMU's cache.direct=on and aio=\(aio), libvirt's cache='none' io='\(aio)'. A recommended configuration carries exactly these; other cache or aio settings were not measured.")
+        }
         do {
             caveats.append("Dense hosts gain less: with 8 VMs sharing a host, separate IOThreads per vq changed throughput by only −1.16% to +3.08% in the measurements this tool was built from. Replay with --vms to see your own host's share.")
         }
@@ -122,25 +118,6 @@ public struct ReportModel: Sendable {
         spec.range(of: " ×").map { String(spec[$0.lowerBound...]) } ?? ""
     }
 
-    static func recommend(_ winner: LayoutResult, reason: String, input: ReportInput) throws -> Recommendation {
-        var layout: IOThreadLayout
-        let spec = winner.spec.components(separatedBy: " ×")[0]
-        do { layout = try LayoutSpec.parse(spec, numQueues: input.numQueues) } catch { throw ReportError("layout \(spec): \(error)") }
-        // Pin IOThreads to the last CPUs, away from the vCPUs (which a VM usually starts at CPU 0).
-        let cpus = input.onlineCPUs
-        var pinning = "QEMU cannot pin IOThreads itself: use libvirt's <iothreadpin> (below) or taskset on the IOThread's thread id."
-        if cpus > layout.iothreads.count {
-            for i in layout.iothreads.indices {
-                layout.iothreads[i].cpus = CPUSet([cpus - layout.iothreads.count + i])
-            }
-            let first = cpus - layout.iothreads.count
-            pinning += " Each IOThread gets its own host CPU from the top (\(first == cpus - 1 ? "CPU \(first)" : "CPUs \(first)-\(cpus - 1)") here); keep the vCPUs off them."
-        } else {
-            pinning += " This host has \(cpus) CPUs for \(layout.iothreads.count) IOThreads: they are left unpinned."
-        }
-        layout.devices = layout.devices.map { DeviceLayout(name: input.deviceName, iothreads: $0.iothreads, assignment: $0.assignment) }
-        return Recommendation(spec: spec, reason: reason, qemu: QEMULayoutFormat.emit(layout), libvirt: LibvirtLayoutFormat.emit(layout), pinning: pinning)
-    }
 
     static func number(_ value: Double) -> String {
         value >= 100 ? String(format: "%.0f", value) : String(format: "%.2f", value)

@@ -131,6 +131,7 @@ extension ReportModel {
         }
         if let recommendation {
             h += "<h2>Recommended layout: \(e(recommendation.spec))</h2>\n<p>\(e(recommendation.spec)) is \(e(recommendation.reason)). \(e(recommendation.pinning))</p>\n"
+            h += "<p id='disk'>\(e(recommendation.diskNote))</p>\n"
             h += "<h3>QEMU</h3>\n<pre id='qemu'>\(e(recommendation.qemu))</pre>\n<h3>libvirt</h3>\n<pre id='libvirt'>\(e(recommendation.libvirt))</pre>\n"
         } else {
             h += "<h2>No recommendation</h2>\n<p id='no-recommendation'>\(e(noRecommendation)) Do not change the VM's configuration on these numbers.</p>\n"
@@ -170,6 +171,7 @@ extension ReportModel {
         }
         if let recommendation {
             m += "\n## Recommended layout: \(recommendation.spec)\n\n\(recommendation.spec) is \(recommendation.reason). \(recommendation.pinning)\n\n"
+            m += "\(recommendation.diskNote)\n\n"
             m += "QEMU:\n\n```\n\(recommendation.qemu)```\n\nlibvirt:\n\n```xml\n\(recommendation.libvirt)```\n\n"
         } else {
             m += "\n## No recommendation\n\n\(noRecommendation) Do not change the VM's configuration on these numbers.\n\n"
