@@ -138,7 +138,10 @@ public enum LibvirtLayoutFormat {
     /// A domain XML skeleton holding the layout: merge `<iothreads>`, `<iothreadids>`,
     /// `<cputune>` into your domain and each `<driver>` into the matching virtio `<disk>`. With
     /// `disk`, each `<disk>` is whole: its type, `<source>`, and the driver's format, cache and io.
-    public static func emit(_ layout: IOThreadLayout, disk: DiskBacking? = nil) -> String {
+    /// With `pinPlaceholder`, an IOThread without CPUs still gets an `<iothreadpin>`, its cpuset
+    /// the placeholder for its libvirt number: a value libvirt rejects until a person replaces it,
+    /// rather than a real-looking CPU number that fits some other host.
+    public static func emit(_ layout: IOThreadLayout, disk: DiskBacking? = nil, pinPlaceholder: ((Int) -> String)? = nil) -> String {
         var out = "<domain type='kvm'>\n"
         out += "  <!-- merge into your domain: IOThreads, their pinning, and each virtio disk's <driver> -->\n"
         out += "  <iothreads>\(layout.iothreads.count)</iothreads>\n"
@@ -152,11 +155,18 @@ public enum LibvirtLayoutFormat {
             }
         }
         out += "  </iothreadids>\n"
-        let pinned = layout.iothreads.filter { $0.cpus != nil }
-        if !pinned.isEmpty {
+        let pins: [(Int, String)] = layout.iothreads.compactMap { thread in
+            let n = number(of: thread.id, in: layout)
+            if let cpus = thread.cpus { return (n, cpus.description) }
+            return pinPlaceholder.map { (n, $0(n)) }
+        }
+        if !pins.isEmpty {
             out += "  <cputune>\n"
-            for thread in pinned {
-                out += "    <iothreadpin iothread='\(number(of: thread.id, in: layout))' cpuset='\(thread.cpus!)'/>\n"
+            if layout.iothreads.contains(where: { $0.cpus == nil }) {
+                out += "    <!-- replace each placeholder cpuset with a CPU of the VM host on the disk's NUMA node, not used by vCPUs -->\n"
+            }
+            for (n, cpuset) in pins {
+                out += "    <iothreadpin iothread='\(n)' cpuset='\(attribute(cpuset))'/>\n"
             }
             out += "  </cputune>\n"
         }

@@ -22,22 +22,15 @@ extension ReportModel {
         var layout: IOThreadLayout
         let spec = winner.spec.components(separatedBy: " ×")[0]
         do { layout = try LayoutSpec.parse(spec, numQueues: input.numQueues) } catch { throw ReportError("layout \(spec): \(error)") }
-        // Pin IOThreads to the last CPUs, away from the vCPUs (which a VM usually starts at CPU 0).
-        let cpus = input.onlineCPUs
-        var pinning = "QEMU cannot pin IOThreads itself: use libvirt's <iothreadpin> (below) or taskset on the IOThread's thread id."
-        if cpus > layout.iothreads.count {
-            for i in layout.iothreads.indices {
-                layout.iothreads[i].cpus = CPUSet([cpus - layout.iothreads.count + i])
-            }
-            let first = cpus - layout.iothreads.count
-            pinning += " Each IOThread gets its own host CPU from the top (\(first == cpus - 1 ? "CPU \(first)" : "CPUs \(first)-\(cpus - 1)") here); keep the vCPUs off them."
-        } else {
-            pinning += " This host has \(cpus) CPUs for \(layout.iothreads.count) IOThreads: they are left unpinned."
-        }
+        let pinning = PinningAdvice.apply(&layout, vmHostCPUs: input.vmHostCPUs)
         layout.devices = layout.devices.map { DeviceLayout(name: input.deviceName, iothreads: $0.iothreads, assignment: $0.assignment) }
         let (disk, note) = deploymentDisk(input)
-        return Recommendation(spec: spec, reason: reason, qemu: QEMULayoutFormat.emit(layout, disk: disk),
-                              libvirt: LibvirtLayoutFormat.emit(layout, disk: disk), pinning: pinning, disk: disk, diskNote: note)
+        var qemu = QEMULayoutFormat.emit(layout, disk: disk)
+        if input.vmHostCPUs == nil {
+            qemu = "# pin each IOThread to a CPU of the VM host on the disk's NUMA node, away from the vCPUs (taskset -pc CPU TID; TIDs from QMP query-iothreads)\n" + qemu
+        }
+        return Recommendation(spec: spec, reason: reason, qemu: qemu, libvirt: LibvirtLayoutFormat.emit(layout, disk: disk, pinPlaceholder: PinningAdvice.placeholder),
+                              pinning: pinning, disk: disk, diskNote: note)
     }
 
     /// The disk the configuration names, as the runs measured it: O_DIRECT, the backend's way of

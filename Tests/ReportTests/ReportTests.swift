@@ -99,16 +99,44 @@ struct ReportTests {
         #expect(html.contains("class='errorbar'"))
     }
 
-    @Test("the QEMU and libvirt snippets pass the project's own validators and pin to the top CPUs")
+    @Test("the QEMU and libvirt snippets pass the project's own validators; pinning is for the VM host, never this host's CPUs by default")
     func snippets() throws {
+        // 16 CPUs on the host that measured: nothing of them may leak into the advice.
         let model = try ReportModel(ReportFixtures.input(cpus: 16))
         let recommendation = try #require(model.recommendation)
         let qemu = try QEMULayoutFormat.parse(recommendation.qemu, numQueues: 4)
         #expect(qemu.iothreads.map(\.id) == ["iothread1", "iothread2"])
         #expect(qemu.devices[0].assignment == ["iothread1", "iothread2", "iothread1", "iothread2"])
-        let libvirt = try LibvirtLayoutFormat.parse(recommendation.libvirt, numQueues: 4)
-        #expect(libvirt.iothreads.map { $0.cpus?.cpus ?? [] } == [[14], [15]])
+        #expect(recommendation.libvirt.contains("<iothreadpin iothread='1' cpuset='VM_HOST_CPU_1'/>"))
+        #expect(recommendation.libvirt.contains("<iothreadpin iothread='2' cpuset='VM_HOST_CPU_2'/>"))
+        #expect(!recommendation.libvirt.contains("cpuset='14'") && !recommendation.libvirt.contains("cpuset='15'"))
+        #expect(!recommendation.pinning.contains("14") && !recommendation.pinning.contains("15") && !recommendation.qemu.contains("CPUs 1"))
+        #expect(recommendation.pinning.hasPrefix("Pin each IOThread to its own CPU of the VM host, on the disk's NUMA node"))
+        // With the placeholders filled in, libvirt's rules accept the XML.
+        let filled = recommendation.libvirt.replacingOccurrences(of: "VM_HOST_CPU_1", with: "2").replacingOccurrences(of: "VM_HOST_CPU_2", with: "3")
+        #expect(try LibvirtLayoutFormat.parse(filled, numQueues: 4).iothreads.map { $0.cpus?.cpus ?? [] } == [[2], [3]])
         #expect(model.markdown().contains("```xml\n" + recommendation.libvirt))
+        #expect(model.html().contains("<h2>Host that measured</h2>"))
+    }
+
+    @Test("--vm-host-cpus fills in <iothreadpin> with the VM host's CPUs: one each, or in turn when there are fewer")
+    func vmHostPinning() throws {
+        var input = ReportFixtures.input(cpus: 16)
+        input.vmHostCPUs = try CPUSet(parsing: "8-11")
+        let recommendation = try #require(try ReportModel(input).recommendation)
+        #expect(try LibvirtLayoutFormat.parse(recommendation.libvirt, numQueues: 4).iothreads.map { $0.cpus?.cpus ?? [] } == [[8], [9]])
+        #expect(recommendation.qemu.contains("# pin iothread1 to CPUs 8 ") && recommendation.qemu.contains("# pin iothread2 to CPUs 9 "))
+        #expect(recommendation.pinning.hasPrefix("Each IOThread is pinned to its own CPU of the VM host from --vm-host-cpus 8-11 (iothread1 → CPU 8, iothread2 → CPU 9)."))
+        #expect(!recommendation.libvirt.contains("VM_HOST_CPU"))
+
+        // per-vq (4 IOThreads) wins onto 2 given CPUs: they take turns.
+        var few = ReportFixtures.input(runs: ReportVerdictTests.runs([("single", [100_000, 101_000, 99_000]), ("per-vq", [150_000, 151_000, 149_000])]), cpus: 16)
+        few.layouts = ["single", "per-vq"]
+        few.vmHostCPUs = try CPUSet(parsing: "6,7")
+        let shared = try #require(try ReportModel(few).recommendation)
+        #expect(shared.spec == "per-vq")
+        #expect(try LibvirtLayoutFormat.parse(shared.libvirt, numQueues: 4).iothreads.map { $0.cpus?.cpus ?? [] } == [[6], [7], [6], [7]])
+        #expect(shared.pinning.hasPrefix("The 4 IOThreads share the 2 CPUs of --vm-host-cpus 6-7 in turn"))
     }
 
     @Test("Markdown has the same table and JSON every number")
