@@ -143,7 +143,9 @@ public enum LibvirtLayoutFormat {
     /// rather than a real-looking CPU number that fits some other host.
     public static func emit(_ layout: IOThreadLayout, disk: DiskBacking? = nil, pinPlaceholder: ((Int) -> String)? = nil) -> String {
         var out = "<domain type='kvm'>\n"
-        out += "  <!-- merge into your domain: IOThreads, their pinning, and each virtio disk's <driver> -->\n"
+        out += disk == nil
+            ? "  <!-- merge into your domain: IOThreads, their pinning, and each virtio disk's <driver> -->\n"
+            : "  <!-- merge into your domain: IOThreads, their pinning, and each virtio <disk> whole -->\n"
         out += "  <iothreads>\(layout.iothreads.count)</iothreads>\n"
         out += "  <iothreadids>\n"
         for thread in layout.iothreads {

@@ -26,6 +26,9 @@ extension ReportModel {
         layout.devices = layout.devices.map { DeviceLayout(name: input.deviceName, iothreads: $0.iothreads, assignment: $0.assignment) }
         let (disk, note) = deploymentDisk(input)
         var qemu = QEMULayoutFormat.emit(layout, disk: disk)
+        if layout.devices.contains(where: { $0.iothreads.count > 1 }) {
+            qemu = "# iothread-vq-mapping needs QEMU 9.0 or later (libvirt: 10.0 for <iothreads> in <driver>)\n" + qemu
+        }
         if input.vmHostCPUs == nil {
             qemu = "# pin each IOThread to a CPU of the VM host on the disk's NUMA node, away from the vCPUs (taskset -pc CPU TID; TIDs from QMP query-iothreads)\n" + qemu
         }
