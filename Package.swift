@@ -96,7 +96,8 @@ let package = Package(
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Catalog", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Layout", "TestSupport"]),
+        // The loader tests write real catalogs and traces and run `vqtrace report` on them.
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Layout", "Catalog", "Trace", "TestSupport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "CLinuxShim", "TestSupport"]),

@@ -136,10 +136,16 @@ public enum LibvirtLayoutFormat {
     }
 
     /// A domain XML skeleton holding the layout: merge `<iothreads>`, `<iothreadids>`,
-    /// `<cputune>` into your domain and each `<driver>` into the matching virtio `<disk>`.
-    public static func emit(_ layout: IOThreadLayout) -> String {
+    /// `<cputune>` into your domain and each `<driver>` into the matching virtio `<disk>`. With
+    /// `disk`, each `<disk>` is whole: its type, `<source>`, and the driver's format, cache and io.
+    /// With `pinPlaceholder`, an IOThread without CPUs still gets an `<iothreadpin>`, its cpuset
+    /// the placeholder for its libvirt number: a value libvirt rejects until a person replaces it,
+    /// rather than a real-looking CPU number that fits some other host.
+    public static func emit(_ layout: IOThreadLayout, disk: DiskBacking? = nil, pinPlaceholder: ((Int) -> String)? = nil) -> String {
         var out = "<domain type='kvm'>\n"
-        out += "  <!-- merge into your domain: IOThreads, their pinning, and each virtio disk's <driver> -->\n"
+        out += disk == nil
+            ? "  <!-- merge into your domain: IOThreads, their pinning, and each virtio disk's <driver> -->\n"
+            : "  <!-- merge into your domain: IOThreads, their pinning, and each virtio <disk> whole -->\n"
         out += "  <iothreads>\(layout.iothreads.count)</iothreads>\n"
         out += "  <iothreadids>\n"
         for thread in layout.iothreads {
@@ -151,18 +157,26 @@ public enum LibvirtLayoutFormat {
             }
         }
         out += "  </iothreadids>\n"
-        let pinned = layout.iothreads.filter { $0.cpus != nil }
-        if !pinned.isEmpty {
+        let pins: [(Int, String)] = layout.iothreads.compactMap { thread in
+            let n = number(of: thread.id, in: layout)
+            if let cpus = thread.cpus { return (n, cpus.description) }
+            return pinPlaceholder.map { (n, $0(n)) }
+        }
+        if !pins.isEmpty {
             out += "  <cputune>\n"
-            for thread in pinned {
-                out += "    <iothreadpin iothread='\(number(of: thread.id, in: layout))' cpuset='\(thread.cpus!)'/>\n"
+            if layout.iothreads.contains(where: { $0.cpus == nil }) {
+                out += "    <!-- replace each placeholder cpuset with a CPU of the VM host on the disk's NUMA node, not used by vCPUs -->\n"
+            }
+            for (n, cpuset) in pins {
+                out += "    <iothreadpin iothread='\(n)' cpuset='\(attribute(cpuset))'/>\n"
             }
             out += "  </cputune>\n"
         }
         out += "  <devices>\n"
         for device in layout.devices {
-            out += "    <disk type='file' device='disk'>\n"
-            out += driverXML(device, in: layout, indent: "      ")
+            out += "    <disk type='\(disk?.kind.libvirtType ?? "file")' device='disk'>\n"
+            out += driverXML(device, in: layout, indent: "      ", disk: disk)
+            if let disk { out += "      <source \(disk.kind.libvirtSourceAttribute)='\(attribute(disk.path))'/>\n" }
             out += "      <target dev='\(device.name)' bus='virtio'/>\n"
             out += "    </disk>\n"
         }
@@ -170,9 +184,11 @@ public enum LibvirtLayoutFormat {
         return out
     }
 
-    /// The disk's `<driver>` element (cache=none and io=native, the advice for NVMe).
-    public static func driverXML(_ device: DeviceLayout, in layout: IOThreadLayout, indent: String = "") -> String {
-        let open = "\(indent)<driver name='qemu' type='raw' cache='none' io='native' queues='\(device.numQueues)'"
+    /// The disk's `<driver>` element: the format, cache and io of `disk`, or without it raw,
+    /// cache=none and io=native (the advice for NVMe).
+    public static func driverXML(_ device: DeviceLayout, in layout: IOThreadLayout, indent: String = "", disk: DiskBacking? = nil) -> String {
+        let format = disk?.format.rawValue ?? "raw", cache = disk?.libvirtCache ?? "none", io = disk?.aio.rawValue ?? "native"
+        let open = "\(indent)<driver name='qemu' type='\(format)' cache='\(cache)' io='\(io)' queues='\(device.numQueues)'"
         if device.iothreads.count == 1 && device.isRoundRobin {
             return open + " iothread='\(number(of: device.iothreads[0], in: layout))'/>\n"
         }
@@ -188,5 +204,11 @@ public enum LibvirtLayoutFormat {
             }
         }
         return out + "\(indent)  </iothreads>\n\(indent)</driver>\n"
+    }
+
+    /// `text` as a single-quoted XML attribute value.
+    static func attribute(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: "'", with: "&apos;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -3,14 +3,16 @@
 /// ```
 /// -object iothread,id=iothread1,poll-max-ns=32768
 /// -object iothread,id=iothread2
+/// -blockdev '{"driver":"file","node-name":"file-vda","filename":"/path/to/vm-disk.img","aio":"native",…}'
+/// -blockdev '{"driver":"raw","node-name":"drive-vda","file":"file-vda",…}'
 /// -device '{"driver":"virtio-blk-pci","id":"vda","drive":"drive-vda","num-queues":4,
 ///           "iothread-vq-mapping":[{"iothread":"iothread1"},{"iothread":"iothread2"}]}'
 /// ```
 ///
 /// Accepted input: such a fragment (`-object` as keyval or JSON, `-device` as JSON or keyval
-/// with `iothread=`), a bare `-device` JSON object, or a bare mapping array. Lines starting
-/// with `#` are comments. Without `-object` lines IOThread existence cannot be checked and
-/// the IOThreads are the ones the mapping names. QEMU has no option to pin an IOThread, so CPU
+/// with `iothread=`; `-blockdev` and `-drive` lines are skipped), a bare `-device` JSON object,
+/// or a bare mapping array. Lines starting with `#` are comments. Without `-object` lines
+/// IOThread existence cannot be checked and the IOThreads are the ones the mapping names. QEMU has no option to pin an IOThread, so CPU
 /// sets are emitted only as comments (pin with libvirt or taskset) and not read back.
 public enum QEMULayoutFormat {
     public static func parse(_ text: String, numQueues: Int?) throws(LayoutError) -> IOThreadLayout {
@@ -41,8 +43,12 @@ public enum QEMULayoutFormat {
                 }
             case "-device", "--device":
                 deviceValues.append(argument.hasPrefix("{") ? try JSONValue.parse(argument) : keyvalDevice(argument))
+            case "-blockdev", "--blockdev", "-drive", "--drive":
+                // They name the disk, not the IOThreads: a pasted command line (or the report's
+                // own snippet, which carries -blockdev) reads as its layout.
+                break
             default:
-                throw .invalidSpec("unexpected '\(option)': a QEMU layout holds -object iothread,… and -device lines")
+                throw .invalidSpec("unexpected '\(option)': a QEMU layout holds -object iothread,…, -blockdev and -device lines")
             }
             index += 2
         }
@@ -191,8 +197,11 @@ public enum QEMULayoutFormat {
         return words
     }
 
-    /// The `-object` and `-device` lines for `layout`, one per line, shell-quoted.
-    public static func emit(_ layout: IOThreadLayout) -> String {
+    /// The `-object`, `-blockdev` (with `disk`) and `-device` lines for `layout`, one per line,
+    /// shell-quoted. With `disk` every device gets a protocol node (`file-NAME`) and a format node
+    /// (`drive-NAME`, the name its `-device` gives as `drive`); without, the `-device` names a
+    /// drive the user defines.
+    public static func emit(_ layout: IOThreadLayout, disk: DiskBacking? = nil) -> String {
         var lines: [String] = []
         for thread in layout.iothreads {
             var line = "-object iothread,id=\(thread.id)"
@@ -205,16 +214,42 @@ public enum QEMULayoutFormat {
             }
         }
         for device in layout.devices {
-            lines.append("-device '\(deviceJSON(device).serialized)'")
+            if let disk {
+                for node in blockdevJSON(device, disk: disk) { lines.append("-blockdev \(shellQuoted(node.serialized))") }
+            }
+            lines.append("-device \(shellQuoted(deviceJSON(device).serialized))")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The node name of a device's disk: its `-device` `drive` and its format node's `node-name`.
+    public static func driveNodeName(_ device: DeviceLayout) -> String { "drive-\(device.name)" }
+
+    /// The two `-blockdev` nodes of a device's disk, the way libvirt builds them: the protocol
+    /// node (file or host_device, with O_DIRECT and the aio mode) and the format node on top of it
+    /// (raw or qcow2), named as the `-device` expects. `cache` goes on both, as each node opens
+    /// its own file descriptor or cache.
+    public static func blockdevJSON(_ device: DeviceLayout, disk: DiskBacking) -> [JSONValue] {
+        let cache: JSONValue = .object([("direct", .bool(disk.cacheDirect)), ("no-flush", .bool(false))])
+        let protocolNode = "file-\(device.name)"
+        return [
+            .object([("driver", .string(disk.kind.qemuDriver)), ("node-name", .string(protocolNode)), ("filename", .string(disk.path)),
+                     ("aio", .string(disk.aio.rawValue)), ("cache", cache)]),
+            .object([("driver", .string(disk.format.rawValue)), ("node-name", .string(driveNodeName(device))), ("file", .string(protocolNode)),
+                     ("cache", cache)]),
+        ]
+    }
+
+    /// `text` in single quotes for a POSIX shell (a quote inside becomes '\'').
+    static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// The `-device` JSON object; `iothread` for a one-IOThread device (works before QEMU 9.0),
     /// the mapping without `vqs` when it is round-robin, with `vqs` otherwise.
     public static func deviceJSON(_ device: DeviceLayout) -> JSONValue {
         var members: [(String, JSONValue)] = [
-            ("driver", .string("virtio-blk-pci")), ("id", .string(device.name)), ("drive", .string("drive-\(device.name)")),
+            ("driver", .string("virtio-blk-pci")), ("id", .string(device.name)), ("drive", .string(driveNodeName(device))),
             ("num-queues", .number(Double(device.numQueues))),
         ]
         if device.iothreads.count == 1 && device.isRoundRobin {

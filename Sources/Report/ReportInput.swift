@@ -32,6 +32,8 @@ public struct ReportRun: Sendable {
     }
 }
 
+import Layout
+
 /// Everything a report is built from: the runs and what they ran.
 public struct ReportInput: Sendable {
     public var title: String
@@ -54,10 +56,26 @@ public struct ReportInput: Sendable {
     /// The share of requests with 64 KiB or more (large blocks gain less from IOThreads).
     public var largeRequestShare: Double
     public var vms: Int
+    /// The sweep's plan when the runs are a whole sweep's: the report names what is missing and,
+    /// while anything is, recommends nothing. nil for runs picked by id.
+    public var plan: SweepPlan?
+    /// Runs that started and never stored results: missing, not an error.
+    public var unfinishedRuns: [UnfinishedRun]
+    /// The trace the runs replayed, for the `vqtrace sweep` command a report suggests.
+    public var tracePath: String?
+    /// CPUs of the host the VM will run on that may take IOThreads (`--vm-host-cpus`). nil:
+    /// the pinning advice is generic and the libvirt snippet's cpusets are placeholders, since
+    /// the host that measured is rarely the host that runs the VM.
+    public var vmHostCPUs: CPUSet?
+    /// Whether the target was a file or a block device (the snippets' disk type and driver).
+    public var targetKind: DiskBacking.Kind
+    /// The target's image format (qcow2 when it starts with qcow2's magic).
+    public var targetFormat: DiskBacking.ImageFormat
 
     public init(title: String, baseline: String, layouts: [String], runs: [ReportRun], numQueues: Int, deviceName: String = "vda",
                 timing: String, backend: String, target: String, traceSummary: [(String, String)], host: [(String, String)],
-                onlineCPUs: Int, largeRequestShare: Double, vms: Int = 1) {
+                onlineCPUs: Int, largeRequestShare: Double, vms: Int = 1, plan: SweepPlan? = nil, unfinishedRuns: [UnfinishedRun] = [],
+                tracePath: String? = nil, vmHostCPUs: CPUSet? = nil, targetKind: DiskBacking.Kind? = nil, targetFormat: DiskBacking.ImageFormat = .raw) {
         self.title = title
         self.baseline = baseline
         self.layouts = layouts
@@ -72,5 +90,12 @@ public struct ReportInput: Sendable {
         self.onlineCPUs = onlineCPUs
         self.largeRequestShare = largeRequestShare
         self.vms = vms
+        self.plan = plan
+        self.unfinishedRuns = unfinishedRuns
+        self.tracePath = tracePath
+        self.vmHostCPUs = vmHostCPUs
+        // Without a look at the target, a /dev path is taken for a block device.
+        self.targetKind = targetKind ?? (target.hasPrefix("/dev/") ? .blockDevice : .file)
+        self.targetFormat = targetFormat
     }
 }

@@ -20,11 +20,11 @@ extension ReportModel {
         ]
     }
 
-    var baselineResult: LayoutResult { results.first { $0.spec == input.baseline } ?? results[0] }
+    var baselineResult: LayoutResult? { results.first { $0.spec == input.baseline } ?? results.first }
 
     /// The baseline a configuration is compared with: the baseline layout at its VM count.
     func baseline(for r: LayoutResult) -> LayoutResult {
-        results.first { $0.spec == input.baseline + ReportModel.group(of: r.spec) } ?? baselineResult
+        results.first { $0.spec == input.baseline + ReportModel.group(of: r.spec) } ?? baselineResult ?? r
     }
 
     /// The cell for one metric of one layout: mean ± 95% interval, and the change against the
@@ -40,6 +40,50 @@ extension ReportModel {
         return (value, s.differs(from: base) ? change : change + " (noise)")
     }
 
+    /// How the outcome is decided, in one sentence for the reader.
+    var decisionRule: String {
+        "A layout wins when its IOPS gain over the baseline is larger than the noise (Welch's t-test, 95%); layouts are equivalent when the 95% interval of the difference lies within ±\(Int((ReportModel.equivalenceMargin * 100).rounded()))% of the baseline's mean IOPS; anything else is inconclusive, and a sweep missing planned runs is incomplete."
+    }
+
+    /// "3 runs each", or each layout's count when they differ.
+    var runCounts: String {
+        let counts = results.map(\.runs.count)
+        guard let first = counts.first else { return "no finished runs" }
+        if counts.allSatisfy({ $0 == first }) { return first == 1 ? "one run each" : "\(first) runs each" }
+        return "runs per layout: " + results.map { "\($0.spec) \($0.runs.count)" }.joined(separator: ", ")
+    }
+
+    /// Where the runs came from: a sweep checked against its plan, or runs picked by id.
+    var planNote: String {
+        guard let plan = input.plan else { return "These runs were picked by id, so there is no sweep plan to check them against." }
+        let layouts = plan.layouts.map { "\($0.count) layouts" } ?? "its layouts"
+        return "\(plan.sweepId.map { "Sweep \($0)" } ?? "The sweep") planned \(layouts) × \(plan.repeats) runs\(plan.vmCounts == [1] ? "" : " at \(plan.vmCounts.map(String.init).joined(separator: ", ")) VMs")."
+    }
+
+    /// Why there is no recommendation, by outcome.
+    var noRecommendation: String {
+        switch outcome {
+        case .incomplete: return "The sweep is missing planned runs, so the layouts were not all measured alike."
+        case .inconclusive: return verdict.hostLimited.isEmpty || verdict.repeatsSuggested != nil
+            ? "The runs cannot tell the layouts apart yet."
+            : "This host is too small to show what the layouts with more IOThreads can do."
+        case .winner, .equivalent: return ""
+        }
+    }
+
+    var nextStepIntro: String {
+        switch verdict.repeatsSuggested {
+        case .runs(let n)?: return "To separate the layouts at the measured spread (about \(n) runs per layout, 95% confidence, 80% power):"
+        case .moreThan(let cap)?: return "More than \(cap) runs per layout would be needed at the measured spread; after quieting the machine, sweep again:"
+        case nil:
+            if outcome == .incomplete { return "To finish the comparison, run the whole sweep again:" }
+            if !verdict.hostLimited.isEmpty {
+                return "On the VM host, or one with at least \((verdict.hostLimited.map(\.iothreads).max() ?? 0) + 1) CPUs, with the trace and a target there:"
+            }
+            return "To measure again:"
+        }
+    }
+
     /// The report as one self-contained HTML page.
     public func html() -> String {
         let e = SVGCharts.escape
@@ -47,61 +91,93 @@ extension ReportModel {
         h += "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}"
         h += "th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}"
         h += "pre{background:#f5f5f5;padding:0.8em;overflow-x:auto}.answer{font-size:1.25em;font-weight:600}.noise{color:#888}.warn{color:#b00}"
-        h += "@media print{.chart{page-break-inside:avoid}}</style></head><body>\n"
-        h += "<h1>\(e(input.title))</h1>\n<p class='answer' id='answer'>\(e(answer).replacingOccurrences(of: "`", with: ""))</p>\n"
-        h += "<p>\(results.count) layouts, \(results.map(\.runs.count).min() ?? 0) run(s) each, timing \(e(input.timing)), backend \(e(input.backend)) on \(e(input.target)). Values are means ± the 95% interval; changes are against <b>\(e(baselineResult.spec))</b>; a change marked (noise) is inside it.</p>\n"
-        for w in warnings { h += "<p class='warn'>\(e(w))</p>\n" }
-        h += "<h2>Results</h2>\n"
-        for metric in metrics {
-            h += "<table class='metric' data-metric='\(e(metric.title))'><tr><th>layout</th><th>\(e(metric.title))</th><th>change</th></tr>\n"
-            for r in results {
-                let c = cells(metric, r)
-                h += "<tr><td>\(e(r.spec))</td><td>\(e(c.value))</td><td class='\(c.change.hasSuffix("(noise)") ? "noise" : "")'>\(e(c.change))</td></tr>\n"
-            }
-            h += "</table>\n"
+        h += ".outcome b{text-transform:uppercase;padding:1px 6px;border-radius:3px;background:#eee}.outcome-inconclusive b,.outcome-incomplete b{background:#fde2b8}"
+        h += ".outcome-winner b,.outcome-equivalent b{background:#cdebd0}@media print{.chart{page-break-inside:avoid}}</style></head><body>\n"
+        h += "<h1>\(e(input.title))</h1>\n<p class='answer' id='answer' data-outcome='\(outcome.rawValue)'>\(e(answer).replacingOccurrences(of: "`", with: ""))</p>\n"
+        h += "<p class='outcome outcome-\(outcome.rawValue)' id='outcome'>Outcome: <b>\(outcome.rawValue)</b>. \(e(decisionRule))</p>\n"
+        if !verdict.missing.isEmpty {
+            h += "<p class='warn'>Missing runs:</p>\n<ul class='warn' id='missing'>" + verdict.missing.map { "<li>\(e($0.description))</li>" }.joined() + "</ul>\n"
         }
-        h += "<h2>Charts</h2>\n"
-        h += SVGCharts.bars(title: "IOPS per layout (95% interval)", labels: results.map(\.spec), values: results.map(\.iops.mean),
-                            errors: results.map(\.iops.ci95), unit: "IOPS") + "\n"
-        h += SVGCharts.lines(
-            title: "Latency CDF (first run of each layout)",
-            series: results.map { r in (r.spec, r.runs[0].latencyCDF.map { (x: $0.ns, y: $0.fraction) }) },
-            xLabel: "completion latency (log scale)", yLabel: "fraction of requests", logX: true,
-            xFormat: SVGCharts.duration, yFormat: { String(format: "%.2f", $0) }, yMax: 1) + "\n"
-        h += SVGCharts.bars(title: "IOThread CPU, % of one CPU (sum over IOThreads)", labels: results.map(\.spec), values: results.map(\.iothreadCPU.mean),
-                            errors: results.map(\.iothreadCPU.ci95), unit: "%") + "\n"
-        h += SVGCharts.lines(
-            title: "IOPS over time (first run of each layout, 100 ms buckets)",
-            series: results.map { r in (r.spec, r.runs[0].timeline.enumerated().map { (x: Double($0.offset) / 10, y: Double($0.element) * 10) }) },
-            xLabel: "seconds", yLabel: "IOPS", logX: false, xFormat: { String(format: "%.1f", $0) }, yFormat: SVGCharts.compact) + "\n"
-        h += "<h2>Recommended layout: \(e(recommendation.spec))</h2>\n<p>\(e(recommendation.spec)) is \(e(recommendation.reason)). \(e(recommendation.pinning))</p>\n"
-        h += "<h3>QEMU</h3>\n<pre id='qemu'>\(e(recommendation.qemu))</pre>\n<h3>libvirt</h3>\n<pre id='libvirt'>\(e(recommendation.libvirt))</pre>\n"
+        if let command = verdict.nextCommand {
+            h += "<p>\(e(nextStepIntro))</p>\n<pre id='next'>\(e(command))</pre>\n"
+        }
+        let against = baselineResult.map { " changes are against <b>\(e($0.spec))</b>; a change marked (noise) is inside it." } ?? ""
+        h += "<p>\(results.count) layout\(results.count == 1 ? "" : "s"), \(e(runCounts)), timing \(e(input.timing)), backend \(e(input.backend)) on \(e(input.target)). \(e(planNote)) Values are means ± the 95% interval;\(against)</p>\n"
+        for w in warnings { h += "<p class='warn'>\(e(w))</p>\n" }
+        if !results.isEmpty {
+            h += "<h2>Results</h2>\n"
+            for metric in metrics {
+                h += "<table class='metric' data-metric='\(e(metric.title))'><tr><th>layout</th><th>\(e(metric.title))</th><th>change</th></tr>\n"
+                for r in results {
+                    let c = cells(metric, r)
+                    h += "<tr><td>\(e(r.spec))</td><td>\(e(c.value))</td><td class='\(c.change.hasSuffix("(noise)") ? "noise" : "")'>\(e(c.change))</td></tr>\n"
+                }
+                h += "</table>\n"
+            }
+            h += "<h2>Charts</h2>\n"
+            h += SVGCharts.bars(title: "IOPS per layout (95% interval)", labels: results.map(\.spec), values: results.map(\.iops.mean),
+                                errors: results.map(\.iops.ci95), unit: "IOPS") + "\n"
+            h += SVGCharts.lines(
+                title: "Latency CDF (first run of each layout)",
+                series: results.map { r in (r.spec, r.runs[0].latencyCDF.map { (x: $0.ns, y: $0.fraction) }) },
+                xLabel: "completion latency (log scale)", yLabel: "fraction of requests", logX: true,
+                xFormat: SVGCharts.duration, yFormat: { String(format: "%.2f", $0) }, yMax: 1) + "\n"
+            h += SVGCharts.bars(title: "IOThread CPU, % of one CPU (sum over IOThreads)", labels: results.map(\.spec), values: results.map(\.iothreadCPU.mean),
+                                errors: results.map(\.iothreadCPU.ci95), unit: "%") + "\n"
+            h += SVGCharts.lines(
+                title: "IOPS over time (first run of each layout, 100 ms buckets)",
+                series: results.map { r in (r.spec, r.runs[0].timeline.enumerated().map { (x: Double($0.offset) / 10, y: Double($0.element) * 10) }) },
+                xLabel: "seconds", yLabel: "IOPS", logX: false, xFormat: { String(format: "%.1f", $0) }, yFormat: SVGCharts.compact) + "\n"
+        }
+        if let recommendation {
+            h += "<h2>Recommended layout: \(e(recommendation.spec))</h2>\n<p>\(e(recommendation.spec)) is \(e(recommendation.reason)). \(e(recommendation.pinning))</p>\n"
+            h += "<p id='disk'>\(e(recommendation.diskNote))</p>\n"
+            h += "<h3>QEMU</h3>\n<pre id='qemu'>\(e(recommendation.qemu))</pre>\n<h3>libvirt</h3>\n<pre id='libvirt'>\(e(recommendation.libvirt))</pre>\n"
+        } else {
+            h += "<h2>No recommendation</h2>\n<p id='no-recommendation'>\(e(noRecommendation)) Do not change the VM's configuration on these numbers.</p>\n"
+        }
         h += "<h2>Caveats</h2>\n<ul>" + caveats.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
         h += "<h2>Trace</h2>\n<table>" + input.traceSummary.map { "<tr><td>\(e($0.0))</td><td>\(e($0.1))</td></tr>" }.joined() + "</table>\n"
-        h += "<h2>Host</h2>\n<table>" + input.host.map { "<tr><td>\(e($0.0))</td><td>\(e($0.1))</td></tr>" }.joined() + "</table>\n"
+        h += "<h2>Host that measured</h2>\n<table>" + input.host.map { "<tr><td>\(e($0.0))</td><td>\(e($0.1))</td></tr>" }.joined() + "</table>\n"
         h += "<h2>Runs</h2>\n<table><tr><th>run</th><th>layout</th><th>IOPS</th><th>latency p99</th></tr>"
         h += input.runs.map { "<tr><td>\($0.id)</td><td>\(e($0.layoutSpec))</td><td>\(String(format: "%.0f", $0.iops))</td><td>\(SVGCharts.duration($0.p99Ns))</td></tr>" }.joined()
+        h += input.unfinishedRuns.map { "<tr class='warn'><td>\($0.id)</td><td>\(e($0.configuration))</td><td>never finished</td><td>–</td></tr>" }.joined()
         h += "</table>\n<p>Made by vqtrace.</p>\n</body></html>\n"
         return h
     }
 
-    /// The same tables and recommendation as Markdown.
+    /// The same facts, tables and recommendation as Markdown.
     public func markdown() -> String {
         var m = "# \(input.title)\n\n**\(answer)**\n\n"
-        m += "\(results.count) layouts, \(results.map(\.runs.count).min() ?? 0) run(s) each, timing \(input.timing), backend \(input.backend) on \(input.target). Values are means ± the 95% interval; changes are against `\(baselineResult.spec)`; a change marked (noise) is inside it.\n\n"
-        for w in warnings { m += "> \(w)\n\n" }
-        m += "| layout | " + metrics.map(\.title).joined(separator: " | ") + " |\n"
-        m += "|---|" + metrics.map { _ in "---:" }.joined(separator: "|") + "|\n"
-        for r in results {
-            m += "| \(r.spec) | " + metrics.map { metric in
-                let c = cells(metric, r)
-                return c.change == "baseline" ? c.value : "\(c.value) (\(c.change))"
-            }.joined(separator: " | ") + " |\n"
+        m += "Outcome: **\(outcome.rawValue)**. \(decisionRule)\n\n"
+        if !verdict.missing.isEmpty {
+            m += "Missing runs:\n\n" + verdict.missing.map { "- \($0.description)" }.joined(separator: "\n") + "\n\n"
         }
-        m += "\n## Recommended layout: \(recommendation.spec)\n\n\(recommendation.spec) is \(recommendation.reason). \(recommendation.pinning)\n\n"
-        m += "QEMU:\n\n```\n\(recommendation.qemu)```\n\nlibvirt:\n\n```xml\n\(recommendation.libvirt)```\n\n## Caveats\n\n"
-        m += caveats.map { "- \($0)" }.joined(separator: "\n") + "\n\n## Trace\n\n"
-        m += input.traceSummary.map { "- \($0.0): \($0.1)" }.joined(separator: "\n") + "\n\n## Host\n\n"
+        if let command = verdict.nextCommand {
+            m += "\(nextStepIntro)\n\n```sh\n\(command)\n```\n\n"
+        }
+        let against = baselineResult.map { " changes are against `\($0.spec)`; a change marked (noise) is inside it." } ?? ""
+        m += "\(results.count) layout\(results.count == 1 ? "" : "s"), \(runCounts), timing \(input.timing), backend \(input.backend) on \(input.target). \(planNote) Values are means ± the 95% interval;\(against)\n\n"
+        for w in warnings { m += "> \(w)\n\n" }
+        if !results.isEmpty {
+            m += "| layout | " + metrics.map(\.title).joined(separator: " | ") + " |\n"
+            m += "|---|" + metrics.map { _ in "---:" }.joined(separator: "|") + "|\n"
+            for r in results {
+                m += "| \(r.spec) | " + metrics.map { metric in
+                    let c = cells(metric, r)
+                    return c.change == "baseline" ? c.value : "\(c.value) (\(c.change))"
+                }.joined(separator: " | ") + " |\n"
+            }
+        }
+        if let recommendation {
+            m += "\n## Recommended layout: \(recommendation.spec)\n\n\(recommendation.spec) is \(recommendation.reason). \(recommendation.pinning)\n\n"
+            m += "\(recommendation.diskNote)\n\n"
+            m += "QEMU:\n\n```\n\(recommendation.qemu)```\n\nlibvirt:\n\n```xml\n\(recommendation.libvirt)```\n\n"
+        } else {
+            m += "\n## No recommendation\n\n\(noRecommendation) Do not change the VM's configuration on these numbers.\n\n"
+        }
+        m += "## Caveats\n\n" + caveats.map { "- \($0)" }.joined(separator: "\n") + "\n\n## Trace\n\n"
+        m += input.traceSummary.map { "- \($0.0): \($0.1)" }.joined(separator: "\n") + "\n\n## Host that measured\n\n"
         m += input.host.map { "- \($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
         return m
     }

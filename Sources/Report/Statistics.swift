@@ -23,25 +23,14 @@ public struct Summary: Sendable, Equatable {
         }
     }
 
+    /// The sample variance (n − 1 in the denominator); 0 with one run.
+    public var variance: Double { standardDeviation * standardDeviation }
+
     /// Two-sided 95% quantiles of Student's t.
-    static func t95(degrees: Int) -> Double {
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
-        if degrees < 1 { return .infinity }
-        if degrees <= table.count { return table[degrees - 1] }
-        return degrees <= 30 ? 2.05 : 1.96
-    }
+    static func t95(degrees: Int) -> Double { StudentT.twoSided95(degrees: degrees) }
 
     /// Whether `self` and `other` differ at 95% (Welch's t); false when either has one run.
     public func differs(from other: Summary) -> Bool {
-        guard n > 1, other.n > 1 else { return false }
-        let va = standardDeviation * standardDeviation / Double(n)
-        let vb = other.standardDeviation * other.standardDeviation / Double(other.n)
-        let se = (va + vb).squareRoot()
-        guard se > 0 else { return mean != other.mean }
-        let t = abs(mean - other.mean) / se
-        // Welch–Satterthwaite degrees of freedom.
-        let df = (va + vb) * (va + vb) / (va * va / Double(n - 1) + vb * vb / Double(other.n - 1))
-        return t > Self.t95(degrees: max(1, Int(df.rounded(.down))))
+        MeanDifference(self, minus: other).isSignificant
     }
 }

@@ -38,11 +38,28 @@ struct ReportTests {
         #expect(!Summary([100]).differs(from: Summary([200])))  // one run: the noise is unknown
     }
 
+    @Test("the difference of two means has Welch's 95% interval; equivalence needs the whole interval inside the margin")
+    func meanDifference() throws {
+        // Each side: variance 4, so 4/3 per mean; se² = 8/3, and Welch–Satterthwaite gives exactly 4
+        // degrees of freedom, t = 2.776.
+        let d = MeanDifference(Summary([20, 22, 24]), minus: Summary([10, 12, 14]))
+        #expect(d.difference == 10)
+        let halfWidth = try #require(d.halfWidth95)
+        #expect(abs(halfWidth - 2.776 * (8.0 / 3).squareRoot()) < 1e-9)
+        #expect(d.isSignificant)
+        #expect(d.isWithin(10 + halfWidth) && !d.isWithin(10 + halfWidth - 0.01))
+        #expect(MeanDifference(Summary([5]), minus: Summary([1, 2])).halfWidth95 == nil)
+        // Beyond 20 degrees of freedom the table goes on (it used to jump to 2.05 and then 1.96).
+        #expect(StudentT.twoSided95(degrees: 25) == 2.060 && StudentT.twoSided95(degrees: 45) == 2.021)
+        #expect(StudentT.twoSided95(degrees: 1000) == 1.960 && StudentT.power80(degrees: 3) == 0.978)
+    }
+
     @Test("the answer names the winner with the seed-style change; the recommendation is the winner")
     func winner() throws {
         let model = try ReportModel(ReportFixtures.input())
         #expect(model.answer.hasPrefix("`rr:2` wins: +22.86% IOPS over `single`"))
-        #expect(model.recommendation.spec == "rr:2")
+        #expect(model.outcome == .winner && model.verdict.winner == "rr:2")
+        #expect(model.recommendation?.spec == "rr:2")
         let rr2 = try #require(model.results.first { $0.spec == "rr:2" })
         #expect(rr2.significant && abs(rr2.change! - (122_860.0 / 100_000 - 1)) < 1e-9)
         let perVQ = try #require(model.results.first { $0.spec == "per-vq" })
@@ -50,25 +67,26 @@ struct ReportTests {
         #expect(model.caveats.contains { $0.contains("large blocks gain less") })
     }
 
-    @Test("a difference inside the noise keeps the baseline, and one run each asks for repeats")
+    @Test("a difference inside the noise is inconclusive and recommends nothing; one run each asks for 3 runs")
     func noWinner() throws {
         let noisy = ReportFixtures.input(runs: [
             ReportFixtures.run(1, "single", iops: 100_000), ReportFixtures.run(2, "rr:2", iops: 90_000),
             ReportFixtures.run(3, "single", iops: 120_000), ReportFixtures.run(4, "rr:2", iops: 140_000),
         ])
         let model = try ReportModel(noisy)
-        #expect(model.answer.hasPrefix("No layout beat `single` beyond the noise"))
-        #expect(model.recommendation.spec == "single")
+        #expect(model.answer.hasPrefix("Inconclusive: `rr:2` measured +4.55% IOPS against `single`"))
+        #expect(model.outcome == .inconclusive && model.recommendation == nil)
         let once = try ReportModel(ReportFixtures.input(runs: [ReportFixtures.run(1, "single", iops: 100), ReportFixtures.run(2, "rr:2", iops: 150)]))
-        #expect(once.answer.contains("repeat the sweep"))
-        #expect(once.recommendation.spec == "single")
+        #expect(once.answer.hasPrefix("Inconclusive: `rr:2` measured +50.00% IOPS against `single` in one run each"))
+        #expect(once.verdict.repeatsSuggested == .runs(3) && once.answer.contains("--repeat 3"))
+        #expect(once.recommendation == nil)
     }
 
     @Test("the HTML has every section, the tables carry the run values and changes, and the charts are inline SVG")
     func html() throws {
         let model = try ReportModel(ReportFixtures.input())
         let html = model.html()
-        for section in ["<h2>Results</h2>", "<h2>Charts</h2>", "<h2>Recommended layout: rr:2</h2>", "<h2>Caveats</h2>", "<h2>Trace</h2>", "<h2>Host</h2>"] {
+        for section in ["<h2>Results</h2>", "<h2>Charts</h2>", "<h2>Recommended layout: rr:2</h2>", "<h2>Caveats</h2>", "<h2>Trace</h2>", "<h2>Host that measured</h2>"] {
             #expect(html.contains(section), "missing \(section)")
         }
         #expect(html.components(separatedBy: "<table class='metric'").count - 1 == 6)
@@ -81,15 +99,44 @@ struct ReportTests {
         #expect(html.contains("class='errorbar'"))
     }
 
-    @Test("the QEMU and libvirt snippets pass the project's own validators and pin to the top CPUs")
+    @Test("the QEMU and libvirt snippets pass the project's own validators; pinning is for the VM host, never this host's CPUs by default")
     func snippets() throws {
+        // 16 CPUs on the host that measured: nothing of them may leak into the advice.
         let model = try ReportModel(ReportFixtures.input(cpus: 16))
-        let qemu = try QEMULayoutFormat.parse(model.recommendation.qemu, numQueues: 4)
+        let recommendation = try #require(model.recommendation)
+        let qemu = try QEMULayoutFormat.parse(recommendation.qemu, numQueues: 4)
         #expect(qemu.iothreads.map(\.id) == ["iothread1", "iothread2"])
         #expect(qemu.devices[0].assignment == ["iothread1", "iothread2", "iothread1", "iothread2"])
-        let libvirt = try LibvirtLayoutFormat.parse(model.recommendation.libvirt, numQueues: 4)
-        #expect(libvirt.iothreads.map { $0.cpus?.cpus ?? [] } == [[14], [15]])
-        #expect(model.markdown().contains("```xml\n" + model.recommendation.libvirt))
+        #expect(recommendation.libvirt.contains("<iothreadpin iothread='1' cpuset='VM_HOST_CPU_1'/>"))
+        #expect(recommendation.libvirt.contains("<iothreadpin iothread='2' cpuset='VM_HOST_CPU_2'/>"))
+        #expect(!recommendation.libvirt.contains("cpuset='14'") && !recommendation.libvirt.contains("cpuset='15'"))
+        #expect(!recommendation.pinning.contains("14") && !recommendation.pinning.contains("15") && !recommendation.qemu.contains("CPUs 1"))
+        #expect(recommendation.pinning.hasPrefix("Pin each IOThread to its own CPU of the VM host, on the disk's NUMA node"))
+        // With the placeholders filled in, libvirt's rules accept the XML.
+        let filled = recommendation.libvirt.replacingOccurrences(of: "VM_HOST_CPU_1", with: "2").replacingOccurrences(of: "VM_HOST_CPU_2", with: "3")
+        #expect(try LibvirtLayoutFormat.parse(filled, numQueues: 4).iothreads.map { $0.cpus?.cpus ?? [] } == [[2], [3]])
+        #expect(model.markdown().contains("```xml\n" + recommendation.libvirt))
+        #expect(model.html().contains("<h2>Host that measured</h2>"))
+    }
+
+    @Test("--vm-host-cpus fills in <iothreadpin> with the VM host's CPUs: one each, or in turn when there are fewer")
+    func vmHostPinning() throws {
+        var input = ReportFixtures.input(cpus: 16)
+        input.vmHostCPUs = try CPUSet(parsing: "8-11")
+        let recommendation = try #require(try ReportModel(input).recommendation)
+        #expect(try LibvirtLayoutFormat.parse(recommendation.libvirt, numQueues: 4).iothreads.map { $0.cpus?.cpus ?? [] } == [[8], [9]])
+        #expect(recommendation.qemu.contains("# pin iothread1 to CPUs 8 ") && recommendation.qemu.contains("# pin iothread2 to CPUs 9 "))
+        #expect(recommendation.pinning.hasPrefix("Each IOThread is pinned to its own CPU of the VM host from --vm-host-cpus 8-11 (iothread1 → CPU 8, iothread2 → CPU 9)."))
+        #expect(!recommendation.libvirt.contains("VM_HOST_CPU"))
+
+        // per-vq (4 IOThreads) wins onto 2 given CPUs: they take turns.
+        var few = ReportFixtures.input(runs: ReportVerdictTests.runs([("single", [100_000, 101_000, 99_000]), ("per-vq", [150_000, 151_000, 149_000])]), cpus: 16)
+        few.layouts = ["single", "per-vq"]
+        few.vmHostCPUs = try CPUSet(parsing: "6,7")
+        let shared = try #require(try ReportModel(few).recommendation)
+        #expect(shared.spec == "per-vq")
+        #expect(try LibvirtLayoutFormat.parse(shared.libvirt, numQueues: 4).iothreads.map { $0.cpus?.cpus ?? [] } == [[6], [7], [6], [7]])
+        #expect(shared.pinning.hasPrefix("The 4 IOThreads share the 2 CPUs of --vm-host-cpus 6-7 in turn"))
     }
 
     @Test("Markdown has the same table and JSON every number")
@@ -146,7 +193,7 @@ struct ReportGroupTests {
         #expect(abs(model.results[3].change! - 0.01) < 1e-9)
         #expect(model.results[2].change == nil)
         #expect(model.answer.hasPrefix("`rr:2` wins: +30.00% IOPS over `single`"))
-        #expect(model.recommendation.spec == "rr:2")
+        #expect(model.recommendation?.spec == "rr:2")
         #expect(model.html().contains("<td>rr:2 ×8 VMs</td>"))
     }
 }

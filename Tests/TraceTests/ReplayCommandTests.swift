@@ -71,7 +71,12 @@ struct SweepCommandTests {
         #expect(abs((layouts[1]["iops_change"] as? Double ?? 0) - (rr2Mean / singleMean - 1)) < 1e-9)
         let html = try String(contentsOfFile: dir.file("r/report.html"), encoding: .utf8)
         #expect(html.contains(String(format: "%+.2f%%", (rr2Mean / singleMean - 1) * 100)))
-        #expect(html.contains("<svg") && html.contains("id='qemu'") && html.contains("id='libvirt'"))
+        #expect(html.contains("<svg"))
+        // Two null-backend runs per layout may or may not settle the question; the snippets
+        // appear exactly when the report recommends a layout.
+        let recommends = report["recommendation"] != nil
+        #expect(["winner", "equivalent"].contains(report["outcome"] as? String) == recommends)
+        #expect(html.contains("id='qemu'") == recommends && html.contains("id='libvirt'") == recommends)
 
         // The same report again from the catalog.
         let again = try runVQTrace(["report", "--sweep", "1", "--format", "md", "--catalog", catalog], in: dir.path)

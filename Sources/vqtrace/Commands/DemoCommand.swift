@@ -87,9 +87,11 @@ struct DemoCommand: ParsableCommand {
         var options = ReplayOptions()
         options.timing = .afap
         options.depth = 16
-        let runIds = try SweepRunner.run(tracePath: replayTrace, traceId: traceId, specs: ["single", "rr:2", "per-vq"], repeats: repeats, target: file,
+        // The plan goes with the sweep, so that a report of an interrupted demo says what is missing.
+        let specs = ["single", "rr:2", "per-vq"]
+        let runIds = try SweepRunner.run(tracePath: replayTrace, traceId: traceId, specs: specs, repeats: repeats, target: file,
                                          backend: .ioUring, options: options, safety: DeviceSafety(), sparseTarget: false, catalog: open,
-                                         parameters: ["demo": true, "repeat": repeats])
+                                         parameters: ["demo": true, "layouts": specs, "repeat": repeats, "vms": [1], "qd": options.depth])
         let model = try ReportModel(ReportLoader.load(runIds: runIds, catalog: open, title: "Demo: which IOThread layout for an OLTP-shaped stream?", baseline: "single"))
         let files = try ReportLoader.write(model, htmlPath: reportPath)
         print("\n  \(model.answer.replacingOccurrences(of: "`", with: ""))")

@@ -39,6 +39,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
+    @OptionGroup var vmHost: ReportLoader.VMHostOption
 
     /// The layouts named by --layouts, in order.
     var specs: [String] { layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -81,7 +82,8 @@ struct SweepCommand: ParsableCommand {
         let runIds = try SweepRunner.run(tracePath: resolved.path, traceId: traceId, specs: specs, repeats: repeats, target: target, backend: backend,
                                          options: options, safety: device.safety, sparseTarget: sparseTarget, catalog: open, parameters: parameters,
                                          vmCounts: vmCounts)
-        let input = try ReportLoader.load(runIds: runIds, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?", baseline: nil)
+        var input = try ReportLoader.load(runIds: runIds, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?", baseline: nil)
+        input.vmHostCPUs = try vmHost.cpus()
         let model = try ReportModel(input)
         let files = try ReportLoader.write(model, htmlPath: report)
         print("\n\(model.answer.replacingOccurrences(of: "`", with: ""))")
@@ -95,10 +97,16 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a comparison report from runs in the catalog (a sweep, or any runs).",
         discussion: """
+            A sweep's report is checked against the sweep's plan (its layouts, --repeat and --vms): \
+            when runs are missing or never finished (the sweep was interrupted or failed) the \
+            report says which and recommends nothing. The answer's outcome is winner, \
+            equivalent, inconclusive or incomplete; only the first two recommend a layout.
+
             Examples:
               vqtrace report --sweep 3 --out Reports/db1.html
+              vqtrace report --sweep 3 --vm-host-cpus 8-11 --format md
               vqtrace report --runs 12,13,14,15 --format md
-              vqtrace report --sweep 3 --format json | jq .answer
+              vqtrace report --sweep 3 --format json | jq .outcome,.answer
             """)
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case html, md, json }
@@ -109,6 +117,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "html, md or json.") var format: ReportFormat = .html
     @Option(help: "Write here instead of standard output.") var out: String?
     @Option(help: "The baseline layout (default: single when present, else the first).") var baseline: String?
+    @OptionGroup var vmHost: ReportLoader.VMHostOption
 
     /// The run ids of --runs, nil when one is not a number.
     var runIds: [Int64]? {
@@ -125,14 +134,17 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let open = try catalog.open()
-        let ids: [Int64]
+        let title = "IOThread layout comparison"
+        var input: ReportInput
         if let sweep {
-            ids = try open.rows("SELECT id FROM run WHERE sweepId = ? ORDER BY id", [sweep]).compactMap { Int64($0["id"] ?? "") }
-            guard !ids.isEmpty else { throw ValidationError("sweep \(sweep) has no runs in \(catalog.catalog)") }
+            // Every run row of the sweep, finished or not, against its plan: an interrupted sweep
+            // reports what it is missing.
+            input = try ReportLoader.load(sweepId: sweep, catalog: open, title: title, baseline: baseline)
         } else {
-            ids = runIds!
+            input = try ReportLoader.load(runIds: runIds!, catalog: open, title: title, baseline: baseline)
         }
-        let model = try ReportModel(ReportLoader.load(runIds: ids, catalog: open, title: "IOThread layout comparison", baseline: baseline))
+        input.vmHostCPUs = try vmHost.cpus()
+        let model = try ReportModel(input)
         let text: String
         switch format {
         case .html: text = model.html()

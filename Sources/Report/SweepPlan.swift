@@ -1,0 +1,76 @@
+/// What a sweep set out to run, as its `sweep` row stores it, so that a report can tell a
+/// finished sweep from one that was interrupted or failed.
+public struct SweepPlan: Sendable, Equatable {
+    /// The sweep's catalog id, for the report's wording; nil for a plan made up in a program.
+    public var sweepId: Int64?
+    /// The layouts in the order the sweep ran them; nil when the stored plan does not list them
+    /// (demo sweeps before the plan stored them), and then only the runs per layout are checked.
+    public var layouts: [String]?
+    /// Runs per layout and VM count (`--repeat`).
+    public var repeats: Int
+    /// The VM counts (`--vms`).
+    public var vmCounts: [Int]
+    /// Requests in flight per vq (`--qd`), when stored: part of the command that repeats the sweep.
+    public var queueDepth: Int?
+
+    public init(sweepId: Int64? = nil, layouts: [String]?, repeats: Int, vmCounts: [Int] = [1], queueDepth: Int? = nil) {
+        self.sweepId = sweepId
+        self.layouts = layouts
+        self.repeats = repeats
+        self.vmCounts = vmCounts.isEmpty ? [1] : vmCounts
+        self.queueDepth = queueDepth
+    }
+
+    /// A configuration's label in a report: the layout, and the VM count when there are several
+    /// copies ("rr:2 ×8 VMs"); runs of several VMs are compared within their VM count.
+    public static func label(_ layout: String, vms: Int) -> String {
+        vms > 1 ? "\(layout) ×\(vms) VMs" : layout
+    }
+
+    /// The configurations with fewer finished runs than planned, in the sweep's order, given the
+    /// finished runs per configuration label. A layout the plan does not list is not checked here.
+    public func missing(finished: [String: Int], present: [String]) -> [MissingRuns] {
+        let expected: [String]
+        if let layouts {
+            expected = vmCounts.flatMap { vms in layouts.map { Self.label($0, vms: vms) } }
+        } else {
+            expected = present
+        }
+        return expected.compactMap { label in
+            let count = finished[label] ?? 0
+            return count < repeats ? MissingRuns(configuration: label, finished: count, planned: repeats) : nil
+        }
+    }
+}
+
+/// A planned configuration with fewer finished runs than the plan asked for.
+public struct MissingRuns: Sendable, Equatable, CustomStringConvertible {
+    /// The configuration's label ("per-vq", "rr:2 ×8 VMs").
+    public var configuration: String
+    public var finished: Int
+    public var planned: Int
+
+    public init(configuration: String, finished: Int, planned: Int) {
+        self.configuration = configuration
+        self.finished = finished
+        self.planned = planned
+    }
+
+    /// "rr:2: 0 of 3 runs".
+    public var description: String { "\(configuration): \(finished) of \(planned) run\(planned == 1 ? "" : "s")" }
+}
+
+/// A run row that started and never stored its results (the sweep was interrupted, or the run
+/// failed): a report counts it as missing.
+public struct UnfinishedRun: Sendable, Equatable {
+    public var id: Int64
+    /// The configuration's label, as for finished runs.
+    public var configuration: String
+    public var startedAt: String?
+
+    public init(id: Int64, configuration: String, startedAt: String? = nil) {
+        self.id = id
+        self.configuration = configuration
+        self.startedAt = startedAt
+    }
+}
