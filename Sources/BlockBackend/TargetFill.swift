@@ -54,7 +54,10 @@ public enum TargetFill {
     /// Writes fill data into `ranges` of the regular file at `path` (widened to 4 KiB, clipped
     /// to `fileSize`, which the file must already have), then makes it durable (fdatasync, so
     /// that extents are really converted before anyone maps them).
-    public static func write(_ ranges: [Range<UInt64>], path: String, fileSize: UInt64, progress: ProgressHandler? = nil) throws -> Outcome {
+    /// `shouldStop` is asked between chunks: true ends the fill after the chunks in flight, with
+    /// an error saying how far it got (what is written stays; the next preparation fills the rest).
+    public static func write(_ ranges: [Range<UInt64>], path: String, fileSize: UInt64, progress: ProgressHandler? = nil,
+                             shouldStop: (@Sendable () -> Bool)? = nil) throws -> Outcome {
         let pieces = ByteRanges.aligned(ranges, to: alignment, limit: fileSize)
         let total = ByteRanges.total(pieces)
         guard total > 0 else { return Outcome(bytes: 0, seconds: 0, direct: true) }
@@ -85,7 +88,10 @@ public enum TargetFill {
             tail = max(cut, last.lowerBound)..<last.upperBound
             if cut > last.lowerBound { aligned[aligned.count - 1] = last.lowerBound..<cut } else { aligned.removeLast() }
         }
-        try writeThroughRing(aligned, fd: fd, path: path, seed: seed, report: report)
+        try writeThroughRing(aligned, fd: fd, path: path, seed: seed, report: report, shouldStop: shouldStop)
+        if shouldStop?() == true {
+            throw BlockTargetError(path: path, problem: "the fill was interrupted after \(done) of \(total) bytes; the next run fills the rest")
+        }
         if let tail { try writeBuffered(tail, path: path, seed: seed, report: report) }
         if fdatasync(fd) != 0 { throw BlockTargetError(path: path, problem: "fdatasync after filling it: \(String(cString: strerror(errno)))") }
         if !direct { _ = posix_fadvise(fd, 0, off_t(fileSize), POSIX_FADV_DONTNEED) }
@@ -126,7 +132,8 @@ public enum TargetFill {
 
     /// The aligned pieces, in chunks of at most `chunkBytes`, `depth` in flight, each chunk's
     /// data generated while the others are being written.
-    private static func writeThroughRing(_ pieces: [Range<UInt64>], fd: Int32, path: String, seed: UInt64, report: (UInt64) -> Void) throws {
+    private static func writeThroughRing(_ pieces: [Range<UInt64>], fd: Int32, path: String, seed: UInt64, report: (UInt64) -> Void,
+                                         shouldStop: (@Sendable () -> Bool)?) throws {
         var chunks: [Range<UInt64>] = []
         for piece in pieces {
             var start = piece.lowerBound
@@ -163,6 +170,7 @@ public enum TargetFill {
         }
         var free = Array((0..<depth).reversed())
         while next < chunks.count || inFlight > 0 {
+            if next < chunks.count && shouldStop?() == true { next = chunks.count }  // drain, then stop
             while next < chunks.count, let slot = free.popLast() {
                 let chunk = chunks[next]
                 next += 1

@@ -45,9 +45,10 @@ public struct TargetRequirements: Sendable {
 ///   written before every check has passed, so a refusal leaves the file as it was.
 /// - Block devices are opened through `BlockTarget` with `DeviceSafety`'s checks, as they are.
 public enum TargetPreparer {
-    /// Prepares and opens `requirements.path`; `progress` hears about a fill as it goes.
-    public static func prepare(_ requirements: TargetRequirements, safety: DeviceSafety?,
-                               progress: TargetFill.ProgressHandler? = nil) throws -> (target: BlockTarget, preparation: TargetPreparation) {
+    /// Prepares and opens `requirements.path`; `progress` hears about a fill as it goes, and
+    /// `shouldStop` can end a long fill early (an error; a new file is removed again).
+    public static func prepare(_ requirements: TargetRequirements, safety: DeviceSafety?, progress: TargetFill.ProgressHandler? = nil,
+                               shouldStop: (@Sendable () -> Bool)? = nil) throws -> (target: BlockTarget, preparation: TargetPreparation) {
         let path = requirements.path
         let capacity = requirements.capacity
         var st = stat()
@@ -65,9 +66,10 @@ public enum TargetPreparer {
         var preparation = TargetPreparation(kind: .file, path: path, sparse: requirements.sparse, neededBytes: ByteRanges.total(needed),
                                             capacityBytes: capacity)
         if exists {
-            try prepareExisting(requirements, size: UInt64(st.st_size), needed: needed, safety: safety, into: &preparation, progress: progress)
+            try prepareExisting(requirements, size: UInt64(st.st_size), needed: needed, safety: safety, into: &preparation, progress: progress,
+                                shouldStop: shouldStop)
         } else {
-            try create(requirements, needed: needed, into: &preparation, progress: progress)
+            try create(requirements, needed: needed, into: &preparation, progress: progress, shouldStop: shouldStop)
         }
         let target: BlockTarget
         do {
@@ -82,7 +84,7 @@ public enum TargetPreparer {
 
     /// A new file: created, marked, allocated or grown, filled. Removed again if anything fails.
     private static func create(_ requirements: TargetRequirements, needed: [Range<UInt64>], into preparation: inout TargetPreparation,
-                               progress: TargetFill.ProgressHandler?) throws {
+                               progress: TargetFill.ProgressHandler?, shouldStop: (@Sendable () -> Bool)?) throws {
         let path = requirements.path
         let capacity = requirements.capacity
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -113,13 +115,14 @@ public enum TargetPreparer {
             let rc = posix_fallocate(fd, 0, off_t(capacity))
             if rc != 0 { throw BlockTargetError(path: path, problem: "cannot allocate \(capacity) bytes: \(String(cString: strerror(rc)))") }
         }
-        try fill(fd: fd, path: path, size: capacity, needed: needed, into: &preparation, progress: progress)
+        try fill(fd: fd, path: path, size: capacity, needed: needed, into: &preparation, progress: progress, shouldStop: shouldStop)
         keep = true
     }
 
     /// An existing file: mapped, checked against the rules, and filled where allowed.
     private static func prepareExisting(_ requirements: TargetRequirements, size: UInt64, needed: [Range<UInt64>], safety: DeviceSafety?,
-                                        into preparation: inout TargetPreparation, progress: TargetFill.ProgressHandler?) throws {
+                                        into preparation: inout TargetPreparation, progress: TargetFill.ProgressHandler?,
+                                        shouldStop: (@Sendable () -> Bool)?) throws {
         let path = requirements.path
         let capacity = requirements.capacity
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -175,19 +178,19 @@ public enum TargetPreparer {
                 if rc != 0 { throw BlockTargetError(path: path, problem: "cannot allocate \(capacity) bytes: \(String(cString: strerror(rc)))") }
             }
         }
-        try fill(fd: writable, path: path, size: max(size, capacity), needed: needed, into: &preparation, progress: progress)
+        try fill(fd: writable, path: path, size: max(size, capacity), needed: needed, into: &preparation, progress: progress, shouldStop: shouldStop)
     }
 
     /// Maps `needed` again (after any growth), fills what reads as zeros, and checks the result.
     private static func fill(fd: Int32, path: String, size: UInt64, needed: [Range<UInt64>], into preparation: inout TargetPreparation,
-                             progress: TargetFill.ProgressHandler?) throws {
+                             progress: TargetFill.ProgressHandler?, shouldStop: (@Sendable () -> Bool)?) throws {
         let before = try FileAllocation.scan(fd: fd, path: path, ranges: needed)
         if preparation.createdNow { preparation.unwrittenBytesBefore = before.unwrittenBytes }
         preparation.detection = before.method
         // Where nothing can be detected (no FIEMAP, no SEEK_DATA), a new file is filled whole
         // (it has no data yet); an existing one is left as it is.
         let ranges = before.method == .none && preparation.createdNow ? needed : before.unwritten
-        let outcome = try TargetFill.write(ranges, path: path, fileSize: size, progress: progress)
+        let outcome = try TargetFill.write(ranges, path: path, fileSize: size, progress: progress, shouldStop: shouldStop)
         preparation.filledBytes = outcome.bytes
         preparation.fillSeconds = outcome.seconds
         preparation.unwrittenBytesAfter = try FileAllocation.scan(fd: fd, path: path, ranges: needed).unwrittenBytes

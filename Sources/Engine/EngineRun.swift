@@ -128,7 +128,7 @@ public enum Engine {
             guard let path = job.target else { throw EngineError.configuration("the \(job.backend.rawValue) backend needs a target file") }
             let requirements = TargetRequirements(path: path, capacity: capacity, writes: job.writes, sparse: job.sparseTarget,
                                                   readRanges: job.targetReadRanges)
-            return try TargetPreparer.prepare(requirements, safety: job.deviceSafety, progress: job.fillProgress)
+            return try TargetPreparer.prepare(requirements, safety: job.deviceSafety, progress: job.fillProgress, shouldStop: job.shouldStop)
         }
         var result: EngineResult
         switch job.backend {

@@ -120,12 +120,13 @@ public enum ReplayRunner {
     /// `TargetPreparer`) without running anything: a sweep does it before its first run, so that
     /// a refused target ends it before anything is stored and the fill is not part of a run.
     public static func prepareTarget(tracePath: String, target: String, options: ReplayOptions, safety: DeviceSafety?,
-                                     sparseTarget: Bool = false, fillProgress: TargetFill.ProgressHandler? = nil) throws -> TargetPreparation {
+                                     sparseTarget: Bool = false, fillProgress: TargetFill.ProgressHandler? = nil,
+                                     shouldStop: (@Sendable () -> Bool)? = nil) throws -> TargetPreparation {
         let reader = try TraceReader(path: tracePath)
         let needs = targetNeeds(reader, options: options, queues: replayedQueues(reader.metadata, options: options), sparse: sparseTarget)
         let capacity = (reader.metadata.devices.map(\.capacitySectors).max() ?? 0) * 512
         let requirements = TargetRequirements(path: target, capacity: capacity, writes: needs.writes, sparse: sparseTarget, readRanges: needs.readRanges)
-        return try TargetPreparer.prepare(requirements, safety: safety, progress: fillProgress).preparation
+        return try TargetPreparer.prepare(requirements, safety: safety, progress: fillProgress, shouldStop: shouldStop).preparation
     }
 
     /// Replays `tracePath` onto `target` under `layoutSpec`.

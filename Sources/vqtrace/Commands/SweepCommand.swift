@@ -190,7 +190,8 @@ enum SweepRunner {
             // Prepared (created, filled, checked) as the runs will need it: a refused target ends
             // the sweep here, and the fill is done before the first run, not inside one.
             let preparation = try ReplayRunner.prepareTarget(tracePath: tracePath, target: target, options: options, safety: safety,
-                                                             sparseTarget: sparseTarget, fillProgress: TargetPreparationOutput.fillProgress())
+                                                             sparseTarget: sparseTarget, fillProgress: TargetPreparationOutput.fillProgress(),
+                                                             shouldStop: Interrupt.shared.shouldStop)
             print(preparation.summary)
         }
 
