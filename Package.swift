@@ -41,6 +41,10 @@ let package = Package(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
 
+        // How people write and read numbers: sizes (4k, 1g), lengths of time (10s, 500ms), and
+        // the binary units, durations and tables vqtrace prints.
+        .target(name: "Units"),
+
         // Guest memory, split virtqueues (driver and device side), virtio-blk requests. Pure logic.
         .target(name: "Virtio", dependencies: ["CRingAtomics", "CLinuxShim"], swiftSettings: hotPath),
 
@@ -48,7 +52,7 @@ let package = Package(
         .target(name: "Layout"),
 
         // Where requests go: io_uring, a thread pool, or nothing (the engine's own cost).
-        .target(name: "BlockBackend", dependencies: ["Virtio", "CLibURing", "CLinuxShim"], swiftSettings: hotPath),
+        .target(name: "BlockBackend", dependencies: ["Virtio", "Units", "CLibURing", "CLinuxShim"], swiftSettings: hotPath),
 
         // The virtio-blk engine: devices, IOThreads (event loops over virtqueues), vCPU drivers.
         .target(
@@ -58,10 +62,10 @@ let package = Package(
             swiftSettings: hotPath),
 
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
-        .target(name: "Trace", dependencies: ["Virtio", "CZstd", "CLinuxShim"], swiftSettings: hotPath),
+        .target(name: "Trace", dependencies: ["Virtio", "Units", "CZstd", "CLinuxShim"], swiftSettings: hotPath),
 
         // Workload models (HammerDB-like OLTP, fio-like) that generate per-vCPU request streams.
-        .target(name: "Workload", dependencies: ["Trace"]),
+        .target(name: "Workload", dependencies: ["Trace", "Units"]),
 
         // Importers and exporters of the trace formats users already have: fio iologs, blkparse and
         // ftrace blk text, the MSR, Alibaba, Tencent and DiskSim datasets. Per-line hot loops over
@@ -71,7 +75,7 @@ let package = Package(
 
         // vhost-user back-end: a guest's virtio-blk virtqueues, handed over by QEMU, served by the
         // engine's IOThreads (vqtrace serve).
-        .target(name: "VhostUser", dependencies: ["Virtio", "Engine", "CLinuxShim"]),
+        .target(name: "VhostUser", dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Replay", "Units", "CLinuxShim"]),
 
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
         .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
@@ -80,13 +84,29 @@ let package = Package(
         // HTML with inline SVG charts, Markdown, JSON.
         .target(name: "Report", dependencies: ["Layout"]),
 
+        // Runs of traces as a program uses them: sweeps, stored runs with typed summaries, reports
+        // built from the catalog, and the figures (fio-shaped) every run prints and stores.
+        .target(
+            name: "Runs",
+            dependencies: ["Replay", "Engine", "BlockBackend", "Catalog", "Report", "Trace", "Layout", "Units", "Workload",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")]),
+
+        // What `vqtrace bench` measures, as functions a program can call: the virtqueue round
+        // trip, the trace codec, the importers, the engine against fio, replay fidelity.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd"]),
+
+        // The end-to-end demo (`vqtrace demo`) as a function a program can call.
+        .target(name: "Demo", dependencies: ["Benchmarks", "Runs", "Replay", "Catalog", "Trace", "Layout", "Workload", "BlockBackend", "Units"]),
+
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
-        .target(name: "Catalog", dependencies: ["Trace", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Catalog", dependencies: ["Trace", "Units", .product(name: "GRDB", package: "GRDB.swift")]),
 
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import", "VhostUser",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import", "VhostUser", "Runs", "Benchmarks", "Demo", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -97,7 +117,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BlockBackend", "Virtio", "Layout", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Engine", "BlockBackend", "Trace", "Layout", "TestSupport"]),
         // The loader tests write real catalogs and traces and run `vqtrace report` on them.
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Layout", "Catalog", "Trace", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Runs", "Report", "Layout", "Catalog", "Trace", "TestSupport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "CLinuxShim", "TestSupport"]),

@@ -1,6 +1,8 @@
 import CLibURing
 import CLinuxShim
 import Foundation
+import Synchronization
+import Units
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,6 +34,25 @@ public enum TargetFill {
 
     /// Called on the filling thread after each chunk; library code never prints.
     public typealias ProgressHandler = @Sendable (Progress) -> Void
+
+    /// A progress bar on the terminal ("filling the target with data (1 GiB) [####....] 40%"),
+    /// or nil when standard error is not a terminal (no callback: nothing to draw). `pausing`
+    /// is a run's own bar: it waits while the fill shows, and its clock starts after.
+    public static func progressBar(enabled: Bool = true, pausing clock: ClockProgressBar? = nil) -> ProgressHandler? {
+        guard enabled, isatty(2) != 0 else { return nil }
+        let bar = Mutex<ProgressBar?>(nil)
+        return { p in
+            clock?.pause(p.bytesDone < p.bytesTotal)
+            bar.withLock { current in
+                if current == nil { current = ProgressBar(total: 1000, label: "filling the target with data (\(TextFormat.bytes(p.bytesTotal)))") }
+                current?.update(p.bytesTotal > 0 ? Int(p.bytesDone * 1000 / p.bytesTotal) : 1000)
+                if p.bytesDone >= p.bytesTotal {
+                    current?.finish()
+                    current = nil
+                }
+            }
+        }
+    }
 
     /// What a fill did.
     public struct Outcome: Sendable, Equatable {

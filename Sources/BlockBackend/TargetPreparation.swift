@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// How a run's target was prepared before anything was measured: what it is, whether vqtrace
 /// made it, how much of what the run needs read as zeros without disk I/O before, and what was
@@ -81,7 +82,7 @@ public struct TargetPreparation: Sendable, Equatable {
         case .null:
             return "target: none (null backend: requests complete at once, no I/O)"
         case .blockDevice:
-            return "target \(name): block device, used as it is (\(Self.bytes(capacityBytes)) needed)"
+            return "target \(name): block device, used as it is (\(TextFormat.bytes(capacityBytes)) needed)"
         case .file, .tmpfs:
             break
         }
@@ -96,10 +97,10 @@ public struct TargetPreparation: Sendable, Equatable {
         if let filesystem { what += " (\(filesystem))" }
         if kind == .tmpfs { what += ", in memory: no disk at all, so the run measures memory, not a disk" }
         if createdNow && !marked { what += "; the filesystem keeps no vqtrace mark, so later runs treat it as the user's file" }
-        let scope = sparse ? "the trace's read ranges, \(Self.bytes(neededBytes)) of \(Self.bytes(capacityBytes))" : Self.bytes(neededBytes)
+        let scope = sparse ? "the trace's read ranges, \(TextFormat.bytes(neededBytes)) of \(TextFormat.bytes(capacityBytes))" : TextFormat.bytes(neededBytes)
         var fill: String
         if filledBytes > 0 {
-            fill = "\(Self.bytes(filledBytes)) filled with data in \(String(format: "%.1f", fillSeconds)) s"
+            fill = "\(TextFormat.bytes(filledBytes)) filled with data in \(String(format: "%.1f", fillSeconds)) s"
             if let rate = fillMBPerSecond { fill += String(format: " (%.2f GB/s)", rate / 1000) }
             if sparse { fill += " (\(scope))" }
         } else {
@@ -110,23 +111,10 @@ public struct TargetPreparation: Sendable, Equatable {
         case .none?:
             state = "holes and unwritten extents cannot be detected on this filesystem"
         case .seekData?:
-            state = unwrittenBytesAfter == 0 ? "no holes" : "\(Self.bytes(unwrittenBytesAfter)) still holes (reads of them touch no disk)"
+            state = unwrittenBytesAfter == 0 ? "no holes" : "\(TextFormat.bytes(unwrittenBytesAfter)) still holes (reads of them touch no disk)"
         case .fiemap?, nil:
-            state = unwrittenBytesAfter == 0 ? "no unwritten extents" : "\(Self.bytes(unwrittenBytesAfter)) still unwritten (reads of them touch no disk)"
+            state = unwrittenBytesAfter == 0 ? "no unwritten extents" : "\(TextFormat.bytes(unwrittenBytesAfter)) still unwritten (reads of them touch no disk)"
         }
         return "target \(name): \(what), \(fill); \(state)"
-    }
-
-    /// Binary units, as the CLI prints sizes.
-    static func bytes(_ n: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        if unit == 0 { return "\(n) B" }
-        return value == value.rounded() ? String(format: "%.0f %@", value, units[unit]) : String(format: "%.1f %@", value, units[unit])
     }
 }

@@ -1,3 +1,4 @@
+import Units
 /// Why vqtrace will not use a file target as a run asks; each case names the file, what is
 /// wrong and the flag (or the other way) that allows it.
 public enum TargetPreparationError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -22,7 +23,7 @@ public enum TargetPreparationError: Error, CustomStringConvertible, Sendable, Eq
     }
 
     public var description: String {
-        let bytes = TargetPreparation.bytes
+        let bytes = TextFormat.bytes
         switch self {
         case .unwritten(let path, let unwritten, let needed):
             return "\(path): \(bytes(unwritten)) (\(unwritten) bytes) of the \(bytes(needed)) this run may read are holes or unwritten extents, "

@@ -357,7 +357,7 @@ extension TraceCatalog {
 }
 
 /// One IOThread's counters as a run stores them.
-public struct RunIOThreadRow: Sendable {
+public struct RunIOThreadRow: Sendable, Equatable {
     public var name: String
     public var requests: Int64
     public var passes: Int64
@@ -375,7 +375,7 @@ public struct RunIOThreadRow: Sendable {
 }
 
 /// One vq's totals and its latency histogram (serialized by the caller) as a run stores them.
-public struct RunQueueRow: Sendable {
+public struct RunQueueRow: Sendable, Equatable {
     public var device: Int
     public var vq: Int
     public var requests: Int64
@@ -410,5 +410,28 @@ extension TraceCatalog {
                 try db.execute(sql: "INSERT INTO runTimeline (runId, bucket, requests, bytes) VALUES (?, ?, ?, 0)", arguments: [id, bucket, Int64(count)])
             }
         }
+    }
+}
+
+extension CatalogTrace: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case id, name, path, records, complete, source, chunks, fingerprint
+        case durationNs = "duration_ns", fileBytes = "file_bytes", createdAt = "created_at"
+    }
+
+    /// `traces list --json`: one object per trace.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(path, forKey: .path)
+        try c.encode(records, forKey: .records)
+        try c.encode(lastSubmitNs - firstSubmitNs, forKey: .durationNs)
+        try c.encode(fileSize, forKey: .fileBytes)
+        try c.encode(complete, forKey: .complete)
+        try c.encode("\(sourceKind):\(sourceName)", forKey: .source)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(chunkCount, forKey: .chunks)
+        try c.encode(fingerprint, forKey: .fingerprint)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// The text trace formats `vqtrace import` reads.
 public enum ImportFormat: String, CaseIterable, Sendable {
     case fioIolog = "fio-iolog"
@@ -28,17 +29,22 @@ public enum ImportFormat: String, CaseIterable, Sendable {
     /// How `--vq-map` spreads requests when the user does not say.
     public var defaultVQMap: VQMap { hasCPUAndPID ? .cpu : .roundRobin }
 
-    /// One line for `--help` and messages.
+    /// One line for `--help` and messages: what the format is and how its lines read.
     public var summary: String {
         switch self {
-        case .fioIolog: return "fio --write_iolog output, v2 or v3"
-        case .blkparse: return "blkparse default text (Q and C events)"
-        case .ftraceBlk: return "ftrace blk tracer text (Q and C events)"
-        case .msr: return "MSR Cambridge CSV (FILETIME, bytes)"
-        case .disksim: return "DiskSim ASCII (ms, sectors, flags bit 0 = read)"
-        case .alibaba: return "Alibaba block trace CSV (µs, bytes)"
-        case .tencent: return "Tencent CBS CSV (s, sectors)"
+        case .fioIolog: return "fio --write_iolog output, v2 (wait lines) or v3 (µs timestamps)"
+        case .blkparse: return "blkparse default text; Q events are submissions, C completions"
+        case .ftraceBlk: return "the ftrace blk tracer's text (current_tracer = blk)"
+        case .msr: return "MSR Cambridge CSV (FILETIME,host,disk,Read|Write,bytes…)"
+        case .alibaba: return "Alibaba block CSV (device,R|W,offset,length in bytes,µs)"
+        case .tencent: return "Tencent CBS CSV (seconds,offset,size in sectors,0|1 = R|W,volume)"
+        case .disksim: return "DiskSim ASCII (ms device block size flags; flags bit 0 = read)"
         }
+    }
+
+    /// Every format a line each, as `vqtrace import --help` lists them.
+    public static var help: String {
+        allCases.map { "  " + $0.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n")
     }
 
     /// A parser for this format; `timeUnitNs` overrides the default unit where that is adjustable.

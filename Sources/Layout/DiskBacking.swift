@@ -48,6 +48,21 @@ public struct DiskBacking: Sendable, Hashable {
     /// O_DIRECT (`cache.direct=on`, libvirt `cache='none'`): no host page cache.
     public var cacheDirect: Bool
 
+    /// The disk of the `index`-th device of a layout: the first keeps the path, the others get
+    /// their device name before the extension (`vm-disk.img` → `vm-disk-vdb.img`), so that no
+    /// two devices of one emitted configuration name the same image.
+    public func forDevice(_ name: String, index: Int) -> DiskBacking {
+        guard index > 0 else { return self }
+        var copy = self
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        if let dot = path[slash...].lastIndex(of: "."), dot > slash {
+            copy.path = String(path[..<dot]) + "-\(name)" + String(path[dot...])
+        } else {
+            copy.path = path + "-\(name)"
+        }
+        return copy
+    }
+
     public init(kind: Kind, path: String, format: ImageFormat = .raw, aio: AIO = .native, cacheDirect: Bool = true) {
         self.kind = kind
         self.path = path

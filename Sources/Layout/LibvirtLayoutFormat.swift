@@ -173,7 +173,8 @@ public enum LibvirtLayoutFormat {
             out += "  </cputune>\n"
         }
         out += "  <devices>\n"
-        for device in layout.devices {
+        for (index, device) in layout.devices.enumerated() {
+            let disk = disk?.forDevice(device.name, index: index)
             out += "    <disk type='\(disk?.kind.libvirtType ?? "file")' device='disk'>\n"
             out += driverXML(device, in: layout, indent: "      ", disk: disk)
             if let disk { out += "      <source \(disk.kind.libvirtSourceAttribute)='\(attribute(disk.path))'/>\n" }

@@ -213,8 +213,8 @@ public enum QEMULayoutFormat {
                 lines.append("# pin \(thread.id) to CPUs \(cpus) (QEMU has no option for it: use libvirt <iothreadpin> or taskset on the thread)")
             }
         }
-        for device in layout.devices {
-            if let disk {
+        for (index, device) in layout.devices.enumerated() {
+            if let disk = disk?.forDevice(device.name, index: index) {
                 for node in blockdevJSON(device, disk: disk) { lines.append("-blockdev \(shellQuoted(node.serialized))") }
             }
             lines.append("-device \(shellQuoted(deviceJSON(device).serialized))")

@@ -19,11 +19,9 @@ public struct Recommendation: Sendable {
 
 extension ReportModel {
     static func recommend(_ winner: LayoutResult, reason: String, input: ReportInput) throws -> Recommendation {
-        var layout: IOThreadLayout
         let spec = winner.spec.components(separatedBy: " ×")[0]
-        do { layout = try LayoutSpec.parse(spec, numQueues: input.numQueues) } catch { throw ReportError("layout \(spec): \(error)") }
+        var layout = try Self.layout(spec, for: input.devices)
         let pinning = PinningAdvice.apply(&layout, vmHostCPUs: input.vmHostCPUs)
-        layout.devices = layout.devices.map { DeviceLayout(name: input.deviceName, iothreads: $0.iothreads, assignment: $0.assignment) }
         let (disk, note) = deploymentDisk(input)
         var qemu = QEMULayoutFormat.emit(layout, disk: disk)
         if layout.devices.contains(where: { $0.iothreads.count > 1 }) {
@@ -34,6 +32,25 @@ extension ReportModel {
         }
         return Recommendation(spec: spec, reason: reason, qemu: qemu, libvirt: LibvirtLayoutFormat.emit(layout, disk: disk, pinPlaceholder: PinningAdvice.placeholder),
                               pinning: pinning, disk: disk, diskNote: note)
+    }
+
+    /// `spec` for every device, as the replay ran it: the first device on the layout's
+    /// IOThreads, each other device on IOThreads of its own (named after it).
+    static func layout(_ spec: String, for devices: [ReportDevice]) throws -> IOThreadLayout {
+        var combined = IOThreadLayout(iothreads: [], devices: [])
+        for (index, device) in devices.enumerated() {
+            let parsed: IOThreadLayout
+            do { parsed = try LayoutSpec.parse(spec, numQueues: device.numQueues) } catch {
+                throw ReportError("layout \(spec) for device \(device.name): \(error)")
+            }
+            let prefix = index == 0 ? "" : "\(device.name)-"
+            combined.iothreads += parsed.iothreads.map { IOThreadSpec(id: prefix + $0.id, cpus: $0.cpus, pollMaxNs: $0.pollMaxNs) }
+            for single in parsed.devices {
+                combined.devices.append(DeviceLayout(name: device.name, iothreads: single.iothreads.map { prefix + $0 },
+                                                     assignment: single.assignment.map { prefix + $0 }))
+            }
+        }
+        return combined
     }
 
     /// The disk the configuration names, as the runs measured it: O_DIRECT, the backend's way of

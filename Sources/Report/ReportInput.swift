@@ -34,6 +34,18 @@ public struct ReportRun: Sendable {
 
 import Layout
 
+/// A virtio-blk device of the replayed trace.
+public struct ReportDevice: Sendable, Equatable {
+    public var name: String
+    public var numQueues: Int
+    public var capacityBytes: UInt64?
+    public init(name: String, numQueues: Int, capacityBytes: UInt64? = nil) {
+        self.name = name
+        self.numQueues = numQueues
+        self.capacityBytes = capacityBytes
+    }
+}
+
 /// Everything a report is built from: the runs and what they ran.
 public struct ReportInput: Sendable {
     public var title: String
@@ -42,9 +54,17 @@ public struct ReportInput: Sendable {
     /// Layouts in the order they were given.
     public var layouts: [String]
     public var runs: [ReportRun]
-    /// vqs of the traced device (for the recommended layout's QEMU and libvirt form).
-    public var numQueues: Int
-    public var deviceName: String
+    /// The trace's devices, in order: the recommended configuration has each of them.
+    public var devices: [ReportDevice]
+    /// vqs of the first device (a one-device report's shorthand).
+    public var numQueues: Int {
+        get { devices[0].numQueues }
+        set { devices[0].numQueues = newValue }
+    }
+    public var deviceName: String {
+        get { devices[0].name }
+        set { devices[0].name = newValue }
+    }
     public var timing: String
     public var backend: String
     public var target: String
@@ -71,8 +91,11 @@ public struct ReportInput: Sendable {
     public var targetKind: DiskBacking.Kind
     /// The target's image format (qcow2 when it starts with qcow2's magic).
     public var targetFormat: DiskBacking.ImageFormat
+    /// What the loader found that the reader must know (a trace file replaced since the runs).
+    public var notes: [String] = []
 
     public init(title: String, baseline: String, layouts: [String], runs: [ReportRun], numQueues: Int, deviceName: String = "vda",
+                devices: [ReportDevice]? = nil,
                 timing: String, backend: String, target: String, traceSummary: [(String, String)], host: [(String, String)],
                 onlineCPUs: Int, largeRequestShare: Double, vms: Int = 1, plan: SweepPlan? = nil, unfinishedRuns: [UnfinishedRun] = [],
                 tracePath: String? = nil, vmHostCPUs: CPUSet? = nil, targetKind: DiskBacking.Kind? = nil, targetFormat: DiskBacking.ImageFormat = .raw) {
@@ -80,8 +103,7 @@ public struct ReportInput: Sendable {
         self.baseline = baseline
         self.layouts = layouts
         self.runs = runs
-        self.numQueues = numQueues
-        self.deviceName = deviceName
+        self.devices = devices.flatMap { $0.isEmpty ? nil : $0 } ?? [ReportDevice(name: deviceName, numQueues: numQueues)]
         self.timing = timing
         self.backend = backend
         self.target = target

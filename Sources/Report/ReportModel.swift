@@ -109,6 +109,7 @@ public struct ReportModel: Sendable {
         if !few.isEmpty {
             warnings.append("Fewer than \(RepeatEstimate.minimumRuns) runs per layout (\(few.map { "\($0.spec): \($0.runs.count)" }.joined(separator: ", "))): with 2 runs the 95% interval is ±12.71 standard errors wide, with 3 ±4.30, and with one the noise is unknown. Sweep with --repeat \(RepeatEstimate.minimumRuns) or more.")
         }
+        warnings += input.notes
         warnings += input.runs.compactMap { run in run.warning.map { "run \(run.id) (\(run.layoutSpec)): \($0)" } }
         return warnings
     }

@@ -171,7 +171,8 @@ extension ReportVerdict {
     static func hostLimited(_ specs: [String], input: ReportInput) -> [HostLimitedLayout] {
         guard input.onlineCPUs > 0 else { return [] }
         return unique(specs).compactMap { spec in
-            guard let layout = try? LayoutSpec.parse(spec, numQueues: input.numQueues), layout.iothreads.count >= input.onlineCPUs else { return nil }
+            // Every device's IOThreads, as the replay ran them (each device on its own).
+            guard let layout = try? ReportModel.layout(spec, for: input.devices), layout.iothreads.count >= input.onlineCPUs else { return nil }
             return HostLimitedLayout(layout: spec, iothreads: layout.iothreads.count)
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinuxShim
 import Foundation
 import Replay
+import Runs
 import Trace
 
 /// The `vqtrace` command: record virtio-blk virtqueue streams, replay them under IOThread

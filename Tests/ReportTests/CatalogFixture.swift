@@ -1,9 +1,12 @@
 import Catalog
 import Foundation
+import Layout
+import Report
+import Runs
 import TestSupport
 import Trace
 
-/// A real catalog and trace file for `vqtrace report` to read: a sweep row with its plan, and run
+/// A real catalog and trace file for the report loader to read: a sweep row with its plan, and run
 /// rows, finished or left unfinished the way an interrupted sweep leaves them.
 final class CatalogFixture {
     let scratch = ScratchDirectory()
@@ -42,23 +45,48 @@ final class CatalogFixture {
                                               timing: "afap", target: target ?? scratch.file("disk.img"),
                                               hostJSON: String(decoding: try JSONEncoder().encode(host), as: UTF8.self), sweepId: sweepId))
         guard let iops else { return id }
-        let summary: [String: Any] = ["iops": iops, "seconds": 1.0, "read": ["io_bytes": iops * 4096], "write": ["io_bytes": 0]]
-        try catalog.finishRun(id, warning: nil, summaryJSON: String(decoding: try JSONSerialization.data(withJSONObject: summary), as: UTF8.self),
+        let summary = RunSummary(seconds: 1, read: FioDirection(ios: UInt64(iops), ioBytes: UInt64(iops) * 4096, seconds: 1),
+                                 write: FioDirection(ios: 0, ioBytes: 0, seconds: 1))
+        try catalog.finishRun(id, warning: nil, summaryJSON: try summary.encoded(),
                               iothreads: [RunIOThreadRow(name: "iothread1", requests: Int64(iops), passes: 1, kicks: 1, notifications: 1, cpuPercent: 50)],
                               queues: [], timeline: [UInt64(iops / 10)], windowFromNs: nil, windowToNs: nil, vms: 1)
         return id
     }
 
-    /// `vqtrace report ARGUMENTS --catalog …`: its exit status and standard output (errors merged).
-    func report(_ arguments: [String]) throws -> ChildResult {
-        try runChild(vqtraceExecutable(), ["report"] + arguments + ["--catalog", catalogPath], in: scratch.path, mergingStandardError: true)
+    /// What `vqtrace report ARGUMENTS` prints, made in this process by the library calls the
+    /// command makes (`ReportLoader`, `ReportModel`): status 0 and the report, or 1 and the error.
+    func report(_ arguments: [String]) -> ChildResult {
+        func value(_ name: String) -> String? { arguments.firstIndex(of: name).map { arguments[$0 + 1] } }
+        do {
+            let input: ReportInput
+            if let sweep = value("--sweep").flatMap({ Int64($0) }) {
+                input = try ReportLoader.load(sweepId: sweep, catalog: catalog, title: "IOThread layout comparison", baseline: nil)
+            } else {
+                let ids = (value("--runs") ?? "").split(separator: ",").compactMap { Int64($0) }
+                input = try ReportLoader.load(runIds: ids, catalog: catalog, title: "IOThread layout comparison", baseline: nil)
+            }
+            var withHost = input
+            if let cpus = value("--vm-host-cpus") {
+                do { withHost.vmHostCPUs = try CPUSet(parsing: cpus) } catch { throw FixtureError("--vm-host-cpus: \(error)") }
+            }
+            let model = try ReportModel(withHost)
+            let text: String
+            switch value("--format") ?? "html" {
+            case "md": text = model.markdown()
+            case "json": text = try model.jsonText()
+            default: text = model.html()
+            }
+            return ChildResult(status: 0, output: Data(text.utf8))
+        } catch {
+            return ChildResult(status: 1, output: Data("Error: \(error)".utf8))
+        }
     }
 
-    /// `vqtrace report … --format json`, parsed.
+    /// The report as JSON, parsed.
     func reportJSON(_ arguments: [String]) throws -> [String: Any] {
-        let result = try report(arguments + ["--format", "json"])
+        let result = report(arguments + ["--format", "json"])
         guard result.status == 0, let object = try JSONSerialization.jsonObject(with: result.output) as? [String: Any] else {
-            throw FixtureError("vqtrace report failed (\(result.status)): \(result.text)")
+            throw FixtureError("the report failed (\(result.status)): \(result.text)")
         }
         return object
     }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `vqtrace report` on real catalogs: what the loader makes of stored runs and sweeps.
+/// Reports of real catalogs, in process: what the loader makes of stored runs and sweeps.
 @Suite("Reports loaded from the catalog", .serialized)
 struct ReportLoaderTests {
     @Test("the trace's device capacity is shown in binary units (1 GiB, 100 GiB, 512 MiB), not as 0 GiB",
@@ -31,10 +31,10 @@ struct ReportLoaderTests {
         #expect((json["warnings"] as? [String])?.contains { $0.hasPrefix("Run \(unfinished) (rr:2) started") && $0.hasSuffix("never finished: it counts as missing.") } == true)
         #expect((json["next_command"] as? String)?.hasPrefix("vqtrace sweep \(fixture.tracePath) --layouts single,rr:2,per-vq --repeat 3") == true)
 
-        let md = try fixture.report(["--sweep", "\(sweep)", "--format", "md"])
+        let md = fixture.report(["--sweep", "\(sweep)", "--format", "md"])
         #expect(md.status == 0 && md.text.contains("**Incomplete: rr:2: 0 of 3 runs; per-vq: 0 of 3 runs;"))
         #expect(md.text.contains("- rr:2: 0 of 3 runs\n- per-vq: 0 of 3 runs") && !md.text.contains("Recommended layout") && !md.text.contains("```xml"))
-        let html = try fixture.report(["--sweep", "\(sweep)", "--format", "html"])
+        let html = fixture.report(["--sweep", "\(sweep)", "--format", "html"])
         #expect(html.status == 0 && html.text.contains("<li>rr:2: 0 of 3 runs</li><li>per-vq: 0 of 3 runs</li>"))
         #expect(html.text.contains("Outcome: <b>incomplete</b>") && !html.text.contains("id='qemu'") && html.text.contains("<h2>No recommendation</h2>"))
     }
@@ -56,9 +56,9 @@ struct ReportLoaderTests {
         let pick = try fixture.reportJSON(["--runs", "\(ids[0]),\(ids[1]),\(ids[2]),\(ids[3]),\(unfinished)"])
         #expect(pick["plan"] is NSNull && pick["outcome"] as? String != "incomplete")
         #expect((pick["warnings"] as? [String])?.contains { $0.hasPrefix("Run \(unfinished) (rr:2)") && $0.hasSuffix("it is left out.") } == true)
-        let nothing = try fixture.report(["--runs", "\(unfinished)"])
+        let nothing = fixture.report(["--runs", "\(unfinished)"])
         #expect(nothing.status != 0 && nothing.text.contains("no run finished: runs \(unfinished) have no results"))
-        let noSweep = try fixture.report(["--sweep", "99"])
+        let noSweep = fixture.report(["--sweep", "99"])
         #expect(noSweep.status != 0 && noSweep.text.contains("no sweep 99"))
     }
 
@@ -80,7 +80,7 @@ struct ReportLoaderTests {
         #expect((recommendation["qemu"] as? String)?.contains(#""driver":"qcow2""#) == true)
         let plain = try fixture.reportJSON(["--runs", ids.joined(separator: ",")])
         #expect(((plain["recommendation"] as? [String: Any])?["libvirt"] as? String)?.contains("cpuset='VM_HOST_CPU_1'") == true)
-        let bad = try fixture.report(["--runs", ids[0], "--vm-host-cpus", "8-x"])
+        let bad = fixture.report(["--runs", ids[0], "--vm-host-cpus", "8-x"])
         #expect(bad.status != 0 && bad.text.contains("--vm-host-cpus"))
     }
 }

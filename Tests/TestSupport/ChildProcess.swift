@@ -10,6 +10,13 @@ public struct ChildResult: Sendable {
     /// The child outlived its timeout and was killed.
     public var timedOut = false
     public var text: String { String(decoding: output, as: UTF8.self) }
+
+    public init(status: Int32, output: Data, signalled: Bool = false, timedOut: Bool = false) {
+        self.status = status
+        self.output = output
+        self.signalled = signalled
+        self.timedOut = timedOut
+    }
 }
 
 /// Runs `executable` to completion and collects its standard output (and its standard error

@@ -1,13 +1,7 @@
 import ArgumentParser
-import Catalog
-import Engine
-import Foundation
-import Layout
 import BlockBackend
-import Replay
-import Report
-import Trace
-import Workload
+import Demo
+import Runs
 
 /// `vqtrace demo`: the README's first command. Runs what exists end to end and says what is next.
 struct DemoCommand: ParsableCommand {
@@ -15,7 +9,7 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the end-to-end demo on embedded defaults.",
         discussion: """
-            The whole job on embedded defaults: writes an OLTP-shaped trace into \
+            The whole job on embedded defaults: writes requests of the OLTP model into \
             Traces/demo.vqt, catalogs, summarizes and verifies it; measures the virtqueue \
             core; generates a HammerDB-like OLTP trace (the oltp model on a 1 GiB device) \
             and sweeps it (io_uring, O_DIRECT) onto a temporary file under single, rr:2 and \
@@ -45,65 +39,17 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var catalog: TracesCommand.CatalogOption
 
     func run() throws {
-        print("vqtrace demo")
-        print("  trace → verify → virtqueue core → sweep single, rr:2, per-vq → Reports/demo.html\n")
-
-        let tracePath = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo.vqt")
-        let start = Date()
-        // The demo's own files: each run of the demo writes them again.
-        try OutputFile.prepare(tracePath, force: true)
-        let totals = try TracesCommand.Synth.writeOLTPShape(
-            out: tracePath, requests: requests, seed: 1, withCompletions: true, options: TraceWriterOptions(fsync: .close, replaceExisting: true))
-        let seconds = Date().timeIntervalSince(start)
-        let trace = try catalog.open().register(tracePath: tracePath)
-        print("1. trace: wrote \(totals.records) OLTP-shaped requests to \(tracePath) in \(String(format: "%.2f", seconds)) s, catalogued as trace \(trace.id)")
-        try TracesCommand.Show.parse([tracePath, "--catalog", catalog.catalog]).run()
-        let verification = try TraceReader(path: tracePath).verify()
-        print("  verify: \(verification.isClean ? "OK" : "DAMAGED"), \(verification.chunksGood) chunks, \(verification.recordsReadable) records readable\n")
-
-        let bench = try VirtqueueRoundTripBenchmark(queueSize: 256, features: [.eventIndex])
-        _ = try bench.run(roundTrips: roundTrips / 10 + 1)
-        let result = try bench.run(roundTrips: roundTrips)
-        print("2. virtqueue core: \(result.roundTrips) virtio-blk requests passed driver → device → driver, all completed OK")
-        print("  ring cost: \(String(format: "%.2f", result.roundTripsPerSecond / 1e6)) M round trips/s on one thread")
-        print("\n3. sweep: a HammerDB-like OLTP trace (model oltp: 8 vCPUs, 10 users, 3 s, 1 GiB device, checkpoints every second),")
-        print("   replayed as fast as a depth of 16 per vq allows (io_uring, O_DIRECT) onto a temporary 1 GiB file under single, rr:2")
-        print("   and per-vq, \(repeats) rounds, interleaved:")
-        let replayTrace = ((catalog.catalog as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo-oltp.vqt")
-        var workload = OLTPPreset.oltp.parameters
-        workload.users = 10
-        workload.durationSeconds = 3
-        workload.capacityBytes = 1 << 30
-        workload.checkpointIntervalSeconds = 1
-        let writer = try TraceWriter(path: replayTrace, metadata: OLTPGenerator.metadata(workload), options: TraceWriterOptions(fsync: .none, replaceExisting: true))
-        var generator = try OLTPGenerator(workload)
-        try generator.run { try writer.append($0) }
-        let generated = try writer.finish()
-        print(String(format: "   (%llu requests, %.0f transactions per minute in the model)", generated.records, Double(generator.transactions) / (workload.durationSeconds / 60)))
-        let open = try catalog.open()
-        let traceId = try open.register(tracePath: replayTrace).id
-        let file = NSTemporaryDirectory() + "vqtrace-demo-\(getpid()).img"
-        defer { unlink(file) }
-        var options = ReplayOptions()
-        options.timing = .afap
-        options.depth = 16
-        // The plan goes with the sweep, so that a report of an interrupted demo says what is missing.
-        let specs = ["single", "rr:2", "per-vq"]
-        let runIds = try SweepRunner.run(tracePath: replayTrace, traceId: traceId, specs: specs, repeats: repeats, target: file,
-                                         backend: .ioUring, options: options, safety: DeviceSafety(), sparseTarget: false, catalog: open,
-                                         parameters: ["demo": true, "layouts": specs, "repeat": repeats, "vms": [1], "qd": options.depth])
-        let model = try ReportModel(ReportLoader.load(runIds: runIds, catalog: open, title: "Demo: which IOThread layout for an OLTP-shaped stream?", baseline: "single"))
-        let files = try ReportLoader.write(model, htmlPath: reportPath)
-        print("\n  \(model.answer.replacingOccurrences(of: "`", with: ""))")
-        print("  report: " + files.joined(separator: ", "))
-
-        print("\n4. the layouts as QEMU fragments for the trace's 8-vCPU VM (8 virtqueues):")
-        for spec in ["single", "rr:2", "per-vq"] {
-            let layout = try LayoutSpec.parse(spec, numQueues: 8)
-            print("\n  \(spec):")
-            for line in QEMULayoutFormat.emit(layout).split(separator: "\n") { print("    \(line)") }
+        var demo = Demo()
+        demo.requests = requests
+        demo.repeats = repeats
+        demo.roundTrips = roundTrips
+        demo.reportPath = reportPath
+        let reported = try demo.run(catalog: try catalog.open(), say: { print($0) }, shouldStop: Interrupt.shared.shouldStop,
+                                    fillProgress: TargetFill.progressBar())
+        guard reported.model != nil else {
+            print(reported.outcome.description)
+            if reported.outcome.interrupted { throw Interrupted() }
+            throw SweepError(reported.outcome.description)
         }
-        print("\n  Any of them as libvirt XML: vqtrace mapping show rr:2 --num-queues 8 --format libvirt")
-        print("  The trace again: vqtrace traces show demo   (all traces: vqtrace traces list)")
     }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
-import Foundation
 import Import
 
 /// `vqtrace export`: a .vqt trace into another format.
+extension ExportFormat: ExpressibleByArgument {}
+
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
@@ -22,11 +23,9 @@ struct ExportCommand: ParsableCommand {
               vqtrace export Traces/db.vqt --format csv --out db.csv
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case fioIolog = "fio-iolog", blkparse, csv }
-
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
-    @Option(help: "The output format.") var format: Format = .fioIolog
+    @Option(help: "The output format.") var format: ExportFormat = .fioIolog
     @Option(help: "The file to write.") var out: String
     @Flag(help: "Replace the output file if it exists.") var force = false
     @Option(help: "fio file names, comma-separated, one per device of the trace (fio-iolog only; default: vqtrace-DEVICE.bin).") var fileNames: String?
@@ -38,13 +37,8 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let path = try TracesCommand.resolve(trace, catalog: catalog).path
         try OutputFile.prepare(out, force: force)
-        let result: ExportResult
-        switch format {
-        case .fioIolog:
-            result = try FioIologExporter.export(tracePath: path, out: out, fileNames: fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }, replaceExisting: force)
-        case .blkparse: result = try BlkparseExporter.export(tracePath: path, out: out, replaceExisting: force)
-        case .csv: result = try CSVExporter.export(tracePath: path, out: out, replaceExisting: force)
-        }
+        let names = fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let result = try format.export(tracePath: path, out: out, fioFileNames: names, replaceExisting: force)
         print("exported \(result.written) requests to \(out) (\(format.rawValue))"
               + (result.leftOut > 0 ? "; \(result.leftOut) requests \(format.rawValue) cannot express were left out" : ""))
     }

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Catalog
 import Foundation
+import Runs
 import Trace
+import Units
 import Workload
 
 /// `vqtrace generate`: a trace straight from a workload model, with nominal service times, no I/O.
@@ -69,48 +70,25 @@ struct WorkloadOptions: ParsableArguments {
 
     /// Every parameter checked before anything is written (the model's own rules, as usage errors).
     func validate() throws {
-        do { _ = try build() } catch let error as WorkloadError { throw ValidationError(error.description) }
+        do { try model().validate() } catch let error as WorkloadError { throw ValidationError(error.description) }
     }
 
-    /// A block size option as the model's 32-bit size (sizes past 64m are refused by the model).
-    private static func blockSize(_ size: ByteSize) -> UInt32 { UInt32(min(size.bytes, UInt64(UInt32.max))) }
-
-    /// The model's metadata and a function that runs it into `emit`; for OLTP also the
-    /// transactions-per-minute line of the summary.
-    func build() throws -> (metadata: TraceMetadata, run: ((TraceRecord) throws -> Void) throws -> [String]) {
+    /// The model the options name, with their values.
+    func model() throws -> WorkloadModel {
         switch workload {
         case .fio:
             var p = FioParameters()
             p.rw = rw
-            if let bssplit {
-                p.bssplit = try bssplit.split(separator: ":").map { part in
-                    let pieces = part.split(separator: "/")
-                    guard pieces.count == 2, let size = ByteSize(argument: String(pieces[0])), let share = Int(pieces[1]) else {
-                        throw ValidationError("--bssplit \(bssplit): each part is SIZE/PERCENT, e.g. 4k/70")
-                    }
-                    return (Self.blockSize(size), share)
-                }
-            } else if let bs {
-                p.bssplit = [(Self.blockSize(bs), 100)]
-            }
+            if let bssplit { p.bssplit = try FioParameters.blockSizeSplit(bssplit) } else if let bs { p.bssplit = [(FioParameters.blockSize(bs), 100)] }
             p.iodepth = iodepth
             p.numjobs = numjobs
             p.rateIOPS = rateIops
             p.rwmixread = rwmixread
-            if randomDistribution.hasPrefix("zipf:"), let theta = Double(randomDistribution.dropFirst(5)) {
-                p.zipfTheta = theta
-            } else if randomDistribution != "random" {
-                throw ValidationError("--random-distribution must be random or zipf:θ")
-            }
+            p.zipfTheta = try FioParameters.zipfTheta(randomDistribution)
             p.durationSeconds = duration.seconds
             p.capacityBytes = capacity.bytes
             p.seed = seed
-            try p.validate()
-            let parameters = p
-            return (FioGenerator.metadata(p), { emit in
-                try FioGenerator(parameters).run(emit)
-                return []
-            })
+            return .fio(p)
         case .oltp, .oltpOracle, .oltpPostgres:
             var p = OLTPPreset(rawValue: workload.rawValue)!.parameters
             p.vcpus = vcpus
@@ -122,37 +100,15 @@ struct WorkloadOptions: ParsableArguments {
             if let think { p.thinkSeconds = think.seconds }
             if let keying { p.keyingSeconds = keying.seconds }
             if let hotSet { p.hotPageShare = hotSet }
-            try p.validate()
-            let parameters = p
-            return (OLTPGenerator.metadata(p), { emit in
-                var generator = try OLTPGenerator(parameters)
-                try generator.run(emit)
-                let tpm = Double(generator.transactions) / (parameters.durationSeconds / 60)
-                // TPROC-C's New Order transactions are about 45% of the mix: HammerDB's NOPM counts them.
-                return [String(format: "  %.0f transactions per minute (model), NOPM-like %.0f", tpm, tpm * 0.45)]
-            })
+            return .oltp(p)
         }
     }
 
-    /// Runs the model into a trace at `path`; returns the totals and the summary lines. On a
-    /// TTY a progress line follows the modelled time.
+    /// Runs the model into a trace at `path` with a progress bar on a TTY; stops at Ctrl-C.
     func generate(to path: String, replaceExisting: Bool = false) throws -> (TraceTotals, [String]) {
-        let (metadata, run) = try build()
-        let writer = try TraceWriter(path: path, metadata: metadata, options: .init(fsync: .close, replaceExisting: replaceExisting))
-        let progress = Progress(total: 1000, label: "modelling \(workload.rawValue)")
-        let total = max(duration.seconds * 1e9, 1)
-        var next: UInt64 = 0
-        var appended = 0
-        let summary = try run { record in
-            try writer.append(record)
-            appended += 1
-            if appended & 0xFFF == 0 { try Interrupt.shared.check() }
-            if record.submitNs >= next {
-                progress.update(min(1000, Int(Double(record.submitNs) / total * 1000)))
-                next = record.submitNs + 50_000_000
-            }
-        }
-        progress.finish()
-        return (try writer.finish(), summary)
+        let progress = ProgressBar(total: 1000, label: "modelling \(workload.rawValue)")
+        defer { progress.finish() }
+        return try model().write(to: path, options: .init(fsync: .close, replaceExisting: replaceExisting),
+                                 progress: { progress.update(Int($0 * 1000)) }, shouldStop: { Interrupt.shared.requested })
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Catalog
 import Foundation
 import Import
-import Trace
+import Runs
+import Units
 
 extension ImportFormat: ExpressibleByArgument {}
 extension VQMap: ExpressibleByArgument {}
@@ -14,13 +14,7 @@ struct ImportCommand: ParsableCommand {
         abstract: "Import fio iologs, blkparse or ftrace blk text, or a public block trace into a .vqt trace.",
         discussion: """
             Formats (--format, or auto to detect from the first lines):
-              fio-iolog   fio --write_iolog output, v2 (wait lines) or v3 (µs timestamps)
-              blkparse    blkparse default text; Q events are submissions, C completions
-              ftrace-blk  the ftrace blk tracer's text (current_tracer = blk)
-              msr         MSR Cambridge CSV (FILETIME,host,disk,Read|Write,bytes…)
-              alibaba     Alibaba block CSV (device,R|W,offset,length in bytes,µs)
-              tencent     Tencent CBS CSV (seconds,offset,size in sectors,0|1 = R|W,volume)
-              disksim     DiskSim ASCII (ms device block size flags; flags bit 0 = read)
+            \(ImportFormat.help)
 
             Each device of the source (a fio file, blkparse's MAJ,MIN, an MSR host and disk, a \
             volume) becomes a device of the trace, vda, vdb…; the source names are kept in the \
@@ -93,7 +87,7 @@ struct ImportCommand: ParsableCommand {
         importer.skipBadLines = skipBadLines
         importer.replaceExisting = force
         importer.shouldStop = { Interrupt.shared.requested }
-        let progress = Progress(total: 2000, label: "importing")
+        let progress = ProgressBar(total: 2000, label: "importing")
         importer.progress = { pass, done, total in
             progress.update((pass - 1) * 1000 + Int(Double(done) / Double(max(total, 1)) * 1000))
         }
@@ -104,39 +98,11 @@ struct ImportCommand: ParsableCommand {
             throw error
         }
         progress.finish()
-        let seconds = Date().timeIntervalSince(started)
-        let linesPerSecond = Double(result.lines) / max(seconds, 1e-9)
-        var catalogued: (id: Int64, name: String)?
-        if !noCatalog {
-            let t = try catalog.open().register(tracePath: out)
-            catalogued = (t.id, t.name)
-            if let replaced = t.replacedTraceId, !json { print("  (it replaces trace \(replaced), a different file at that path; the runs of trace \(replaced) keep their results)") }
-        }
-        if json {
-            var object: [String: Any] = [
-                "format": chosen.rawValue, "files": files, "out": out, "requests": result.totals.records, "lines": result.lines,
-                "skipped_lines": result.skippedLines, "devices": result.deviceKeys, "queues": result.queues, "vq_map": result.vqMap.rawValue,
-                "ignored_events": result.ignoredEvents, "paired_completions": result.pairedCompletions,
-                "unmatched_completions": result.unmatchedCompletions, "seconds": seconds, "lines_per_second": linesPerSecond,
-            ]
-            if let catalogued { object["catalog_id"] = catalogued.id }
-            print(try Format.json(object))
-            return
-        }
-        let devices = result.deviceKeys.count
-        let rate = linesPerSecond >= 1e5 ? String(format: "%.2f M lines/s", linesPerSecond / 1e6) : String(format: "%.0f lines/s", linesPerSecond)
-        print("imported \(files.count == 1 ? files[0] : "\(files.count) files") (\(chosen.rawValue)): \(result.totals.records) requests from \(result.lines) lines "
-              + "in \(String(format: "%.2f", seconds)) s (\(rate))")
-        print("  \(devices) device\(devices == 1 ? "" : "s") (\(result.deviceKeys.prefix(4).joined(separator: "; "))\(devices > 4 ? "; …" : "")), "
-              + "\(result.queues) vq\(result.queues == 1 ? "" : "s") each by \(result.vqMap.rawValue)")
-        if chosen.hasCompletionEvents {
-            print("  completions: \(result.pairedCompletions) paired, \(result.unmatchedCompletions) without their submission; \(result.ignoredEvents) other events ignored")
-        }
-        if result.skippedLines > 0 { print("  \(result.skippedLines) bad line\(result.skippedLines == 1 ? "" : "s") skipped") }
-        if result.queues == 1 {
-            print("  note: one vq per device, so every layout maps it to one IOThread and a layout sweep cannot tell them apart"
-                  + (chosen.hasCPUAndPID ? "" : "; \(chosen.rawValue) lines carry no CPU: --queues N deals the requests round-robin over N vqs"))
-        }
-        if let catalogued { print("catalogued as trace \(catalogued.id) (\(catalogued.name)) in \(catalog.catalog)") }
+        var report = ImportReport(result: result, files: files, out: out, seconds: Date().timeIntervalSince(started))
+        let catalogued = noCatalog ? nil : try catalog.open().register(tracePath: out)
+        report.catalogId = catalogued?.id
+        if json { return print(try TextFormat.json(report)) }
+        for line in report.lines { print(line) }
+        if let catalogued { print(catalogued.registration(in: catalog.catalog)) }
     }
 }

@@ -31,7 +31,7 @@ struct MappingCommand: ParsableCommand {
 
         func run() throws {
             let resolved = try MappingCommand.resolve(layout, numQueues: numQueues)
-            print(MappingCommand.table(resolved), terminator: "")
+            print(resolved.table, terminator: "")
         }
     }
 
@@ -61,10 +61,10 @@ struct MappingCommand: ParsableCommand {
         func run() throws {
             let resolved = try MappingCommand.resolve(layout, numQueues: numQueues)
             switch format {
-            case .table: print(MappingCommand.table(resolved), terminator: "")
+            case .table: print(resolved.table, terminator: "")
             case .qemu: print(QEMULayoutFormat.emit(resolved), terminator: "")
             case .libvirt: print(LibvirtLayoutFormat.emit(resolved), terminator: "")
-            case .json: print(MappingCommand.json(resolved))
+            case .json: print(try LayoutDocument(resolved, withSyntax: true).encoded(pretty: true))
             }
         }
     }
@@ -77,47 +77,5 @@ struct MappingCommand: ParsableCommand {
             FileHandle.standardError.write(Data("vqtrace: invalid layout: \(error)\n".utf8))
             throw ExitCode(2)
         }
-    }
-
-    static func table(_ layout: IOThreadLayout) -> String {
-        var out = ""
-        let rows = layout.rows
-        let deviceWidth = max(6, rows.map(\.device.count).max() ?? 0)
-        let threadWidth = max(8, rows.map(\.iothread.count).max() ?? 0)
-        out += "device".padding(toLength: deviceWidth, withPad: " ", startingAt: 0) + "  vq  "
-            + "iothread".padding(toLength: threadWidth, withPad: " ", startingAt: 0) + "  cpus\n"
-        for row in rows {
-            out += row.device.padding(toLength: deviceWidth, withPad: " ", startingAt: 0)
-                + "  " + String(row.vq).leftPadded(to: 2) + "  "
-                + row.iothread.padding(toLength: threadWidth, withPad: " ", startingAt: 0)
-                + "  " + (row.cpus?.description ?? "any") + "\n"
-        }
-        let devices = layout.devices.map { "\($0.name): \($0.numQueues) vqs" }.joined(separator: ", ")
-        out += "\(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? "" : "s"); \(devices)\n"
-        return out
-    }
-
-    static func json(_ layout: IOThreadLayout) -> String {
-        let object: [String: Any] = [
-            "iothreads": layout.iothreads.map { thread -> [String: Any] in
-                var entry: [String: Any] = ["id": thread.id]
-                if let cpus = thread.cpus { entry["cpus"] = cpus.cpus }
-                if let poll = thread.pollMaxNs { entry["poll_max_ns"] = poll }
-                return entry
-            },
-            "devices": layout.devices.map { device -> [String: Any] in
-                ["name": device.name, "num_queues": device.numQueues, "iothreads": device.iothreads,
-                 "vq_iothread": device.assignment, "round_robin": device.isRoundRobin]
-            },
-            "qemu": QEMULayoutFormat.emit(layout),
-            "libvirt": LibvirtLayoutFormat.emit(layout),
-        ]
-        return (try? Format.json(object)) ?? ""
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

@@ -1,11 +1,9 @@
 import ArgumentParser
 import BlockBackend
-import Catalog
 import Engine
-import Foundation
 import Layout
-import Replay
-import Trace
+import Runs
+import Units
 
 /// `vqtrace record`: a workload model run through the engine onto a real target, recorded as the
 /// device saw it.
@@ -48,32 +46,15 @@ struct RecordCommand: ParsableCommand {
 
     func run() throws {
         try OutputFile.prepare(out, force: force)
-        // The model's schedule first (a plain generate), then its replay, recorded.
-        let schedule = out + ".schedule-\(getpid()).vqt"
-        defer { unlink(schedule) }
-        let (_, summary) = try model.generate(to: schedule, replaceExisting: true)
-        var metadata = try TraceReader(path: schedule).metadata
-        metadata.source = .init(kind: "synthetic", name: metadata.source.name + " recorded",
-                                parameters: metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })
-        metadata = TraceMetadata(devices: metadata.devices, source: metadata.source)
-        let writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close, replaceExisting: force))
-        let sink = RecordingSink.writing(to: writer)
-        var options = ReplayOptions()
-        options.timing = .open
-        options.depth = qd
-        let progress = ReplayProgress(totalSeconds: model.duration.seconds, enabled: true)
-        let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: backend,
-                                          options: options, safety: device.safety, sparseTarget: sparseTarget, recording: sink,
-                                          fillProgress: progress.aroundFill(TargetPreparationOutput.fillProgress()))
+        var recording = ModelRecording(model: try model.model(), layout: layout, target: target, backend: backend, depth: qd)
+        recording.safety = device.safety
+        recording.sparseTarget = sparseTarget
+        let progress = ClockProgressBar(seconds: model.duration.seconds, label: "recording")
+        let outcome = try recording.record(to: out, replaceExisting: force, fillProgress: TargetFill.progressBar(pausing: progress),
+                                           shouldStop: Interrupt.shared.shouldStop)
         progress.finish()
-        if let error = sink.error { throw error }
-        let totals = try writer.finish()
-        let seconds = result.engine.wallSeconds
-        print("recorded \(out): \(totals.records) requests in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(totals.records) / seconds)) IOPS) under \(layout) on \(target ?? "the null backend")")
-        for line in EngineBenchmark.summaryLines(result.engine.queues, seconds: seconds) { print(line) }
-        for line in summary { print(line) }
-        if sink.dropped > 0 || sink.reordered > 0 { print("  recorder: \(sink.dropped) dropped (a tap ring was full), \(sink.reordered) placed late") }
-        if let warning = result.warning { print("  WARNING: \(warning)") }
+        guard let outcome else { throw Interrupted() }
+        for line in ModelRecording.lines(outcome, out: out, layout: layout, target: target) { print(line) }
         if !noCatalog { try catalog.registerAndSay(out) }
     }
 }

@@ -1,12 +1,12 @@
 import ArgumentParser
 import BlockBackend
-import Catalog
 import Engine
 import Foundation
-import Histogram
 import Layout
 import Replay
+import Runs
 import Trace
+import Units
 
 /// `vqtrace replay`: a recorded trace through the engine under one IOThread layout.
 struct ReplayCommand: ParsableCommand {
@@ -49,77 +49,30 @@ struct ReplayCommand: ParsableCommand {
             """)
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
-
-    @Argument(help: "The trace: a .vqt path, a catalog id or a name.")
-    var trace: String
-
-    @Argument(help: "The IOThread layout: single, rr:N, per-vq, qemu:…, libvirt:….")
-    var layout: String = "single"
-
-    @Option(help: "The file or block device to replay onto (not needed with --backend null).")
-    var target: String?
-
-    @Option(help: "Where requests go.")
-    var backend: BackendKind = .ioUring
-
-    @Option(help: "When requests go.")
-    var timing: ReplayOptions.Timing = .open
-
-    @Option(help: "Time scale: 2 replays twice as fast.")
-    var speed: Double = 1
-
-    @Option(help: "Start of the window, from the trace's start (10s, 500ms).")
-    var from: Duration?
-
-    @Option(help: "End of the window, from the trace's start.")
-    var to: Duration?
-
-    @Option(help: "Only these vqs (a list such as 0,2-3).")
-    var vqs: String?
-
-    @Option(help: "Replay N copies as N devices (a dense host).")
-    var vms: Int = 1
-
-    @Flag(name: .customLong("shared-iothreads"), help: "The copies share the layout's IOThreads instead of getting their own.")
-    var sharedIOThreads = false
-
-    @Option(help: "Each copy starts up to this much later (seeded).")
-    var jitter: Duration = Duration(seconds: 0.001)
-
-    @Option(help: "Requests in flight per vq: the afap depth and the cap for the other timings.")
-    var qd: Int = 32
-
-    @Option(help: "What becomes of the trace's writes.")
-    var writes: ReplayOptions.Writes = .asIs
-
+    @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
+    @Argument(help: "The IOThread layout: single, rr:N, per-vq, qemu:…, libvirt:….") var layout: String = "single"
+    @Option(help: "The file or block device to replay onto (not needed with --backend null).") var target: String?
+    @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
+    @Option(help: "When requests go.") var timing: ReplayOptions.Timing = .open
+    @Option(help: "Time scale: 2 replays twice as fast.") var speed: Double = 1
+    @Option(help: "Start of the window, from the trace's start (10s, 500ms).") var from: Duration?
+    @Option(help: "End of the window, from the trace's start.") var to: Duration?
+    @Option(help: "Only these vqs (a list such as 0,2-3).") var vqs: String?
+    @Option(help: "Replay N copies as N devices (a dense host).") var vms: Int = 1
+    @Flag(name: .customLong("shared-iothreads"), help: "The copies share the layout's IOThreads instead of getting their own.") var sharedIOThreads = false
+    @Option(help: "Each copy starts up to this much later (seeded).") var jitter: Duration = Duration(seconds: 0.001)
+    @Option(help: "Requests in flight per vq: the afap depth and the cap for the other timings.") var qd: Int = 32
+    @Option(help: "What becomes of the trace's writes.") var writes: ReplayOptions.Writes = .asIs
     @OptionGroup var device: DeviceSafetyOptions
-
-    @Flag(help: "Do not allocate a file target's whole capacity: grow it with holes and fill only the byte ranges the trace reads (in 1 MiB granules) with data.")
-    var sparseTarget = false
-
-    @Flag(help: "Run the vCPU drivers under SCHED_FIFO, so that deadlines are not queued behind other threads (needs root or RLIMIT_RTPRIO).")
-    var realtime = false
-
-    @Option(help: "Pin threads: auto, none or a CPU list.")
-    var pin: String = "none"
-
-    @Option(help: "Warn when open-loop lateness p99 is above this.")
-    var latenessWarn: Duration = Duration(seconds: 0.001)
-
-    @Option(help: "Seed of the copies' start offsets.")
-    var seed: UInt64 = 1
-
-    @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.")
-    var record: String?
-
-    @Flag(help: "Replace the --record file if it exists.")
-    var force = false
-
-    @Flag(help: "Do not store the run in the catalog.")
-    var noCatalog = false
-
-    @Flag(help: "Print fio-shaped JSON (plus lateness_ns and replay fields) for programs.")
-    var json = false
+    @Flag(help: "Do not allocate a file target's whole capacity: grow it with holes and fill only the byte ranges the trace reads (in 1 MiB granules) with data.") var sparseTarget = false
+    @Flag(help: "Run the vCPU drivers under SCHED_FIFO, so that deadlines are not queued behind other threads (needs root or RLIMIT_RTPRIO).") var realtime = false
+    @Option(help: "Pin threads: auto, none or a CPU list.") var pin: String = "none"
+    @Option(help: "Warn when open-loop lateness p99 is above this.") var latenessWarn: Duration = Duration(seconds: 0.001)
+    @Option(help: "Seed of the copies' start offsets.") var seed: UInt64 = 1
+    @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.") var record: String?
+    @Flag(help: "Replace the --record file if it exists.") var force = false
+    @Flag(help: "Do not store the run in the catalog.") var noCatalog = false
+    @Flag(help: "Print fio-shaped JSON (plus lateness_ns and replay fields) for programs.") var json = false
 
     func validate() throws {
         guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
@@ -156,24 +109,20 @@ struct ReplayCommand: ParsableCommand {
         try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)
 
         let startedAt = ISO8601DateFormatter().string(from: Date())
-        let progress = ReplayProgress(totalSeconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
-                                      enabled: options.timing == .open && !json)
+        let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
+                                        label: "replaying", enabled: options.timing == .open && !json)
         var recorder: (sink: RecordingSink, writer: TraceWriter)?
         if let record {
             try OutputFile.prepare(record, force: force)
-            let writer = try TraceWriter(path: record, metadata: TraceMetadata(
-                devices: Array(repeating: reader.metadata.devices, count: options.vms).flatMap { $0 },
-                source: .init(kind: reader.metadata.source.kind, name: reader.metadata.source.name + " replayed",
-                              parameters: reader.metadata.source.parameters.merging(["layout": layout, "backend": backend.rawValue, "target": target ?? "null"]) { $1 })),
-                options: .init(replaceExisting: force))
-            let sink = RecordingSink.writing(to: writer)
-            recorder = (sink, writer)
+            let metadata = TraceMetadata.recording(of: reader.metadata, copies: vms, layout: layout, backend: backend.rawValue, target: target)
+            let writer = try TraceWriter(path: record, metadata: metadata, options: .init(replaceExisting: force))
+            recorder = (RecordingSink.writing(to: writer), writer)
         }
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
             sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink,
-            fillProgress: progress.aroundFill(TargetPreparationOutput.fillProgress(enabled: !json)), shouldStop: Interrupt.shared.shouldStop)
+            fillProgress: TargetFill.progressBar(enabled: !json, pausing: progress), shouldStop: Interrupt.shared.shouldStop)
         progress.finish()
         if result.interrupted {
             // Part of a window is not a result: nothing is stored, the recording is dropped.
@@ -186,102 +135,16 @@ struct ReplayCommand: ParsableCommand {
             let totals = try recorder.writer.finish()
             if !json { print("recorded \(totals.records) requests as the device saw them into \(record!)") }
         }
-        let seconds = result.engine.wallSeconds
-
-        var runId: Int64?
-        if !noCatalog {
-            runId = try RunStore.store(result, in: try catalog.open(), tracePath: resolved.path, traceId: resolved.catalogued?.id, layoutSpec: layout,
-                                       backend: backend, target: target, options: options, startedAt: startedAt)
-        }
+        let runId = noCatalog ? nil : try RunStore.store(result, RunStore.Context(
+            tracePath: resolved.path, traceId: resolved.catalogued?.id, layoutSpec: layout, backend: backend, target: target,
+            options: options, startedAt: startedAt), in: try catalog.open())
         if json {
-            var object: [String: Any] = [
-                "fio version": "vqtrace", "trace": resolved.path, "layout": layout, "backend": backend.rawValue, "timing": options.timing.rawValue,
-                "speed": speed, "target": target ?? NSNull(), "run_id": runId.map { $0 as Any } ?? NSNull(),
-                "jobs": [[
-                    "jobname": "vqtrace-replay",
-                    "read": EngineBenchmark.fioDirection(result.engine.queues, read: true, seconds: seconds),
-                    "write": EngineBenchmark.fioDirection(result.engine.queues, read: false, seconds: seconds),
-                    "elapsed": seconds,
-                ]],
-                "iothreads": EngineBenchmark.iothreadsJSON(result.engine.iothreads),
-                "vqs": EngineBenchmark.queuesJSON(result.engine.queues),
-                "replayed": result.replayed, "skipped": result.skipped,
-                "scheduled_ns": result.scheduledNs, "replayed_ns": result.replayedNs,
-                "warning": result.warning ?? NSNull(), "failures": result.engine.failures, "trace_errors": result.traceErrors,
-                "damaged_chunks": result.damagedChunks.map { ["chunk": $0.index, "records_lost": $0.records, "problem": $0.error.description] as [String: Any] },
-                "target_preparation": TargetPreparationOutput.json(result.targetPreparation),
-            ]
-            if result.lateness.totalCount > 0 {
-                object["lateness_ns"] = ["p50": result.lateness.valueAtPercentile(50), "p99": result.lateness.valueAtPercentile(99),
-                                         "p99.9": result.lateness.valueAtPercentile(99.9), "max": result.lateness.max]
-            }
-            print(try Format.json(object))
+            print(try TextFormat.json(ReplayDocument(result, tracePath: resolved.path, layout: layout, backend: backend, options: options,
+                                                     target: target, runId: runId)))
         } else {
-            print("replay \(resolved.path) under \(layout) (\(result.layout.iothreads.count) IOThread\(result.layout.iothreads.count == 1 ? "" : "s")), backend \(backend.rawValue)\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(speed == 1 ? "" : " ×\(speed)")\(vms > 1 ? ", \(vms) copies" : "")")
-            print("  \(result.targetPreparation.summary)")
-            let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
-            print("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(Format.duration(result.replayedNs))"
-                  + (options.timing == .open ? String(format: " (scheduled %@, %+.2f%%)", Format.duration(result.scheduledNs), drift) : ""))
-            for line in EngineBenchmark.summaryLines(result.engine.queues, seconds: seconds) { print(line) }
-            if result.lateness.totalCount > 0 {
-                print("  lateness: p50 \(Format.duration(result.lateness.valueAtPercentile(50)))  p99 \(Format.duration(result.lateness.valueAtPercentile(99)))  p99.9 \(Format.duration(result.lateness.valueAtPercentile(99.9)))  max \(Format.duration(result.lateness.max))")
-            }
-            print(EngineBenchmark.iothreadTable(result.engine.iothreads))
-            if let warning = result.warning { print("  WARNING: \(warning)") }
-            for failure in result.engine.failures { print("  FAILED: \(failure)") }
-            for error in result.traceErrors { print("  TRACE: \(error)") }
+            for line in ReplayText.lines(result, tracePath: resolved.path, layout: layout, backend: backend, options: options, target: target) { print(line) }
             if let runId { print("  stored as run \(runId) in \(catalog.catalog)") }
         }
         if !result.engine.failures.isEmpty || !result.traceErrors.isEmpty { throw ExitCode(1) }
-    }
-}
-
-/// A progress line on a TTY during an open-loop replay (its length is known in advance).
-final class ReplayProgress: @unchecked Sendable {
-    private let total: Double
-    private let enabled: Bool
-    private let stopped = NSCondition()
-    private var done = false
-    private var thread: Thread?
-    // While the target is filled the fill's bar shows instead, and the replay's clock starts after.
-    private var started = Date()
-    private var filling = false
-
-    init(totalSeconds: Double, enabled: Bool) {
-        total = max(totalSeconds, 0.001)
-        self.enabled = enabled && isatty(2) != 0
-        guard self.enabled else { return }
-        let progress = Progress(total: 1000, label: "replaying")
-        thread = Thread { [self] in
-            stopped.lock()
-            while !done {
-                if !filling { progress.update(min(1000, Int(Date().timeIntervalSince(started) / total * 1000))) }
-                _ = stopped.wait(until: Date().addingTimeInterval(0.2))
-            }
-            stopped.unlock()
-            progress.finish()
-        }
-        thread?.start()
-    }
-
-    /// `fill` wrapped so that this bar pauses while the target is filled and restarts after.
-    func aroundFill(_ fill: TargetFill.ProgressHandler?) -> TargetFill.ProgressHandler? {
-        guard let fill else { return nil }
-        return { [self] p in
-            stopped.lock()
-            filling = p.bytesDone < p.bytesTotal
-            if !filling { started = Date() }
-            stopped.unlock()
-            fill(p)
-        }
-    }
-
-    func finish() {
-        guard enabled else { return }
-        stopped.lock()
-        done = true
-        stopped.broadcast()
-        stopped.unlock()
-        while thread?.isFinished == false { usleep(1000) }
     }
 }

@@ -1,11 +1,9 @@
 import ArgumentParser
-import BlockBackend
-import CLinuxShim
-import Catalog
 import Engine
 import Foundation
 import Layout
-import Trace
+import Runs
+import Units
 import VhostUser
 
 /// `vqtrace serve`: a vhost-user-blk back-end on the engine, recording what a real guest submits.
@@ -62,77 +60,25 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let iothreadLayout = try LayoutSpec.parse(layout, numQueues: numQueues)
-        let pinPolicy = try PinPolicy(parsing: pin)
-        var info = stat()
-        let exists = stat(target, &info) == 0
-        let isDevice = exists && info.st_mode & S_IFMT == S_IFBLK
-        let existing = exists && !isDevice ? UInt64(info.st_size) : nil
-        guard let bytes = size?.bytes ?? (isDevice ? UInt64(0) : existing), isDevice || bytes > 0 else {
-            throw ServeError("\(target) does not exist or is empty: give its size with --size")
-        }
-        // The guest sees the bytes as they are: a container's header and tables would be its
-        // disk, and its writes would wreck the image. (Serving never fills or marks anything:
-        // the disk is the guest's, holes and all.)
-        if exists, let container = DeviceSafety.imageContainer(ofPath: target) {
-            throw ServeError("\(target) is a \(container), and vqtrace serve serves raw disks only: convert it (qemu-img convert -O raw \(target) disk.raw) and serve the copy, or serve the image with qemu-storage-daemon")
-        }
-        let blockTarget = try BlockTarget(path: target, size: bytes, writes: !readOnly, safety: device.safety)
-        let capacity = blockTarget.size / 512
-
-        var writer: TraceWriter?
-        var sink: RecordingSink?
-        var taps: [RecorderTap]?
-        if let record {
-            try OutputFile.prepare(record, force: force)
-            let metadata = TraceMetadata(
-                devices: [.init(name: "vda", capacitySectors: capacity, numQueues: UInt16(numQueues))],
-                source: .init(kind: "vhost-user", name: "guest", parameters: ["socket": socket, "layout": layout, "backend": backend.rawValue, "target": target]))
-            // A guest's recording is kept as RECORD.partial if serve dies unfinished: its
-            // completed chunks can be recovered (vqtrace traces repair).
-            let w = try TraceWriter(path: record, metadata: metadata, options: .init(fsync: .chunk, replaceExisting: force, keepUnfinished: true))
-            let s = RecordingSink.writing(to: w)
-            taps = iothreadLayout.iothreads.map { _ in s.makeTap() }
-            s.start()
-            writer = w
-            sink = s
-        }
-
-        // SIGINT/SIGTERM wake the server's poll through an eventfd; it then stops the session
-        // (draining what is in flight) and finishes the recording.
-        let stopFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        Interrupt.shared.onInterrupt { _ = linux_eventfd_write(stopFD, 1) }
+        var configuration = GuestDiskServer.Configuration(socket: socket, target: target, sizeBytes: size?.bytes, numQueues: numQueues, layout: layout)
+        configuration.backend = backend
+        configuration.pin = try PinPolicy(parsing: pin)
+        configuration.readOnly = readOnly
+        configuration.traceMessages = traceMessages
+        configuration.safety = device.safety
+        configuration.record = record
+        configuration.replaceRecord = force
+        if let record { try OutputFile.prepare(record, force: force) }
+        let server = try GuestDiskServer(configuration)
+        // SIGINT/SIGTERM stop the session (draining what is in flight) and finish the recording.
+        Interrupt.shared.onInterrupt { server.stop() }
         signal(SIGPIPE, SIG_IGN)
-
-        func log(_ line: String) {
-            FileHandle.standardError.write(Data("vqtrace serve: \(line)\n".utf8))
-        }
-        var options = VhostUserBlkOptions(numQueues: numQueues, capacitySectors: capacity)
-        options.readOnly = readOnly
-        let backendKind = backend
-        let vhost = VhostUserBlkBackend(options: options, log: log) { served in
-            try EngineSession(devices: [served], layout: iothreadLayout, backend: backendKind, target: blockTarget, pin: pinPolicy, taps: taps)
-        }
-        let server = try VhostUserServer(socketPath: socket)
-        log("listening on \(socket): \(Format.bytes(capacity * 512)) on \(target), \(numQueues) vq\(numQueues == 1 ? "" : "s"), layout \(layout), \(backend.rawValue)"
-            + (record.map { ", recording into \($0)" } ?? ""))
-        let outcome = server.serveOne(backend: vhost, stopFD: stopFD, traceMessages: traceMessages, log: log)
-        log("\(outcome == .stopped ? "stopped" : "done"): \(vhost.requestsServed) requests served in \(vhost.sessionsStarted) session\(vhost.sessionsStarted == 1 ? "" : "s")")
-
-        if let sink, let writer, let record {
-            sink.finish()
-            if let error = sink.error { throw error }
-            let totals = try writer.finish()
+        let outcome = try server.serve { FileHandle.standardError.write(Data("vqtrace serve: \($0)\n".utf8)) }
+        if let record, let totals = outcome.recorded {
             print("recorded \(record): \(totals.records) requests"
-                  + (sink.dropped > 0 || sink.reordered > 0 ? " (\(sink.dropped) dropped, \(sink.reordered) placed late)" : ""))
+                  + (outcome.dropped > 0 || outcome.reordered > 0 ? " (\(outcome.dropped) dropped, \(outcome.reordered) placed late)" : ""))
             if !noCatalog { try catalog.registerAndSay(record) }
         }
-        if case .protocolError(let why) = outcome { throw ServeError("the front-end broke the vhost-user protocol: \(why)") }
+        if case .protocolError(let why) = outcome.ending { throw VhostUserProtocolError("the front-end broke the vhost-user protocol: \(why)") }
     }
-}
-
-/// Why `vqtrace serve` could not serve or ended badly (a run-time failure, not a usage mistake).
-struct ServeError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,39 +1,42 @@
 import CZstd
 import Foundation
 import Trace
+import Workload
 
-/// Measures the .vqt codec on an OLTP-shaped stream: bytes per request against a zstd-compressed
-/// fio v3 iolog of the same requests, encode and decode rates on one core, and the time to seek
-/// to a 1-second window of a large trace.
-struct TraceCodecBenchmark {
-    struct SizeAndSpeed {
-        var requests: Int
-        var withCompletions: Bool
-        var traceBytes: Int
-        var fioIologBytes: Int
-        var fioIologZstdBytes: Int
-        var encodeSeconds: Double
-        var decodeSeconds: Double
-        var iterateSeconds: Double
-        /// Information in the random 8 KiB offsets alone (log2 of the aligned positions, per random
-        /// request, spread over all requests): no lossless encoding of the stream can go below it.
-        var randomOffsetFloorBytesPerRequest: Double
-        var bytesPerRequest: Double { Double(traceBytes) / Double(requests) }
-        var ratioToFio: Double { Double(fioIologZstdBytes) / Double(traceBytes) }
+/// Measures the .vqt codec on the OLTP model's stream (`OLTPSample`): bytes per request against
+/// a zstd-compressed fio v3 iolog of the same requests, encode and decode rates on one core, and
+/// the time to seek to a 1-second window of a large trace.
+public struct TraceCodecBenchmark: Sendable {
+    public struct SizeAndSpeed: Sendable {
+        public var requests: Int
+        public var withCompletions: Bool
+        public var traceBytes: Int
+        public var fioIologBytes: Int
+        public var fioIologZstdBytes: Int
+        public var encodeSeconds: Double
+        public var decodeSeconds: Double
+        public var iterateSeconds: Double
+        /// Information in the random page offsets alone (log2 of the data area's pages, per random
+        /// page request, spread over all requests): no lossless encoding of the stream can go below it.
+        public var randomOffsetFloorBytesPerRequest: Double
+        public var bytesPerRequest: Double { Double(traceBytes) / Double(requests) }
+        public var ratioToFio: Double { Double(fioIologZstdBytes) / Double(traceBytes) }
     }
 
-    struct WindowSeek {
-        var requests: Int
-        var traceBytes: UInt64
-        var chunks: Int
-        var writeSeconds: Double
+    public struct WindowSeek: Sendable {
+        public var requests: Int
+        public var traceBytes: UInt64
+        public var chunks: Int
+        public var writeSeconds: Double
         /// Open (header + trailer index), binary search, and read every record of the window.
-        var seekMilliseconds: [Double]
-        var recordsPerWindow: [Int]
-        var cursorBytes: Int
+        public var seekMilliseconds: [Double]
+        public var recordsPerWindow: [Int]
+        public var cursorBytes: Int
     }
 
-    let directory: String
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
 
     static func now() -> Double {
         var ts = timespec()
@@ -41,18 +44,22 @@ struct TraceCodecBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    func sizeAndSpeed(requests: Int, withCompletions: Bool, seed: UInt64) throws -> SizeAndSpeed {
-        var stream = OLTPShapeStream(seed: seed, withCompletions: withCompletions)
+    public func sizeAndSpeed(requests: Int, withCompletions: Bool, seed: UInt64) throws -> SizeAndSpeed {
+        let sample = OLTPSample(requests: requests, seed: seed, completions: withCompletions)
         var records: [TraceRecord] = []
         records.reserveCapacity(requests)
-        for _ in 0..<requests { records.append(stream.next()) }
-        let randomRequests = records.filter { $0.length == 8192 && $0.sector < OLTPShapeStream.logStartSector }.count
-        let floor = Double(randomRequests) * log2(Double(OLTPShapeStream.logStartSector / 16)) / 8 / Double(requests)
+        try sample.run { records.append($0) }
+        // The users' page reads and the writer's page writes land anywhere in the data area (the
+        // log is sequential and carries no such information).
+        let model = sample.parameters
+        let pages = Double(model.capacityBytes) * (1 - model.logFraction) / Double(model.pageBytes)
+        let randomRequests = records.filter { $0.length == model.pageBytes && $0.vq != 0 }.count
+        let floor = Double(randomRequests) * log2(pages) / 8 / Double(requests)
         let path = directory + "/bench-\(withCompletions ? "with" : "without")-completions.vqt"
         defer { unlink(path) }
 
         let start = Self.now()
-        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none, replaceExisting: true))
+        let writer = try TraceWriter(path: path, metadata: sample.metadata, options: .init(fsync: .none, replaceExisting: true))
         for record in records { try writer.append(record) }
         try writer.finish()
         let encodeSeconds = Self.now() - start
@@ -84,7 +91,7 @@ struct TraceCodecBenchmark {
         // The same requests as a fio v3 iolog, then zstd at the same level (3) and at 19.
         var iolog = "fio version 3 iolog\n/dev/vda add\n/dev/vda open\n"
         iolog.reserveCapacity(requests * 40)
-        for record in records { iolog += OLTPShapeStream.fioIologLine(record) + "\n" }
+        for record in records { iolog += Self.fioIologLine(record) + "\n" }
         iolog += "/dev/vda close\n"
         let text = Array(iolog.utf8)
         var compressed = [UInt8](repeating: 0, count: ZSTD_compressBound(text.count))
@@ -98,13 +105,23 @@ struct TraceCodecBenchmark {
             iterateSeconds: iterateSeconds, randomOffsetFloorBytesPerRequest: floor)
     }
 
-    func windowSeek(requests: Int, windows: Int, seed: UInt64) throws -> WindowSeek {
+    /// One request as a fio v3 iolog line on /dev/vda.
+    static func fioIologLine(_ r: TraceRecord) -> String {
+        let us = r.submitNs / 1000
+        switch r.type {
+        case .flush: return "\(us) /dev/vda sync 0 0"
+        case .read: return "\(us) /dev/vda read \(r.sector * 512) \(r.length)"
+        default: return "\(us) /dev/vda write \(r.sector * 512) \(r.length)"
+        }
+    }
+
+    public func windowSeek(requests: Int, windows: Int, seed: UInt64) throws -> WindowSeek {
         let path = directory + "/bench-window.vqt"
         defer { unlink(path) }
-        var stream = OLTPShapeStream(seed: seed)
+        let sample = OLTPSample(requests: requests, seed: seed, completions: false)
         let start = Self.now()
-        let writer = try TraceWriter(path: path, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none, replaceExisting: true))
-        for _ in 0..<requests { try writer.append(stream.next()) }
+        let writer = try TraceWriter(path: path, metadata: sample.metadata, options: .init(fsync: .none, replaceExisting: true))
+        try sample.run { try writer.append($0) }
         let totals = try writer.finish()
         let writeSeconds = Self.now() - start
 

@@ -2,20 +2,21 @@ import Foundation
 
 /// Runs fio with the same pattern on the same file in the same run, so that vqtrace's numbers
 /// come with a reference measured under the same conditions.
-struct FioPeer {
-    struct Result {
-        var readIOPS: Double
-        var writeIOPS: Double
-        var readP99Ns: Double?
-        var commandLine: String
-        var json: [String: Any]
-        var iops: Double { readIOPS + writeIOPS }
+public struct FioPeer {
+    public struct Result: @unchecked Sendable {
+        public var readIOPS: Double
+        public var writeIOPS: Double
+        public var readP99Ns: Double?
+        public var commandLine: String
+        /// fio's first job, as it printed it.
+        public var json: [String: Any]
+        public var iops: Double { readIOPS + writeIOPS }
     }
 
-    enum FioError: Error, CustomStringConvertible {
+    public enum FioError: Error, CustomStringConvertible {
         case notInstalled
         case failed(String)
-        var description: String {
+        public var description: String {
             switch self {
             case .notInstalled: return "fio is not installed (make deps installs it)"
             case .failed(let why): return "fio failed: \(why)"
@@ -24,7 +25,7 @@ struct FioPeer {
     }
 
     /// Runs fio with `arguments` (JSON output is added) and returns its first job's JSON.
-    static func job(_ arguments: [String]) throws -> [String: Any] {
+    public static func job(_ arguments: [String]) throws -> [String: Any] {
         guard let fio = ["/usr/bin/fio", "/usr/local/bin/fio"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw FioError.notInstalled
         }
@@ -49,7 +50,7 @@ struct FioPeer {
     }
 
     /// `engine` is fio's ioengine (io_uring or null); `jobs` = vqs, `depth` per job.
-    static func run(engine: String, target: String?, sizeBytes: UInt64, rw: String, blockSize: Int, depth: Int, jobs: Int,
+    public static func run(engine: String, target: String?, sizeBytes: UInt64, rw: String, blockSize: Int, depth: Int, jobs: Int,
                     rwmixread: Int, seconds: Double) throws -> Result {
         var arguments = [
             "--name=vqtrace-peer", "--ioengine=\(engine)", "--rw=\(rw)", "--bs=\(blockSize)", "--iodepth=\(depth)",

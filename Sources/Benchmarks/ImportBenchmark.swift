@@ -1,31 +1,34 @@
 import Foundation
 import Import
 import Trace
+import Workload
 
 /// Measures `vqtrace import` on the two text formats users have most: a fio v3 iolog and
 /// blkparse text (a Q and a C line per request), both written from the same OLTP-shaped stream.
 /// The peer in the same run is `wc -l` on the same file: the speed of merely finding the lines,
 /// the ceiling any parser of that file works under.
-struct ImportBenchmark {
-    struct Result {
-        var format: ImportFormat
-        var lines: Int
-        var requests: UInt64
-        var fileBytes: UInt64
+public struct ImportBenchmark: Sendable {
+    public struct Result: Sendable {
+        public var format: ImportFormat
+        public var lines: Int
+        public var requests: UInt64
+        public var fileBytes: UInt64
         /// Best of the repeats.
-        var seconds: Double
-        var wcSeconds: Double?
-        var linesPerSecond: Double { Double(lines) / seconds }
-        var wcLinesPerSecond: Double? { wcSeconds.map { Double(lines) / $0 } }
+        public var seconds: Double
+        public var wcSeconds: Double?
+        public var linesPerSecond: Double { Double(lines) / seconds }
+        public var wcLinesPerSecond: Double? { wcSeconds.map { Double(lines) / $0 } }
     }
 
-    let directory: String
+    public let directory: String
 
-    func run(requests: Int, repeats: Int) throws -> [Result] {
+    public init(directory: String) { self.directory = directory }
+
+    public func run(requests: Int, repeats: Int) throws -> [Result] {
         let trace = directory + "/vqtrace-import-bench.vqt"
-        let writer = try TraceWriter(path: trace, metadata: OLTPShapeStream.metadata, options: .init(fsync: .none, replaceExisting: true))
-        var stream = OLTPShapeStream(seed: 11, withCompletions: true)
-        for _ in 0..<requests { try writer.append(stream.next()) }
+        let sample = OLTPSample(requests: requests, seed: 11)
+        let writer = try TraceWriter(path: trace, metadata: sample.metadata, options: .init(fsync: .none, replaceExisting: true))
+        try sample.run { try writer.append($0) }
         try writer.finish()
         defer { unlink(trace) }
 
@@ -43,7 +46,7 @@ struct ImportBenchmark {
                 _ = try BlkparseExporter.export(tracePath: trace, out: text, replaceExisting: true)
             }
             var importer = TraceImporter(format: format)
-            importer.queues = Int(OLTPShapeStream.queues)
+            importer.queues = sample.parameters.vcpus
             var best = Double.infinity
             var last: TraceImporter.Result?
             for _ in 0..<max(repeats, 1) {

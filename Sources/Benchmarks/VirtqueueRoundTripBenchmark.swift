@@ -2,16 +2,17 @@ import Foundation
 import Virtio
 
 /// Bench options that map onto ring features.
-struct VirtioFeaturesOption: OptionSet {
-    let rawValue: Int
-    static let eventIndex = VirtioFeaturesOption(rawValue: 1)
-    static let indirect = VirtioFeaturesOption(rawValue: 2)
+public struct VirtioFeaturesOption: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let eventIndex = VirtioFeaturesOption(rawValue: 1)
+    public static let indirect = VirtioFeaturesOption(rawValue: 2)
 }
 
 /// Errors the benchmark reports instead of numbers, because numbers from a broken ring lie.
-enum BenchmarkError: Error, CustomStringConvertible {
+public enum BenchmarkError: Error, CustomStringConvertible {
     case ringStalled(String)
-    var description: String {
+    public var description: String {
         switch self {
         case let .ringStalled(why): return "virtqueue benchmark stopped: \(why)"
         }
@@ -19,11 +20,11 @@ enum BenchmarkError: Error, CustomStringConvertible {
 }
 
 /// One thread drives both ends of one split virtqueue; measures the ring's per-request cost.
-final class VirtqueueRoundTripBenchmark {
-    struct Result {
-        var roundTrips: Int
-        var seconds: Double
-        var roundTripsPerSecond: Double { Double(roundTrips) / seconds }
+public final class VirtqueueRoundTripBenchmark {
+    public struct Result: Sendable {
+        public var roundTrips: Int
+        public var seconds: Double
+        public var roundTripsPerSecond: Double { Double(roundTrips) / seconds }
     }
 
     private let mapping: GuestMemoryMapping
@@ -34,7 +35,7 @@ final class VirtqueueRoundTripBenchmark {
     private let ioStorage: UnsafeMutableBufferPointer<IOSegment>
     private let buffers: UnsafeMutableBufferPointer<DriverBuffer>
 
-    init(queueSize: Int, features option: VirtioFeaturesOption) throws {
+    public init(queueSize: Int, features option: VirtioFeaturesOption) throws {
         var features: VirtioFeatures = [.version1]
         if option.contains(.eventIndex) { features.insert(.eventIndex) }
         if option.contains(.indirect) { features.insert(.indirectDescriptors) }
@@ -64,7 +65,7 @@ final class VirtqueueRoundTripBenchmark {
         buffers.deallocate()
     }
 
-    func run(roundTrips: Int) throws -> Result {
+    public func run(roundTrips: Int) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let chainBuffers = UnsafeBufferPointer(buffers)
         for i in 0..<roundTrips {

@@ -1,0 +1,75 @@
+import BlockBackend
+import Engine
+import Foundation
+import Layout
+
+/// The engine on a fio-like pattern for a fixed time: one vCPU driver per vq keeping `depth`
+/// requests in flight, IOThreads as the layout maps the vqs, the backend on the target.
+public struct EngineBenchmark: Sendable {
+    public var target: String?
+    public var sizeBytes: UInt64
+    public var backend: BackendKind
+    public var vqs: Int
+    public var layoutSpec: String
+    public var rw: IOPatternKind
+    public var blockSize: Int
+    public var depth: Int
+    public var rwmixread: Int
+    public var seconds: Double
+    public var pin: PinPolicy
+    public var pollCompletions: Bool
+    public var merge: Bool
+    public var seed: UInt64
+    public var deviceSafety: DeviceSafety?
+    public var fillProgress: TargetFill.ProgressHandler?
+    public var shouldStop: (@Sendable () -> Bool)?
+
+    public init(target: String?, sizeBytes: UInt64, backend: BackendKind, vqs: Int, layoutSpec: String, rw: IOPatternKind, blockSize: Int,
+                depth: Int, rwmixread: Int = 50, seconds: Double, pin: PinPolicy = .auto, pollCompletions: Bool = false, merge: Bool = true,
+                seed: UInt64 = 1, deviceSafety: DeviceSafety? = nil) {
+        self.target = target
+        self.sizeBytes = sizeBytes
+        self.backend = backend
+        self.vqs = vqs
+        self.layoutSpec = layoutSpec
+        self.rw = rw
+        self.blockSize = blockSize
+        self.depth = depth
+        self.rwmixread = rwmixread
+        self.seconds = seconds
+        self.pin = pin
+        self.pollCompletions = pollCompletions
+        self.merge = merge
+        self.seed = seed
+        self.deviceSafety = deviceSafety
+    }
+
+    /// The pattern as fio's `job options` spell it.
+    public var fioOptions: [String: String] {
+        ["rw": rw.rawValue, "bs": "\(blockSize)", "iodepth": "\(depth)", "numjobs": "\(vqs)", "size": "\(sizeBytes)"]
+    }
+
+    /// Runs it; returns the layout it resolved and the engine's result.
+    public func run() throws -> (layout: IOThreadLayout, result: EngineResult) {
+        let layout = try LayoutSpec.parse(layoutSpec, numQueues: vqs)
+        let config = VirtioBlkDeviceConfig(numQueues: vqs, queueSize: max(256, depth), capacitySectors: sizeBytes / 512)
+        var job = EngineJob(devices: [config], layout: layout, backend: backend, target: target, depth: depth, maxBlock: blockSize,
+                            duration: seconds, pin: pin, pollForCompletions: pollCompletions)
+        job.mergeRequests = merge
+        job.writes = rw != .read && rw != .randread
+        job.deviceSafety = deviceSafety
+        job.fillProgress = fillProgress
+        job.shouldStop = shouldStop
+        let result = try Engine.run(job) { _, vq in
+            IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
+        }
+        return (layout, result)
+    }
+
+    /// Runs fio with the same pattern on the same target in the same run (io_uring, or fio's
+    /// null engine against the null backend).
+    public func runFio() throws -> FioPeer.Result {
+        try FioPeer.run(engine: backend == .null ? "null" : "io_uring", target: target, sizeBytes: sizeBytes, rw: rw.rawValue,
+                        blockSize: blockSize, depth: depth, jobs: vqs, rwmixread: rwmixread, seconds: seconds)
+    }
+}

@@ -1,0 +1,33 @@
+import Units
+import Engine
+import Foundation
+
+/// An engine run's figures as lines for a terminal: what `bench`, `replay` and `record` print.
+public enum EngineText {
+    /// "read: N IOPS, B/s, clat p50 … p99 … p99.9 …" for each direction that saw requests.
+    public static func summaryLines(_ queues: [QueueStatistics], seconds: Double) -> [String] {
+        var lines: [String] = []
+        for read in [true, false] {
+            let figures = FioDirection(queues, read: read, seconds: seconds)
+            guard figures.ios > 0 else { continue }
+            let p = figures.latency.percentile
+            lines.append("  \(read ? "read " : "write"): \(String(format: "%.0f", figures.iops)) IOPS, \(TextFormat.bytes(UInt64(figures.bytesPerSecond)))/s, "
+                         + "clat p50 \(TextFormat.duration(p[FioDirection.key(50)] ?? 0))  p99 \(TextFormat.duration(p[FioDirection.key(99)] ?? 0))  "
+                         + "p99.9 \(TextFormat.duration(p[FioDirection.key(99.9)] ?? 0))")
+        }
+        return lines
+    }
+
+    /// What each IOThread did, as an indented table.
+    public static func iothreadTable(_ iothreads: [IOThreadStatistics]) -> String {
+        var rows = [["IOThread", "CPUs", "requests", "passes", "batch", "merged", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
+        for t in iothreads {
+            rows.append([t.name, t.cpus.isEmpty ? "-" : t.cpus.map(String.init).joined(separator: ","), "\(t.requests)", "\(t.passes)",
+                         String(format: "%.1f", t.meanBatch), "\(t.merged)", "\(t.kicks)", "\(t.notifications)", "\(t.pollHits)/\(t.pollMisses)",
+                         "\(t.sleeps)", String(format: "%.0f", t.cpuPercent)])
+        }
+        var table = TextFormat.table(rows, rightAligned: Set(2..<11), indent: "  ")
+        table.removeLast()  // the caller prints it as a line
+        return table
+    }
+}

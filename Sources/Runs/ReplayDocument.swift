@@ -1,0 +1,93 @@
+import BlockBackend
+import Engine
+import Replay
+
+/// `vqtrace replay --json`: fio's JSON shape (`jobs[0].read.iops`, `clat_ns.percentile`) with
+/// what a replay adds: its IOThreads and vqs, how much of the trace it replayed, lateness,
+/// warnings, damage, and how the target was prepared.
+public struct ReplayDocument: Encodable, Sendable {
+    public struct DamagedChunkFigures: Encodable, Sendable {
+        public var chunk: Int
+        public var recordsLost: UInt64
+        public var problem: String
+        enum CodingKeys: String, CodingKey { case chunk, recordsLost = "records_lost", problem }
+    }
+
+    public var fioVersion = "vqtrace"
+    public var trace: String
+    public var layout: String
+    public var backend: String
+    public var timing: String
+    public var speed: Double
+    public var target: String?
+    public var runId: Int64?
+    public var jobs: [FioJob]
+    public var iothreads: [IOThreadFigures]
+    public var vqs: [QueueFigures]
+    public var replayed: UInt64
+    public var skipped: UInt64
+    public var scheduledNs: UInt64
+    public var replayedNs: UInt64
+    public var lateness: LatenessFigures?
+    public var warning: String?
+    public var failures: [String]
+    public var traceErrors: [String]
+    public var damagedChunks: [DamagedChunkFigures]
+    public var targetPreparation: TargetPreparation
+
+    enum CodingKeys: String, CodingKey {
+        case fioVersion = "fio version", trace, layout, backend, timing, speed, target, runId = "run_id", jobs, iothreads, vqs
+        case replayed, skipped, scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns", warning, failures
+        case traceErrors = "trace_errors", damagedChunks = "damaged_chunks", targetPreparation = "target_preparation"
+    }
+
+    public init(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions, target: String?, runId: Int64?) {
+        let engine = result.engine
+        trace = tracePath
+        self.layout = layout
+        self.backend = backend.rawValue
+        timing = options.timing.rawValue
+        speed = options.speed
+        self.target = target
+        self.runId = runId
+        jobs = [FioJob(name: "vqtrace-replay", queues: engine.queues, seconds: engine.wallSeconds)]
+        iothreads = engine.iothreads.map(IOThreadFigures.init)
+        vqs = engine.queues.map(QueueFigures.init)
+        replayed = result.replayed
+        skipped = result.skipped
+        scheduledNs = result.scheduledNs
+        replayedNs = result.replayedNs
+        lateness = LatenessFigures(result.lateness)
+        warning = result.warning
+        failures = engine.failures
+        traceErrors = result.traceErrors
+        damagedChunks = result.damagedChunks.map { DamagedChunkFigures(chunk: $0.index, recordsLost: $0.records, problem: $0.error.description) }
+        targetPreparation = result.targetPreparation
+    }
+
+    /// Encodes nil members as JSON null (programs test for the key, as fio's readers do).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(fioVersion, forKey: .fioVersion)
+        try c.encode(trace, forKey: .trace)
+        try c.encode(layout, forKey: .layout)
+        try c.encode(backend, forKey: .backend)
+        try c.encode(timing, forKey: .timing)
+        try c.encode(speed, forKey: .speed)
+        try c.encode(target, forKey: .target)
+        try c.encode(runId, forKey: .runId)
+        try c.encode(jobs, forKey: .jobs)
+        try c.encode(iothreads, forKey: .iothreads)
+        try c.encode(vqs, forKey: .vqs)
+        try c.encode(replayed, forKey: .replayed)
+        try c.encode(skipped, forKey: .skipped)
+        try c.encode(scheduledNs, forKey: .scheduledNs)
+        try c.encode(replayedNs, forKey: .replayedNs)
+        try c.encodeIfPresent(lateness, forKey: .lateness)
+        try c.encode(warning, forKey: .warning)
+        try c.encode(failures, forKey: .failures)
+        try c.encode(traceErrors, forKey: .traceErrors)
+        try c.encode(damagedChunks, forKey: .damagedChunks)
+        try c.encode(targetPreparation, forKey: .targetPreparation)
+    }
+}

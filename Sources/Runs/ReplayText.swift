@@ -1,0 +1,30 @@
+import Units
+import Engine
+import Foundation
+import Replay
+
+/// A replay's result as lines for a terminal: what `vqtrace replay` prints.
+public enum ReplayText {
+    public static func lines(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions,
+                             target: String?) -> [String] {
+        let engine = result.engine
+        let threads = result.layout.iothreads.count
+        var lines = ["replay \(tracePath) under \(layout) (\(threads) IOThread\(threads == 1 ? "" : "s")), backend \(backend.rawValue)"
+                     + "\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(options.speed == 1 ? "" : " ×\(options.speed)")"
+                     + "\(options.vms > 1 ? ", \(options.vms) copies" : "")"]
+        lines.append("  \(result.targetPreparation.summary)")
+        let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
+        lines.append("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(TextFormat.duration(result.replayedNs))"
+                     + (options.timing == .open ? String(format: " (scheduled %@, %+.2f%%)", TextFormat.duration(result.scheduledNs), drift) : ""))
+        lines += EngineText.summaryLines(engine.queues, seconds: engine.wallSeconds)
+        if let lateness = LatenessFigures(result.lateness) {
+            lines.append("  lateness: p50 \(TextFormat.duration(lateness.p50))  p99 \(TextFormat.duration(lateness.p99))  "
+                         + "p99.9 \(TextFormat.duration(lateness.p999))  max \(TextFormat.duration(lateness.max ?? 0))")
+        }
+        lines.append(EngineText.iothreadTable(engine.iothreads))
+        if let warning = result.warning { lines.append("  WARNING: \(warning)") }
+        lines += engine.failures.map { "  FAILED: \($0)" }
+        lines += result.traceErrors.map { "  TRACE: \($0)" }
+        return lines
+    }
+}

@@ -1,0 +1,155 @@
+import BlockBackend
+import Catalog
+import Engine
+import Foundation
+import Replay
+import Trace
+
+/// A sweep: every layout (at every VM count) `repeats` times in interleaved order after one
+/// warm-up run, each run stored under one sweep id, so that a slow drift of the machine hits
+/// every layout alike.
+///
+/// Everything that can be checked is checked before the sweep row exists and before the first
+/// run: every layout against the trace, the options, the target (prepared as the runs will need
+/// it: created, filled with data, checked), the trace's chunks (damage is said once; every run
+/// is marked). An interruption stops the run in progress, which is not stored; the runs already
+/// stored stay, and the report of the sweep names what is missing.
+public struct Sweep: Sendable {
+    public var tracePath: String
+    /// The catalogued trace, when it is (its id goes into the sweep and run rows).
+    public var traceId: Int64?
+    /// The layouts; the first is the warm-up's.
+    public var layouts: [String]
+    public var repeats: Int
+    public var vmCounts: [Int]
+    public var target: String?
+    public var backend: BackendKind
+    /// Timing, depth, speed, window; `vms` is set per run from `vmCounts`.
+    public var options: ReplayOptions
+    public var safety: DeviceSafety
+    public var sparseTarget: Bool
+    /// Set by the demo, in the stored parameters.
+    public var isDemo = false
+
+    public init(tracePath: String, traceId: Int64?, layouts: [String], repeats: Int, vmCounts: [Int] = [1], target: String?,
+                backend: BackendKind, options: ReplayOptions, safety: DeviceSafety = DeviceSafety(), sparseTarget: Bool = false) {
+        self.tracePath = tracePath
+        self.traceId = traceId
+        self.layouts = layouts
+        self.repeats = repeats
+        self.vmCounts = vmCounts
+        self.target = target
+        self.backend = backend
+        self.options = options
+        self.safety = safety
+        self.sparseTarget = sparseTarget
+    }
+
+    /// What a sweep tells its caller as it goes (a CLI prints these; a program may log them).
+    public enum Event: Sendable {
+        /// The trace has one vq per device: every layout serves it with one IOThread.
+        case oneQueuePerDevice
+        /// Bad chunks found before the first run: every run skips them.
+        case damagedTrace(badChunks: Int, recordsLost: UInt64, records: UInt64)
+        /// The target was prepared before the first run.
+        case targetPrepared(TargetPreparation)
+        /// The sweep row exists; runs follow, the warm-up first.
+        case started(sweepId: Int64, planned: Int)
+        /// A run finished and was stored.
+        case stored(round: Int, configuration: String, result: ReplayResult, runId: Int64)
+    }
+
+    /// How a sweep ended: every run stored, or stopped early (interrupted, or a run failed) with
+    /// the runs stored until then.
+    public struct Outcome: Sendable {
+        public var sweepId: Int64
+        public var runIds: [Int64]
+        public var planned: Int
+        /// Why it stopped early, for people: "interrupted in round 2 during rr:2, which is not stored".
+        public var stoppedEarly: String?
+        public var interrupted: Bool
+        public var isComplete: Bool { stoppedEarly == nil }
+
+        /// One line: what was stored and where to look.
+        public var description: String {
+            let stored = "\(runIds.count) of \(planned) runs stored" + (runIds.isEmpty ? "" : " (runs \(runIds.map(String.init).joined(separator: ", ")))")
+            guard let stoppedEarly else { return "sweep \(sweepId): \(stored)" }
+            return "sweep \(sweepId) \(stoppedEarly): \(stored); `vqtrace report --sweep \(sweepId)` reports them and names what is missing"
+        }
+    }
+
+    /// The configurations in run order within one round.
+    var configurations: [(vms: Int, layout: String)] { vmCounts.flatMap { vms in layouts.map { (vms, $0) } } }
+
+    /// Checks the layouts and options against the trace (throws `ReplayError.usage`).
+    public func check() throws {
+        for vmCount in vmCounts {
+            var checked = options
+            checked.vms = vmCount
+            try ReplayRunner.check(tracePath: tracePath, layoutSpecs: layouts, options: checked)
+        }
+    }
+
+    /// Runs the sweep; `events` hears about it as it goes, `shouldStop` can end it early (the
+    /// run in progress is then not stored). Throws only before the sweep row exists (bad input,
+    /// a refused target) or when the catalog fails; a run that fails ends the sweep with an
+    /// outcome that says so.
+    public func run(in catalog: TraceCatalog, events: (Event) -> Void = { _ in },
+                    shouldStop: (@Sendable () -> Bool)? = nil, fillProgress: TargetFill.ProgressHandler? = nil) throws -> Outcome {
+        try check()
+        let reader = try TraceReader(path: tracePath)
+        if reader.metadata.devices.allSatisfy({ $0.numQueues == 1 }) { events(.oneQueuePerDevice) }
+        let verification = reader.verify()
+        if !verification.isClean {
+            events(.damagedTrace(badChunks: verification.badChunks.count, recordsLost: verification.badChunks.compactMap(\.recordsLost).reduce(0, +),
+                                 records: reader.totals.records))
+        }
+        if backend != .null, let target {
+            events(.targetPrepared(try ReplayRunner.prepareTarget(tracePath: tracePath, target: target, options: options, safety: safety,
+                                                                  sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)))
+        }
+        let parameters = SweepParameters(layouts: layouts, repeats: repeats, vms: vmCounts, queueDepth: options.depth, backend: backend.rawValue,
+                                         timing: options.timing.rawValue, target: target ?? "null", speed: options.speed, demo: isDemo ? true : nil)
+        let sweepId = try catalog.createSweep(traceId: traceId, parametersJSON: try parameters.encoded())
+        var outcome = Outcome(sweepId: sweepId, runIds: [], planned: repeats * configurations.count, stoppedEarly: nil, interrupted: false)
+        events(.started(sweepId: sweepId, planned: outcome.planned))
+
+        func replay(_ layout: String, vms: Int) throws -> ReplayResult {
+            var options = options
+            options.vms = vms
+            return try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: layout, backend: backend, options: options,
+                                        safety: safety, sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)
+        }
+        // One warm-up run, not stored: the first run otherwise pays for cold caches and would
+        // count against whichever layout goes first.
+        if try replay(layouts[0], vms: vmCounts[0]).interrupted {
+            outcome.stoppedEarly = "interrupted during the warm-up"
+            outcome.interrupted = true
+            return outcome
+        }
+        for round in 1...repeats {
+            for (vms, layout) in configurations {
+                let startedAt = ISO8601DateFormatter().string(from: Date())
+                let result = try replay(layout, vms: vms)
+                let label = vms > 1 ? "\(layout) ×\(vms) VMs" : layout
+                if result.interrupted {
+                    outcome.stoppedEarly = "interrupted in round \(round) during \(label), which is not stored"
+                    outcome.interrupted = true
+                    return outcome
+                }
+                if !result.engine.failures.isEmpty {
+                    outcome.stoppedEarly = "stopped in round \(round): \(label) failed (\(result.engine.failures.joined(separator: "; "))), and is not stored"
+                    return outcome
+                }
+                var options = options
+                options.vms = vms
+                let id = try RunStore.store(result, RunStore.Context(tracePath: tracePath, traceId: traceId, layoutSpec: layout, backend: backend,
+                                                                     target: target, options: options, startedAt: startedAt, sweepId: sweepId),
+                                            in: catalog)
+                outcome.runIds.append(id)
+                events(.stored(round: round, configuration: label, result: result, runId: id))
+            }
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// What a sweep sets out to run, as its catalog row keeps it (`parametersJSON`): the plan a
+/// report checks the runs against, and the options that repeat it.
+public struct SweepParameters: Codable, Sendable, Equatable {
+    /// The layouts, in the order the sweep runs them (nil in rows of demo sweeps that did not
+    /// store them).
+    public var layouts: [String]?
+    public var repeats: Int
+    public var vms: [Int]?
+    public var queueDepth: Int?
+    public var backend: String?
+    public var timing: String?
+    public var target: String?
+    public var speed: Double?
+    /// Set by the demo.
+    public var demo: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case layouts, vms, backend, timing, target, speed, demo
+        case repeats = "repeat", queueDepth = "qd"
+    }
+
+    public init(layouts: [String]?, repeats: Int, vms: [Int]? = [1], queueDepth: Int? = nil, backend: String? = nil, timing: String? = nil,
+                target: String? = nil, speed: Double? = nil, demo: Bool? = nil) {
+        self.layouts = layouts
+        self.repeats = repeats
+        self.vms = vms
+        self.queueDepth = queueDepth
+        self.backend = backend
+        self.timing = timing
+        self.target = target
+        self.speed = speed
+        self.demo = demo
+    }
+
+    public func encoded() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public static func decode(_ json: String) throws -> SweepParameters {
+        try JSONDecoder().decode(SweepParameters.self, from: Data(json.utf8))
+    }
+}

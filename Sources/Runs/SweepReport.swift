@@ -1,0 +1,51 @@
+import BlockBackend
+import Catalog
+import Foundation
+import Layout
+import Report
+
+extension Sweep.Event {
+    /// The event as a line for a terminal (nil for events that print nothing).
+    public func line(for sweep: Sweep, indent: String = "") -> String {
+        switch self {
+        case .oneQueuePerDevice:
+            return "note: the trace has one vq per device, so every layout serves it with one IOThread: expect no difference between them"
+        case .damagedTrace(let bad, let lost, let records):
+            return "trace \(sweep.tracePath) is damaged: \(bad) bad chunk\(bad == 1 ? "" : "s") (\(lost) of \(records) records); every run skips them and is marked"
+        case .targetPrepared(let preparation):
+            return preparation.summary
+        case .started(let id, _):
+            return "\(indent)sweep \(id): \(sweep.layouts.joined(separator: ", ")) × \(sweep.repeats) on \(sweep.target ?? "the null backend"), "
+                + "timing \(sweep.options.timing.rawValue), after one warm-up run"
+        case .stored(let round, let label, let result, let runId):
+            return "\(indent)  round \(round)  \(label.padding(toLength: 16, withPad: " ", startingAt: 0))"
+                + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, runId)
+                + (result.scheduleMissed ? "  WARNING: schedule not kept" : "")
+        }
+    }
+}
+
+extension Sweep {
+    /// A sweep and its report.
+    public struct Reported: Sendable {
+        public var outcome: Outcome
+        /// The report, when the sweep finished (an interrupted or failed one is reported later,
+        /// from the catalog, as incomplete).
+        public var model: ReportModel?
+        /// The report's HTML, Markdown and JSON files.
+        public var files: [String]
+    }
+
+    /// Runs the sweep, saying each event through `say`, and when every run is stored writes
+    /// the report next to `htmlPath`.
+    public func runAndReport(in catalog: TraceCatalog, title: String, htmlPath: String, vmHostCPUs: CPUSet? = nil, indent: String = "",
+                             say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
+                             fillProgress: TargetFill.ProgressHandler? = nil) throws -> Reported {
+        let outcome = try run(in: catalog, events: { say($0.line(for: self, indent: indent)) }, shouldStop: shouldStop, fillProgress: fillProgress)
+        guard outcome.isComplete else { return Reported(outcome: outcome, model: nil, files: []) }
+        var input = try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: title, baseline: nil)
+        input.vmHostCPUs = vmHostCPUs
+        let model = try ReportModel(input)
+        return Reported(outcome: outcome, model: model, files: try model.write(htmlPath: htmlPath))
+    }
+}
