@@ -121,6 +121,7 @@ let package = Package(
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "CLinuxShim", "TestSupport"]),
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "Replay", "Report", "Catalog", "Trace", "Workload", "Layout", "Engine", "TestSupport"]),
         .testTarget(name: "GuestTests", dependencies: ["Trace", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],

@@ -336,8 +336,10 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
             statistics.others += 1
         }
         let epoch = clock.epochNs
-        if epoch > 0 && now >= epoch {
-            let bucket = Int((now - epoch) / QueueStatistics.timelineBucketNs)
+        if epoch > 0 {
+            // A completion before the epoch (afap and closed drivers start at once, the epoch is
+            // set a little ahead) counts in the first bucket: the timeline holds every request.
+            let bucket = now > epoch ? Int((now - epoch) / QueueStatistics.timelineBucketNs) : 0
             // Grows by one bucket per 100 ms: an allocation every few thousand requests at most.
             while statistics.timeline.count <= bucket { statistics.timeline.append(0) }
             statistics.timeline[bucket] += 1

@@ -1,0 +1,113 @@
+import Catalog
+import Engine
+import Foundation
+import Layout
+import Replay
+import Report
+import Runs
+import Synchronization
+import Testing
+import TestSupport
+import Trace
+import Workload
+
+/// Sweeps, stored runs and reports through the library, in this process.
+@Suite("Sweeps and stored runs in process")
+struct SweepTests {
+    /// A small 8-vq trace of the OLTP model and a catalog beside it.
+    static func fixture(_ dir: ScratchDirectory, requests: Int = 3000, iops: Double? = 30_000) throws -> (trace: String, catalog: TraceCatalog) {
+        let path = dir.file("t.vqt")
+        _ = try OLTPSample(requests: requests, iops: iops, capacityBytes: 64 << 20).write(to: path)
+        return (path, try TraceCatalog(path: dir.file("catalog.sqlite")))
+    }
+
+    @Test("a sweep stores every run under its id, interleaved, says each as an event, and its report loads from the catalog")
+    func wholeSweep() throws {
+        let dir = ScratchDirectory()
+        let (trace, catalog) = try Self.fixture(dir)
+        var options = ReplayOptions()
+        options.timing = .afap
+        let sweep = Sweep(tracePath: trace, traceId: nil, layouts: ["single", "rr:2"], repeats: 2, target: nil, backend: .null, options: options)
+        var events: [String] = []
+        let outcome = try sweep.run(in: catalog, events: { event in
+            if case .stored(let round, let label, _, let id) = event { events.append("\(round) \(label) \(id)") }
+            if case .started(let id, let planned) = event { events.append("started \(id) \(planned)") }
+        })
+        #expect(outcome.isComplete && !outcome.interrupted && outcome.runIds == [1, 2, 3, 4] && outcome.planned == 4)
+        #expect(events == ["started 1 4", "1 single 1", "1 rr:2 2", "2 single 3", "2 rr:2 4"])
+        let runs = try catalog.runs(sweepId: outcome.sweepId)
+        #expect(runs.map(\.layoutSpec) == ["single", "rr:2", "single", "rr:2"] && runs.allSatisfy(\.isFinished))
+        let summary = try RunSummary.decode(try #require(runs[0].summaryJSON))
+        #expect(summary.requests == 3000 && summary.replayed == 3000 && summary.read.ios + summary.write.ios + 0 <= 3000)
+        #expect(summary.targetPreparation?.kind == .null)
+        #expect(try catalog.queues(ofRun: runs[0].id).count == 8)
+        #expect(try catalog.iothreads(ofRun: runs[1].id).map(\.name) == ["iothread1", "iothread2"])
+        #expect(try catalog.timeline(ofRun: runs[0].id).reduce(0, +) == 3000)
+
+        let plan = try ReportLoader.plan(sweepId: outcome.sweepId, catalog: catalog)
+        #expect(plan.layouts == ["single", "rr:2"] && plan.repeats == 2)
+        let input = try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: "t", baseline: nil)
+        #expect(input.runs.count == 4 && input.devices.map(\.numQueues) == [8] && input.devices.first?.capacityBytes == 64 << 20)
+        #expect(input.host.contains { $0.0 == "target preparation" && $0.1.hasPrefix("target: none (null backend") })
+        #expect(input.notes.isEmpty)
+        #expect(try ReportModel(input).outcome != .incomplete)
+    }
+
+    @Test("a sweep stopped after its first run keeps that run, stores no other, and its report is incomplete")
+    func stoppedSweep() throws {
+        let dir = ScratchDirectory()
+        let (trace, catalog) = try Self.fixture(dir, requests: 20_000, iops: 20_000)
+        var options = ReplayOptions()
+        options.timing = .open
+        let sweep = Sweep(tracePath: trace, traceId: nil, layouts: ["single", "rr:2"], repeats: 3, target: nil, backend: .null, options: options)
+        let stored = Atomic<Int>(0)
+        let outcome = try sweep.run(in: catalog, events: { event in
+            if case .stored = event { stored.add(1, ordering: .relaxed) }
+        }, shouldStop: { stored.load(ordering: .relaxed) >= 1 })
+        #expect(outcome.interrupted && !outcome.isComplete && outcome.runIds == [1])
+        #expect(outcome.description.contains("interrupted in round 1 during rr:2, which is not stored: 1 of 6 runs stored (runs 1)"))
+        #expect(try catalog.runs(sweepId: outcome.sweepId).count == 1)
+        let model = try ReportModel(try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: "t", baseline: nil))
+        #expect(model.outcome == .incomplete && model.recommendation == nil)
+    }
+
+    @Test("bad layouts and options are refused before the sweep row exists")
+    func checksFirst() throws {
+        let dir = ScratchDirectory()
+        let (trace, catalog) = try Self.fixture(dir)
+        var options = ReplayOptions()
+        options.depth = 0
+        let bad = Sweep(tracePath: trace, traceId: nil, layouts: ["single", "rr:0"], repeats: 1, target: nil, backend: .null, options: ReplayOptions())
+        #expect { try bad.run(in: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("layout rr:0") }
+        let depth = Sweep(tracePath: trace, traceId: nil, layouts: ["single"], repeats: 1, target: nil, backend: .null, options: options)
+        #expect { try depth.run(in: catalog) } throws: { "\($0)".contains("--qd must be 1...1024") }
+        #expect(try catalog.sweep(id: 1) == nil)
+    }
+
+    @Test("a replaced trace file is named in the report of runs that replayed the old one")
+    func replacedTrace() throws {
+        let dir = ScratchDirectory()
+        let (trace, catalog) = try Self.fixture(dir)
+        var options = ReplayOptions()
+        options.timing = .afap
+        let result = try ReplayRunner.run(tracePath: trace, target: nil, layoutSpec: "single", backend: .null, options: options, safety: nil)
+        let id = try RunStore.store(result, RunStore.Context(tracePath: trace, traceId: nil, layoutSpec: "single", backend: .null, target: nil,
+                                                             options: options), in: catalog)
+        #expect(try catalog.run(id: id)?.traceFingerprint == (try TraceReader(path: trace).fingerprint))
+        #expect(try ReportLoader.load(runIds: [id], catalog: catalog, title: "t", baseline: nil).notes.isEmpty)
+        _ = try OLTPSample(requests: 2000, seed: 9, capacityBytes: 64 << 20).write(to: trace, options: .init(replaceExisting: true))
+        let notes = try ReportLoader.load(runIds: [id], catalog: catalog, title: "t", baseline: nil).notes
+        #expect(notes.count == 1 && notes[0].contains("is no longer the file these runs replayed"))
+    }
+
+    @Test("stored layouts of earlier versions (CPU sets as text, no round-robin flag) still read")
+    func oldLayoutJSON() throws {
+        let old = #"{"devices":[{"assignment":["iothread0","iothread1"],"name":"vda"}],"iothreads":[{"cpus":"2-3","id":"iothread0","poll_max_ns":null},{"cpus":null,"id":"iothread1","poll_max_ns":16384}]}"#
+        let document = try JSONDecoder().decode(LayoutDocument.self, from: Data(old.utf8))
+        #expect(document.iothreads.map(\.cpus) == [[2, 3], nil] && document.iothreads[1].pollMaxNs == 16384)
+        #expect(document.devices[0].numQueues == 2 && document.devices[0].roundRobin == nil)
+        let layout = try LayoutSpec.parse("rr:2", numQueues: 4)
+        let back = try JSONDecoder().decode(LayoutDocument.self, from: Data(try LayoutDocument(layout).encoded().utf8))
+        #expect(back == LayoutDocument(layout))
+    }
+}
