@@ -41,6 +41,9 @@ demo: release
 # The last line is a plain "N passed, N failed" summary of the Swift Testing run.
 test: deps
 	swift build --build-tests
+	@# The libraries as another package uses them: Examples/ReplayTrace depends on this one by path.
+	swift build --package-path Examples/ReplayTrace
+	Examples/ReplayTrace/.build/debug/ReplayTrace
 	@set -o pipefail; mkdir -p .build; \
 	swift test --skip-build 2>&1 | tee .build/test-output.log; status=$$?; \
 	total=$$(grep -oE 'Test run with [0-9]+ tests?' .build/test-output.log | grep -oE '[0-9]+' | tail -1); \
@@ -115,4 +118,4 @@ guest-test: release
 	grep -q "passed after" .build/guest-test.log && ! grep -q "skipped" .build/guest-test.log
 
 clean:
-	rm -rf .build $(FUZZ_DIR) .build-guest
+	rm -rf .build $(FUZZ_DIR) .build-guest Examples/ReplayTrace/.build

@@ -12,11 +12,22 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "vqtrace", targets: ["vqtrace"]),
+        // One library per module, so that a program takes what it needs.
+        .library(name: "Units", targets: ["Units"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Layout", targets: ["Layout"]),
-        .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "BlockBackend", targets: ["BlockBackend"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "Workload", targets: ["Workload"]),
+        .library(name: "Import", targets: ["Import"]),
+        .library(name: "Replay", targets: ["Replay"]),
+        .library(name: "Report", targets: ["Report"]),
         .library(name: "Catalog", targets: ["Catalog"]),
+        .library(name: "Runs", targets: ["Runs"]),
+        .library(name: "VhostUser", targets: ["VhostUser"]),
+        .library(name: "Benchmarks", targets: ["Benchmarks"]),
+        .library(name: "Demo", targets: ["Demo"]),
     ],
     dependencies: [
         // Command-line parsing with generated --help: the CLI is the product's front door.
