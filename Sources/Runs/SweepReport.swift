@@ -13,7 +13,7 @@ extension Sweep.Event {
         case .damagedTrace(let bad, let lost, let records):
             return "trace \(sweep.tracePath) is damaged: \(bad) bad chunk\(bad == 1 ? "" : "s") (\(lost) of \(records) records); every run skips them and is marked"
         case .targetPrepared(let preparation):
-            return preparation.summary
+            return indent + preparation.summary
         case .started(let id, _):
             return "\(indent)sweep \(id): \(sweep.layouts.joined(separator: ", ")) × \(sweep.repeats) on \(sweep.target ?? "the null backend"), "
                 + "timing \(sweep.options.timing.rawValue), after one warm-up run"

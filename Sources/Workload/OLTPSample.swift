@@ -39,6 +39,7 @@ public struct OLTPSample: Sendable {
     public var metadata: TraceMetadata {
         var m = OLTPGenerator.metadata(parameters)
         var source = m.source.parameters
+        source["duration_s"] = nil  // the sample ends at `requests`, not at the model's (unbounded) duration
         source["requests"] = "\(requests)"
         if let iops { source["iops"] = "\(iops)" }
         m.source = .init(kind: "synthetic", name: "oltp-sample", parameters: source)

@@ -21,7 +21,7 @@ public final class LoopDevice {
 
     public init(bytes: Int, prefix: [UInt8] = [], at offset: Int = 0) throws {
         backing = FileManager.default.temporaryDirectory.appendingPathComponent("vqtrace-loop-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img").path
-        FileManager.default.createFile(atPath: backing, contents: nil)
+        _ = FileManager.default.createFile(atPath: backing, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: backing))
         try handle.truncate(atOffset: UInt64(bytes))
         if !prefix.isEmpty {

@@ -16,7 +16,7 @@ public final class ScratchDirectory {
     /// Writes `text` to `name` inside the folder and returns its path.
     @discardableResult
     public func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
         return file(name)
     }
 

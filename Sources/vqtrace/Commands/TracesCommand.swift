@@ -201,7 +201,7 @@ struct TracesCommand: ParsableCommand {
                 throw ValidationError("--records-per-chunk must be 1...\(TraceFormat.maxChunkRecords)")
             }
             try capacity.check("--capacity", atLeast: 2 << 20, multipleOf: 512)
-            do { try sample.validate() } catch let error as WorkloadError { throw ValidationError(error.description) }
+            do { try sample.validate() } catch { throw ValidationError(error.description) }
         }
 
         func run() throws {
