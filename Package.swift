@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "VhostUser", targets: ["VhostUser"]),
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "Demo", targets: ["Demo"]),
+        .library(name: "Compare", targets: ["Compare"]),
     ],
     dependencies: [
         // Command-line parsing with generated --help: the CLI is the product's front door.
@@ -60,7 +61,7 @@ let package = Package(
         .target(name: "Virtio", dependencies: ["CRingAtomics", "CLinuxShim"], swiftSettings: hotPath),
 
         // IOThread layouts: QEMU iothread-vq-mapping and libvirt XML, parsed, validated, emitted.
-        .target(name: "Layout"),
+        .target(name: "Layout", dependencies: ["Units"]),
 
         // Where requests go: io_uring, a thread pool, or nothing (the engine's own cost).
         .target(name: "BlockBackend", dependencies: ["Virtio", "Units", "CLibURing", "CLinuxShim"], swiftSettings: hotPath),
@@ -89,7 +90,7 @@ let package = Package(
         .target(name: "VhostUser", dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Replay", "Units", "CLinuxShim"]),
 
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
-        .target(name: "Replay", dependencies: ["Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+        .target(name: "Replay", dependencies: ["Units", "Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // Comparison reports: statistics over repeated runs, the answer, the recommended layout,
         // HTML with inline SVG charts, Markdown, JSON.
@@ -99,7 +100,7 @@ let package = Package(
         // built from the catalog, and the figures (fio-shaped) every run prints and stores.
         .target(
             name: "Runs",
-            dependencies: ["Replay", "Engine", "BlockBackend", "Catalog", "Report", "Trace", "Layout", "Units", "Workload",
+            dependencies: ["Replay", "Engine", "BlockBackend", "Catalog", "Report", "Trace", "Layout", "Units", "Workload", "Compare",
                            .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // What `vqtrace bench` measures, as functions a program can call: the virtqueue round
@@ -111,13 +112,17 @@ let package = Package(
         // The end-to-end demo (`vqtrace demo`) as a function a program can call.
         .target(name: "Demo", dependencies: ["Benchmarks", "Runs", "Replay", "Catalog", "Trace", "Layout", "Workload", "BlockBackend", "Units"]),
 
+        // How faithful a replay was: two traces compared stream by stream (requests, order,
+        // offered load, service, span), as text, JSON and HTML with inline SVG.
+        .target(name: "Compare", dependencies: ["Trace", "Units", "Report"]),
+
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
         .target(name: "Catalog", dependencies: ["Trace", "Units", .product(name: "GRDB", package: "GRDB.swift")]),
 
         .executableTarget(
             name: "vqtrace",
             dependencies: [
-                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import", "VhostUser", "Runs", "Benchmarks", "Demo", "Units",
+                "Virtio", "Layout", "Trace", "Catalog", "Engine", "BlockBackend", "Replay", "Report", "Workload", "Import", "VhostUser", "Runs", "Benchmarks", "Demo", "Compare", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -133,6 +138,7 @@ let package = Package(
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Replay", "Report", "Catalog", "Trace", "Workload", "Layout", "Engine", "TestSupport"]),
+        .testTarget(name: "CompareTests", dependencies: ["Compare", "Trace", "TestSupport"]),
         .testTarget(name: "GuestTests", dependencies: ["Trace", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
     ],

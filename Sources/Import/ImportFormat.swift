@@ -105,3 +105,9 @@ public enum VQMap: String, CaseIterable, Sendable {
     /// The submitting process id, modulo the queue count (blkparse and ftrace).
     case pid
 }
+
+/// A unit of the timestamps of the formats whose dialects differ (`--time-unit`).
+public enum ImportTimeUnit: String, CaseIterable, Sendable {
+    case ns, us, ms, s
+    public var nanoseconds: UInt64 { [.ns: 1, .us: 1000, .ms: 1_000_000, .s: 1_000_000_000][self]! }
+}

@@ -20,6 +20,9 @@ public final class ReplayFeed: @unchecked Sendable {
     public private(set) var error: String?
     /// Damaged chunks the reader skipped (their records are not replayed); set before `finished`.
     public private(set) var damaged: [DamagedChunk] = []
+    /// The submit times of the first and last record handed to a queue (nil when none was):
+    /// the replayed span of the chosen vqs and window, not of the whole trace.
+    public private(set) var fedSpan: (first: UInt64, last: UInt64)?
 
     /// Starts reading `path` in [from, to) for `queues`.
     public init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
@@ -30,15 +33,20 @@ public final class ReplayFeed: @unchecked Sendable {
         let ringsByQueue = rings
         let thread = Thread { [self] in
             var cursor = reader.cursor(from: from, to: to, queues: queues, skippingDamagedChunks: true)
+            var first: UInt64?
+            var last: UInt64 = 0
             do {
                 while !stopFlag.load(ordering: .relaxed), let record = try cursor.next() {
                     guard let ring = ringsByQueue[record.queueKey.rawValue] else { continue }
+                    if first == nil { first = record.submitNs }
+                    last = record.submitNs
                     while !ring.push(record) && !stopFlag.load(ordering: .relaxed) { usleep(200) }
                 }
             } catch {
                 self.error = "\(error)"
             }
             self.damaged = cursor.damaged
+            if let first { self.fedSpan = (first, last) }
             finishedFlag.store(true, ordering: .releasing)
             done.signal()
         }

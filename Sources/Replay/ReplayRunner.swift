@@ -210,15 +210,17 @@ public enum ReplayRunner {
         let skipped = tallies.reduce(0) { $0 + $1.skipped }
         let firstSubmit: UInt64 = engine.queues.compactMap { (q: QueueStatistics) -> UInt64? in q.firstSubmitNs > 0 ? q.firstSubmitNs : nil }.min() ?? 0
         let lastSubmit: UInt64 = engine.queues.map { (q: QueueStatistics) -> UInt64 in q.lastSubmitNs }.max() ?? 0
-        let windowFirst = max(reader.totals.firstSubmitNs, options.fromNs)
-        let windowLast = min(reader.totals.lastSubmitNs, options.toNs == .max ? .max : options.toNs - 1)
+        // The feeds' findings are read once their threads have ended.
+        for feed in feeds { feed.stop() }
+        // The span of what was fed (the chosen vqs in the window), not of the whole trace.
+        let span = feeds.first?.fedSpan
+        let windowFirst = span?.first ?? 0
+        let windowLast = span?.last ?? 0
         var warnings: [String] = []
         let scheduleMissed = options.timing == .open && lateness.totalCount > 0 && lateness.valueAtPercentile(99) > options.latenessWarnNs
         if scheduleMissed {
             warnings.append("the host could not keep the schedule: lateness p99 \(lateness.valueAtPercentile(99) / 1000) µs is above \(options.latenessWarnNs / 1000) µs; the numbers measure the replayer, not the layout")
         }
-        // The feeds' findings are read once their threads have ended.
-        for feed in feeds { feed.stop() }
         // Every copy reads the same file, so the first feed's damage is every copy's.
         let damaged = feeds.first?.damaged ?? []
         if let lost = DamagedChunk.summary(damaged, of: reader.totals.records) { warnings.append("the trace is damaged: \(lost)") }

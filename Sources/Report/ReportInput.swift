@@ -1,3 +1,24 @@
+/// How faithfully a run reproduced its trace (its recording compared with the trace).
+public struct RunFidelity: Sendable, Equatable {
+    public var iopsError: Double
+    public var reorderedShare: Double
+    public var latencyP50Ratio: Double?
+    /// The comparison's first line.
+    public var answer: String
+    public init(iopsError: Double, reorderedShare: Double, latencyP50Ratio: Double?, answer: String) {
+        self.iopsError = iopsError
+        self.reorderedShare = reorderedShare
+        self.latencyP50Ratio = latencyP50Ratio
+        self.answer = answer
+    }
+
+    /// "1.20% IOPS error, 0.00% reordered, latency p50 +3.10%".
+    public var figures: String {
+        String(format: "%.2f%% IOPS error, %.2f%% reordered", iopsError * 100, reorderedShare * 100)
+            + (latencyP50Ratio.map { String(format: ", latency p50 %+.2f%%", ($0 - 1) * 100) } ?? "")
+    }
+}
+
 /// One stored run, as a report reads it.
 public struct ReportRun: Sendable {
     public var id: Int64
@@ -15,6 +36,8 @@ public struct ReportRun: Sendable {
     /// Latency CDF: (ns, fraction of requests at or below), ascending.
     public var latencyCDF: [(ns: Double, fraction: Double)]
     public var warning: String?
+    /// When the run was recorded and compared with its trace (`sweep --record-dir`).
+    public var fidelity: RunFidelity?
 
     public init(id: Int64, layoutSpec: String, iops: Double, bytesPerSecond: Double, p50Ns: Double, p99Ns: Double, p999Ns: Double,
                 iothreadCPU: [(name: String, percent: Double)], timeline: [UInt64], latencyCDF: [(ns: Double, fraction: Double)], warning: String?) {

@@ -16,6 +16,12 @@ extension ReportModel {
                     "iothread_cpu_percent": summary(r.iothreadCPU), "significant": r.significant,
                     "iops_per_run": r.runs.map(\.iops),
                 ]
+                if r.runs.contains(where: { $0.fidelity != nil }) {
+                    o["fidelity_per_run"] = r.runs.map { run -> Any in
+                        guard let f = run.fidelity else { return NSNull() }
+                        return ["iops_error": f.iopsError, "reordered_share": f.reorderedShare, "latency_p50_ratio": f.latencyP50Ratio ?? NSNull(), "answer": f.answer] as [String: Any]
+                    }
+                }
                 if let change = r.change { o["iops_change"] = change }
                 return o
             },

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Inline SVG charts: no JavaScript, no external files, readable when printed.
-enum SVGCharts {
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+public enum SVGCharts {
+    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
@@ -17,13 +17,13 @@ enum SVGCharts {
         return 10 * magnitude
     }
 
-    static func compact(_ value: Double) -> String {
+    public static func compact(_ value: Double) -> String {
         if value >= 1e6 { return String(format: "%.1fM", value / 1e6) }
         if value >= 1e3 { return String(format: "%.0fk", value / 1e3) }
         return String(format: "%.0f", value)
     }
 
-    static func duration(_ ns: Double) -> String {
+    public static func duration(_ ns: Double) -> String {
         if ns >= 1e9 { return String(format: "%.1f s", ns / 1e9) }
         if ns >= 1e6 { return String(format: "%.1f ms", ns / 1e6) }
         if ns >= 1e3 { return String(format: "%.0f µs", ns / 1e3) }
@@ -31,7 +31,7 @@ enum SVGCharts {
     }
 
     /// Bars with 95% error bars, one per layout.
-    static func bars(title: String, labels: [String], values: [Double], errors: [Double], unit: String) -> String {
+    public static func bars(title: String, labels: [String], values: [Double], errors: [Double], unit: String) -> String {
         let width = 640.0, height = 300.0, left = 70.0, bottom = 40.0, top = 30.0
         let plotH = height - bottom - top
         let maxValue = niceMax(zip(values, errors).map { $0 + $1 }.max() ?? 1)
@@ -64,7 +64,7 @@ enum SVGCharts {
     }
 
     /// Lines over a shared x axis (log scale when `logX`), with a legend.
-    static func lines(title: String, series: [(label: String, points: [(x: Double, y: Double)])], xLabel: String, yLabel: String,
+    public static func lines(title: String, series: [(label: String, points: [(x: Double, y: Double)])], xLabel: String, yLabel: String,
                       logX: Bool, xFormat: (Double) -> String, yFormat: (Double) -> String, yMax: Double? = nil) -> String {
         let width = 640.0, height = 320.0, left = 70.0, bottom = 50.0, top = 30.0, right = 20.0
         let plotW = width - left - right, plotH = height - bottom - top

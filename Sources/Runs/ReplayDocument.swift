@@ -34,11 +34,32 @@ public struct ReplayDocument: Encodable, Sendable {
     public var traceErrors: [String]
     public var damagedChunks: [DamagedChunkFigures]
     public var targetPreparation: TargetPreparation
+    /// Completions per 100 ms, every vq summed, from the run's start.
+    public var timeline: [UInt64]
+    public var timelineBucketNs = QueueStatistics.timelineBucketNs
+    /// With `--record`: what the recording holds and the records it could not keep.
+    public var recording: RecordingFigures?
+    /// With `--compare`: the recording against the trace.
+    public var fidelity: Fidelity?
+
+    public struct RecordingFigures: Encodable, Sendable {
+        public var path: String
+        public var records: UInt64
+        public var dropped: UInt64
+        public var reordered: UInt64
+        public init(path: String, records: UInt64, dropped: UInt64, reordered: UInt64) {
+            self.path = path
+            self.records = records
+            self.dropped = dropped
+            self.reordered = reordered
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case fioVersion = "fio version", trace, layout, backend, timing, speed, target, runId = "run_id", jobs, iothreads, vqs
         case replayed, skipped, scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns", warning, failures
         case traceErrors = "trace_errors", damagedChunks = "damaged_chunks", targetPreparation = "target_preparation"
+        case timeline, timelineBucketNs = "timeline_bucket_ns", recording, fidelity
     }
 
     public init(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions, target: String?, runId: Int64?) {
@@ -63,6 +84,12 @@ public struct ReplayDocument: Encodable, Sendable {
         traceErrors = result.traceErrors
         damagedChunks = result.damagedChunks.map { DamagedChunkFigures(chunk: $0.index, recordsLost: $0.records, problem: $0.error.description) }
         targetPreparation = result.targetPreparation
+        var sum: [UInt64] = []
+        for q in engine.queues {
+            if sum.count < q.timeline.count { sum += [UInt64](repeating: 0, count: q.timeline.count - sum.count) }
+            for (i, n) in q.timeline.enumerated() { sum[i] += n }
+        }
+        timeline = sum
     }
 
     /// Encodes nil members as JSON null (programs test for the key, as fio's readers do).
@@ -89,5 +116,9 @@ public struct ReplayDocument: Encodable, Sendable {
         try c.encode(traceErrors, forKey: .traceErrors)
         try c.encode(damagedChunks, forKey: .damagedChunks)
         try c.encode(targetPreparation, forKey: .targetPreparation)
+        try c.encode(timeline, forKey: .timeline)
+        try c.encode(timelineBucketNs, forKey: .timelineBucketNs)
+        try c.encodeIfPresent(recording, forKey: .recording)
+        try c.encodeIfPresent(fidelity, forKey: .fidelity)
     }
 }

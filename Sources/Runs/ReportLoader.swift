@@ -77,6 +77,9 @@ public enum ReportLoader {
                 p50Ns: Double(latency.valueAtPercentile(50)), p99Ns: Double(latency.valueAtPercentile(99)), p999Ns: Double(latency.valueAtPercentile(99.9)),
                 iothreadCPU: try catalog.iothreads(ofRun: row.id).map { ($0.name, $0.cpuPercent) },
                 timeline: try catalog.timeline(ofRun: row.id), latencyCDF: cdf, warning: row.warning))
+            runs[runs.count - 1].fidelity = summary.fidelity.map {
+                RunFidelity(iopsError: $0.iopsError, reorderedShare: $0.reorderedShare, latencyP50Ratio: $0.latencyP50Ratio, answer: $0.answer)
+            }
         }
         // Without a plan, nothing finished is nothing to report; with one, it is an incomplete sweep.
         if runs.isEmpty && plan == nil {

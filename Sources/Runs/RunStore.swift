@@ -34,7 +34,7 @@ public enum RunStore {
 
     /// Stores `result` and returns the run's id. An interrupted run is not a result: refused.
     @discardableResult
-    public static func store(_ result: ReplayResult, _ context: Context, in catalog: TraceCatalog) throws -> Int64 {
+    public static func store(_ result: ReplayResult, _ context: Context, fidelity: Fidelity? = nil, in catalog: TraceCatalog) throws -> Int64 {
         precondition(!result.interrupted, "an interrupted run is not stored")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -52,7 +52,7 @@ public enum RunStore {
         }
         let deviceIndex = Dictionary(uniqueKeysWithValues: result.layout.devices.enumerated().map { ($0.element.name, $0.offset) })
         try catalog.finishRun(
-            id, warning: result.warning, summaryJSON: try RunSummary(result).encoded(),
+            id, warning: result.warning, summaryJSON: try { var s = RunSummary(result); s.fidelity = fidelity; return try s.encoded() }(),
             iothreads: result.engine.iothreads.map {
                 RunIOThreadRow(name: $0.name, requests: Int64($0.requests), passes: Int64($0.passes), kicks: Int64($0.kicks),
                                notifications: Int64($0.notifications), cpuPercent: $0.cpuPercent)

@@ -26,11 +26,13 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// Damaged chunks the replay skipped, and the records they held.
     public var damagedChunks: [Int]?
     public var recordsLost: UInt64?
+    /// How faithful the run was to its trace, when it was recorded and compared.
+    public var fidelity: Fidelity?
 
     enum CodingKeys: String, CodingKey {
         case requests, replayed, skipped, seconds, iops, read, write
         case scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns"
-        case targetPreparation = "target_preparation", damagedChunks = "damaged_chunks", recordsLost = "records_lost"
+        case targetPreparation = "target_preparation", damagedChunks = "damaged_chunks", recordsLost = "records_lost", fidelity
     }
 
     /// Figures a program measured itself: `read` and `write` over `seconds`, all replayed.

@@ -30,6 +30,9 @@ public struct Sweep: Sendable {
     public var sparseTarget: Bool
     /// Set by the demo, in the stored parameters.
     public var isDemo = false
+    /// Record every stored run into this folder (sweepN-rROUND-LAYOUT.vqt) and compare it with
+    /// the trace: each run then carries its fidelity, and the report shows it.
+    public var recordDirectory: String?
 
     public init(tracePath: String, traceId: Int64?, layouts: [String], repeats: Int, vmCounts: [Int] = [1], target: String?,
                 backend: BackendKind, options: ReplayOptions, safety: DeviceSafety = DeviceSafety(), sparseTarget: Bool = false) {
@@ -55,8 +58,8 @@ public struct Sweep: Sendable {
         case targetPrepared(TargetPreparation)
         /// The sweep row exists; runs follow, the warm-up first.
         case started(sweepId: Int64, planned: Int)
-        /// A run finished and was stored.
-        case stored(round: Int, configuration: String, result: ReplayResult, runId: Int64)
+        /// A run finished and was stored (with its fidelity when the sweep records).
+        case stored(round: Int, configuration: String, result: ReplayResult, runId: Int64, fidelity: Fidelity?)
     }
 
     /// How a sweep ended: every run stored, or stopped early (interrupted, or a run failed) with
@@ -114,12 +117,14 @@ public struct Sweep: Sendable {
         var outcome = Outcome(sweepId: sweepId, runIds: [], planned: repeats * configurations.count, stoppedEarly: nil, interrupted: false)
         events(.started(sweepId: sweepId, planned: outcome.planned))
 
-        func replay(_ layout: String, vms: Int) throws -> ReplayResult {
+        func replay(_ layout: String, vms: Int, recording: ReplayRecording? = nil) throws -> ReplayResult {
             var options = options
             options.vms = vms
             return try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: layout, backend: backend, options: options,
-                                        safety: safety, sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)
+                                        safety: safety, sparseTarget: sparseTarget, recording: recording?.sink, fillProgress: fillProgress,
+                                        shouldStop: shouldStop)
         }
+        if let recordDirectory { try FileManager.default.createDirectory(atPath: recordDirectory, withIntermediateDirectories: true) }
         // One warm-up run, not stored: the first run otherwise pays for cold caches and would
         // count against whichever layout goes first.
         if try replay(layouts[0], vms: vmCounts[0]).interrupted {
@@ -130,9 +135,15 @@ public struct Sweep: Sendable {
         for round in 1...repeats {
             for (vms, layout) in configurations {
                 let startedAt = ISO8601DateFormatter().string(from: Date())
-                let result = try replay(layout, vms: vms)
                 let label = vms > 1 ? "\(layout) ×\(vms) VMs" : layout
+                let recording = try recordDirectory.map { folder in
+                    let name = "sweep\(sweepId)-r\(round)-\(String(layout.map { $0.isLetter || $0.isNumber ? $0 : "_" }))\(vms > 1 ? "-\(vms)vms" : "").vqt"
+                    return try ReplayRecording(of: tracePath, into: (folder as NSString).appendingPathComponent(name), copies: vms,
+                                               layout: layout, backend: backend, target: target, replaceExisting: true)
+                }
+                let result = try replay(layout, vms: vms, recording: recording)
                 if result.interrupted {
+                    recording?.abandon()
                     outcome.stoppedEarly = "interrupted in round \(round) during \(label), which is not stored"
                     outcome.interrupted = true
                     return outcome
@@ -143,11 +154,17 @@ public struct Sweep: Sendable {
                 }
                 var options = options
                 options.vms = vms
+                // Several copies make a recording of several devices: it is kept, not compared.
+                var fidelity: Fidelity?
+                if let recording {
+                    try recording.finish()
+                    if vms == 1 { fidelity = Fidelity(try recording.compare(with: tracePath), recording: recording.path) }
+                }
                 let id = try RunStore.store(result, RunStore.Context(tracePath: tracePath, traceId: traceId, layoutSpec: layout, backend: backend,
                                                                      target: target, options: options, startedAt: startedAt, sweepId: sweepId),
-                                            in: catalog)
+                                            fidelity: fidelity, in: catalog)
                 outcome.runIds.append(id)
-                events(.stored(round: round, configuration: label, result: result, runId: id))
+                events(.stored(round: round, configuration: label, result: result, runId: id, fidelity: fidelity))
             }
         }
         return outcome

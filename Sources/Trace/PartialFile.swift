@@ -63,6 +63,23 @@ public final class PartialFile {
         if !replaceExisting && access(path, F_OK) == 0 { throw .exists(path: path) }
     }
 
+    /// For a command about to write `path`: makes its folder (like `mkdir -p`) and runs
+    /// `check`, so that a missing folder or a taken name is an error before any work starts.
+    public static func prepareOutput(_ path: String, replaceExisting: Bool) throws(PartialFileError) {
+        let folder = Self.folder(of: path)
+        if folder != "." && mkdirParents(folder) != 0 { throw .noFolder(path: path, folder: folder) }
+        try check(path: path, replaceExisting: replaceExisting)
+    }
+
+    /// `mkdir -p`: 0, or -1 when a part cannot be made.
+    static func mkdirParents(_ folder: String) -> Int32 {
+        var st = stat()
+        if stat(folder, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? 0 : -1 }
+        let parent = Self.folder(of: folder)
+        if parent != folder && parent != "." && mkdirParents(parent) != 0 { return -1 }
+        return mkdir(folder, 0o755) == 0 || errno == EEXIST ? 0 : -1
+    }
+
     public init(path: String, replaceExisting: Bool) throws(PartialFileError) {
         self.path = path
         self.replaceExisting = replaceExisting

@@ -82,6 +82,14 @@ extension FioParameters {
 }
 
 extension WorkloadModel {
+    /// What a generated trace holds, for a terminal: requests, span and rate, the mix.
+    public static func lines(out: String, totals: TraceTotals, seconds: Double) -> [String] {
+        let span = Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9
+        return ["wrote \(out): \(totals.records) requests over \(String(format: "%.2f", span)) s "
+                + "(\(String(format: "%.0f", Double(totals.records) / max(span, 1e-9))) IOPS) in \(String(format: "%.1f", seconds)) s",
+                String(format: "  read %llu, write %llu, flush %llu", totals.mix[0], totals.mix[1], totals.mix[2])]
+    }
+
     /// Runs the model into a new trace at `path`. `progress` hears the share of the modelled
     /// time done (0...1, at most every 50 ms of model time); `shouldStop`, asked every 4,096
     /// requests, ends the run early with an error (the writer then leaves no file).

@@ -23,3 +23,6 @@ extension TimeLength: ExpressibleByArgument {
 
 /// The CLI's name for a length of time (it shadows the standard library's, which no command uses).
 typealias Duration = TimeLength
+
+/// The help of every `--force`.
+let forceHelp: ArgumentHelp = "Replace the output file if it exists (a catalogued trace replaced this way gets a new catalog id; runs of the old one keep their results)."

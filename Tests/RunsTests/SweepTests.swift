@@ -30,7 +30,7 @@ struct SweepTests {
         let sweep = Sweep(tracePath: trace, traceId: nil, layouts: ["single", "rr:2"], repeats: 2, target: nil, backend: .null, options: options)
         var events: [String] = []
         let outcome = try sweep.run(in: catalog, events: { event in
-            if case .stored(let round, let label, _, let id) = event { events.append("\(round) \(label) \(id)") }
+            if case .stored(let round, let label, _, let id, _) = event { events.append("\(round) \(label) \(id)") }
             if case .started(let id, let planned) = event { events.append("started \(id) \(planned)") }
         })
         #expect(outcome.isComplete && !outcome.interrupted && outcome.runIds == [1, 2, 3, 4] && outcome.planned == 4)

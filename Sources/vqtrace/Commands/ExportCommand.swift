@@ -1,4 +1,5 @@
 import ArgumentParser
+import Trace
 import Import
 
 /// `vqtrace export`: a .vqt trace into another format.
@@ -36,7 +37,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let path = try TracesCommand.resolve(trace, catalog: catalog).path
-        try OutputFile.prepare(out, force: force)
+        try PartialFile.prepareOutput(out, replaceExisting: force)
         let names = fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let result = try format.export(tracePath: path, out: out, fioFileNames: names, replaceExisting: force)
         print("exported \(result.written) requests to \(out) (\(format.rawValue))"

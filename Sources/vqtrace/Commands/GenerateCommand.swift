@@ -27,17 +27,14 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @OptionGroup var model: WorkloadOptions
     @Option(help: "The .vqt file to write.") var out: String
-    @Flag(help: OutputFile.forceHelp) var force = false
+    @Flag(help: forceHelp) var force = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
 
     func run() throws {
-        try OutputFile.prepare(out, force: force)
+        try PartialFile.prepareOutput(out, replaceExisting: force)
         let started = Date()
         let (totals, summary) = try model.generate(to: out, replaceExisting: force)
-        let seconds = Double(totals.lastSubmitNs - totals.firstSubmitNs) / 1e9
-        print("wrote \(out): \(totals.records) requests over \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(totals.records) / max(seconds, 1e-9))) IOPS) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        print(String(format: "  read %llu, write %llu, flush %llu", totals.mix[0], totals.mix[1], totals.mix[2]))
-        for line in summary { print(line) }
+        for line in WorkloadModel.lines(out: out, totals: totals, seconds: Date().timeIntervalSince(started)) + summary { print(line) }
         if !noCatalog { try catalog.registerAndSay(out) }
     }
 }
@@ -67,10 +64,10 @@ struct WorkloadOptions: ParsableArguments {
     @Option(help: "fio: random (uniform) or zipf:θ.") var randomDistribution: String = "random"
     @Option(help: "fio: percentage of reads for randrw and rw.") var rwmixread: Int = 50
 
-
-    /// Every parameter checked before anything is written (the model's own rules, as usage errors).
+    /// Every parameter checked before anything is written (the model's rules; a usage mistake).
     func validate() throws {
-        do { try model().validate() } catch let error as WorkloadError { throw ValidationError(error.description) }
+        // ArgumentParser wraps what validate() throws; a ValidationError keeps exit status 2.
+        do { try model().validate() } catch { throw ValidationError("\(error)") }
     }
 
     /// The model the options name, with their values.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Trace
 import Foundation
 import Import
 import Runs
@@ -8,6 +9,8 @@ extension ImportFormat: ExpressibleByArgument {}
 extension VQMap: ExpressibleByArgument {}
 
 /// `vqtrace import`: text traces in other formats into a .vqt trace.
+extension ImportTimeUnit: ExpressibleByArgument {}
+
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -41,21 +44,16 @@ struct ImportCommand: ParsableCommand {
               vqtrace import --format disksim --time-unit us trace.ascii --out Traces/ds.vqt
             """)
 
-    enum TimeUnit: String, ExpressibleByArgument, CaseIterable {
-        case ns, us, ms, s
-        var nanoseconds: UInt64 { [.ns: 1, .us: 1000, .ms: 1_000_000, .s: 1_000_000_000][self]! }
-    }
-
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Option(help: "The input format, or auto.") var format: String = "auto"
     @Argument(help: "The files to import (one format; merged by time).") var files: [String]
     @Option(help: "The .vqt file to write.") var out: String
-    @Flag(help: OutputFile.forceHelp) var force = false
+    @Flag(help: forceHelp) var force = false
     @Option(help: "vqs per device (default: highest CPU + 1 with --vq-map cpu, else 1).") var queues: Int?
     @Option(help: "How requests are spread over vqs: cpu, pid, round-robin or hash (default: cpu for blkparse and ftrace-blk, else round-robin).")
     var vqMap: VQMap?
     @Option(help: "Capacity of every device, e.g. 100g (default: the furthest byte addressed, rounded up to 1 MiB).") var capacity: ByteSize?
-    @Option(help: "Unit of the timestamps for disksim (default ms), alibaba (us) and tencent (s).") var timeUnit: TimeUnit?
+    @Option(help: "Unit of the timestamps for disksim (default ms), alibaba (us) and tencent (s).") var timeUnit: ImportTimeUnit?
     @Flag(help: "Skip bad lines (and count them) instead of stopping at the first.") var skipBadLines = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
     @Flag(help: "Print the result as JSON.") var json = false
@@ -70,7 +68,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
-        try OutputFile.prepare(out, force: force)
+        try PartialFile.prepareOutput(out, replaceExisting: force)
         let chosen: ImportFormat
         if let named = ImportFormat(rawValue: format) {
             chosen = named
@@ -91,13 +89,9 @@ struct ImportCommand: ParsableCommand {
         importer.progress = { pass, done, total in
             progress.update((pass - 1) * 1000 + Int(Double(done) / Double(max(total, 1)) * 1000))
         }
+        defer { progress.finish() }
         let started = Date()
-        let result: TraceImporter.Result
-        do { result = try importer.run(paths: files, out: out) } catch {
-            progress.finish()
-            throw error
-        }
-        progress.finish()
+        let result = try importer.run(paths: files, out: out)
         var report = ImportReport(result: result, files: files, out: out, seconds: Date().timeIntervalSince(started))
         let catalogued = noCatalog ? nil : try catalog.open().register(tracePath: out)
         report.catalogId = catalogued?.id

@@ -30,7 +30,7 @@ struct MappingCommand: ParsableCommand {
         var layout: String
 
         func run() throws {
-            let resolved = try MappingCommand.resolve(layout, numQueues: numQueues)
+            let resolved = try LayoutSpec.parse(layout, numQueues: numQueues)
             print(resolved.table, terminator: "")
         }
     }
@@ -59,23 +59,13 @@ struct MappingCommand: ParsableCommand {
         var format: Format = .table
 
         func run() throws {
-            let resolved = try MappingCommand.resolve(layout, numQueues: numQueues)
+            let resolved = try LayoutSpec.parse(layout, numQueues: numQueues)
             switch format {
             case .table: print(resolved.table, terminator: "")
             case .qemu: print(QEMULayoutFormat.emit(resolved), terminator: "")
             case .libvirt: print(LibvirtLayoutFormat.emit(resolved), terminator: "")
             case .json: print(try LayoutDocument(resolved, withSyntax: true).encoded(pretty: true))
             }
-        }
-    }
-
-    /// Parses or exits with status 2 and the layout error on stderr.
-    static func resolve(_ spec: String, numQueues: Int?) throws -> IOThreadLayout {
-        do {
-            return try LayoutSpec.parse(spec, numQueues: numQueues)
-        } catch {
-            FileHandle.standardError.write(Data("vqtrace: invalid layout: \(error)\n".utf8))
-            throw ExitCode(2)
         }
     }
 }

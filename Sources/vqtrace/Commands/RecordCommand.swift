@@ -1,4 +1,5 @@
 import ArgumentParser
+import Trace
 import BlockBackend
 import Engine
 import Layout
@@ -30,7 +31,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
     @Option(help: "Requests in flight per vq at most.") var qd: Int = 64
     @Option(help: "The .vqt file to write.") var out: String
-    @Flag(help: OutputFile.forceHelp) var force = false
+    @Flag(help: forceHelp) var force = false
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the model reads with data.") var sparseTarget = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
@@ -39,13 +40,13 @@ struct RecordCommand: ParsableCommand {
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         let queues = model.workload == .fio ? model.numjobs : model.vcpus
         if (1...1024).contains(queues) {
-            do { _ = try LayoutSpec.parse(layout, numQueues: queues) } catch { throw ValidationError("invalid layout: \(error)") }
+            do { _ = try LayoutSpec.parse(layout, numQueues: queues) } catch { throw ValidationError("\(error)") }
         }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
 
     func run() throws {
-        try OutputFile.prepare(out, force: force)
+        try PartialFile.prepareOutput(out, replaceExisting: force)
         var recording = ModelRecording(model: try model.model(), layout: layout, target: target, backend: backend, depth: qd)
         recording.safety = device.safety
         recording.sparseTarget = sparseTarget

@@ -71,6 +71,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Seed of the copies' start offsets.") var seed: UInt64 = 1
     @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.") var record: String?
     @Flag(help: "Replace the --record file if it exists.") var force = false
+    @Flag(help: "With --record: compare the recording with the trace (vqtrace compare) and print how faithful the replay was.") var compare = false
     @Flag(help: "Do not store the run in the catalog.") var noCatalog = false
     @Flag(help: "Print fio-shaped JSON (plus lateness_ns and replay fields) for programs.") var json = false
 
@@ -84,6 +85,7 @@ struct ReplayCommand: ParsableCommand {
         try jitter.check("--jitter", allowZero: true)
         try latenessWarn.check("--lateness-warn")
         if let vqs { _ = try CPUSet(parsing: vqs) }
+        if compare && record == nil { throw ValidationError("--compare needs --record FILE: it compares what the device saw with the trace") }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
         _ = try PinPolicy(parsing: pin)
     }
@@ -111,38 +113,36 @@ struct ReplayCommand: ParsableCommand {
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                         label: "replaying", enabled: options.timing == .open && !json)
-        var recorder: (sink: RecordingSink, writer: TraceWriter)?
-        if let record {
-            try OutputFile.prepare(record, force: force)
-            let metadata = TraceMetadata.recording(of: reader.metadata, copies: vms, layout: layout, backend: backend.rawValue, target: target)
-            let writer = try TraceWriter(path: record, metadata: metadata, options: .init(replaceExisting: force))
-            recorder = (RecordingSink.writing(to: writer), writer)
+        if let record { try PartialFile.prepareOutput(record, replaceExisting: force) }
+        let recording = try record.map {
+            try ReplayRecording(of: resolved.path, into: $0, copies: vms, layout: layout, backend: backend, target: target, replaceExisting: force)
         }
         let result = try ReplayRunner.run(
             tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
-            sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink,
+            sparseTarget: sparseTarget, realtime: realtime, recording: recording?.sink,
             fillProgress: TargetFill.progressBar(enabled: !json, pausing: progress), shouldStop: Interrupt.shared.shouldStop)
         progress.finish()
         if result.interrupted {
             // Part of a window is not a result: nothing is stored, the recording is dropped.
-            recorder?.writer.abandon()
+            recording?.abandon()
             print("replay interrupted after \(String(format: "%.1f", result.engine.wallSeconds)) s (\(result.engine.requests) requests completed); the run is not stored")
             throw Interrupted()
         }
-        if let recorder {
-            if let error = recorder.sink.error { throw error }
-            let totals = try recorder.writer.finish()
-            if !json { print("recorded \(totals.records) requests as the device saw them into \(record!)") }
-        }
+        let recorded = try recording?.finish(comparingWith: resolved.path, compare: compare)
+        let fidelity = recorded?.comparison.map { Fidelity($0, recording: record ?? "") }
         let runId = noCatalog ? nil : try RunStore.store(result, RunStore.Context(
             tracePath: resolved.path, traceId: resolved.catalogued?.id, layoutSpec: layout, backend: backend, target: target,
-            options: options, startedAt: startedAt), in: try catalog.open())
+            options: options, startedAt: startedAt), fidelity: fidelity, in: try catalog.open())
         if json {
-            print(try TextFormat.json(ReplayDocument(result, tracePath: resolved.path, layout: layout, backend: backend, options: options,
-                                                     target: target, runId: runId)))
+            var document = ReplayDocument(result, tracePath: resolved.path, layout: layout, backend: backend, options: options, target: target, runId: runId)
+            document.recording = recorded?.figures
+            document.fidelity = fidelity
+            print(try TextFormat.json(document))
         } else {
             for line in ReplayText.lines(result, tracePath: resolved.path, layout: layout, backend: backend, options: options, target: target) { print(line) }
+            if let recorded { print(ReplayRecording.line(recorded.figures)) }
+            for line in recorded?.comparison?.lines ?? [] { print("  " + line) }
             if let runId { print("  stored as run \(runId) in \(catalog.catalog)") }
         }
         if !result.engine.failures.isEmpty || !result.traceErrors.isEmpty { throw ExitCode(1) }

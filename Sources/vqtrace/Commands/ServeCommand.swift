@@ -1,4 +1,5 @@
 import ArgumentParser
+import Trace
 import Engine
 import Foundation
 import Layout
@@ -55,7 +56,7 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard (1...256).contains(numQueues) else { throw ValidationError("--num-queues must be 1...256") }
         try size?.check("--size", atLeast: 1 << 20, multipleOf: 512)
-        do { _ = try LayoutSpec.parse(layout, numQueues: numQueues) } catch { throw ValidationError("invalid layout: \(error)") }
+        do { _ = try LayoutSpec.parse(layout, numQueues: numQueues) } catch { throw ValidationError("\(error)") }
         _ = try PinPolicy(parsing: pin)
     }
 
@@ -68,7 +69,7 @@ struct ServeCommand: ParsableCommand {
         configuration.safety = device.safety
         configuration.record = record
         configuration.replaceRecord = force
-        if let record { try OutputFile.prepare(record, force: force) }
+        if let record { try PartialFile.prepareOutput(record, replaceExisting: force) }
         let server = try GuestDiskServer(configuration)
         // SIGINT/SIGTERM stop the session (draining what is in flight) and finish the recording.
         Interrupt.shared.onInterrupt { server.stop() }

@@ -39,6 +39,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
+    @Option(help: "Record every run into this folder and compare it with the trace: the report gains each run's fidelity (see vqtrace compare).") var recordDir: String?
     @OptionGroup var vmHost: VMHostOption
 
     /// The layouts named by --layouts, in order.
@@ -70,6 +71,7 @@ struct SweepCommand: ParsableCommand {
         options.sharedIOThreads = sharedIOThreads
         var sweep = Sweep(tracePath: resolved.path, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
+        sweep.recordDirectory = recordDir
         // Before the catalog is touched: layouts, options and the trace's shape.
         try sweep.check()
         let open = try catalog.open()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Catalog
+import Compare
 import Foundation
 import Runs
 import Trace
@@ -63,13 +64,16 @@ struct TracesCommand: ParsableCommand {
         @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
         @Flag(help: "Print JSON for programs.") var json = false
         @Flag(help: "Also list every chunk (offset, records, time range, queues).") var chunks = false
+        @Option(help: "Also write an HTML page with an LBA-against-time heat map per device and each vq's IOPS over time.") var html: String?
 
         func run() throws {
             let reader = try TraceReader(path: try TracesCommand.resolve(trace, catalog: catalog).path)
             let overview = try TraceOverview(reader: reader)
+            if let html { try ComparisonPage.write(try TraceProfile.read(reader), path: reader.path, to: html) }
             if json { return print(try TextFormat.json(overview)) }
             for line in overview.lines { print(line) }
             if chunks { print(try TraceOverview.chunkTable(reader)) }
+            if let html { print("  pictures: \(html)") }
         }
     }
 
@@ -103,11 +107,11 @@ struct TracesCommand: ParsableCommand {
         @OptionGroup var catalog: CatalogOption
         @Argument(help: "The damaged or unfinished .vqt file.") var input: String
         @Option(help: "The finished trace to write.") var out: String
-        @Flag(help: OutputFile.forceHelp) var force = false
+        @Flag(help: forceHelp) var force = false
         @Flag(help: "Do not add the repaired trace to the catalog.") var noCatalog = false
 
         func run() throws {
-            try OutputFile.prepare(out, force: force)
+            try PartialFile.prepareOutput(out, replaceExisting: force)
             let report = try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force))
             print("repaired \(input) into \(out): \(report.recordsKept) records in \(report.chunksKept) chunks kept"
                   + (report.damaged.isEmpty ? "" : "; \(DamagedChunk.summary(report.damaged, of: report.recordsKept + report.recordsLost) ?? "")"))
@@ -177,7 +181,7 @@ struct TracesCommand: ParsableCommand {
                 """)
         @OptionGroup var catalog: CatalogOption
         @Option(help: "The .vqt file to write.") var out: String
-        @Flag(help: OutputFile.forceHelp) var force = false
+        @Flag(help: forceHelp) var force = false
         @Option(help: "Requests to write.") var requests: Int = 1_000_000
         @Option(help: "Seed of the stream.") var seed: UInt64 = 1
         @Option(help: "Records per chunk (the unit of crash loss and window seeks).") var recordsPerChunk: Int = 65_536
@@ -205,7 +209,7 @@ struct TracesCommand: ParsableCommand {
         }
 
         func run() throws {
-            try OutputFile.prepare(out, force: force)
+            try PartialFile.prepareOutput(out, replaceExisting: force)
             let totals = try Self.write(sample, to: out, options: .init(recordsPerChunk: recordsPerChunk, fsync: fsync, replaceExisting: force))
             print("wrote \(out): \(totals.records) requests over \(TextFormat.duration(totals.lastSubmitNs - totals.firstSubmitNs))")
             if !noCatalog { try catalog.registerAndSay(out) }

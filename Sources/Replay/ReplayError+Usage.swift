@@ -1,0 +1,5 @@
+import Units
+
+extension ReplayError: UsageMistake {
+    public var isUsageMistake: Bool { isUsage }
+}
