@@ -1,6 +1,7 @@
 import CLinuxShim
 import Foundation
 import Virtio
+import SystemSupport
 
 /// A pool of worker threads doing preadv/pwritev/fdatasync/fallocate (QEMU's aio=threads).
 /// Submissions and completions cross threads through two locked rings; completions signal an
@@ -49,7 +50,9 @@ public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
 private final class SharedQueues: @unchecked Sendable {
     let fd: Int32
     let target: BlockTarget
-    let eventFD: Int32
+    /// Completions signal it; closed with the queues.
+    private let completionSignal: OwnedDescriptor
+    var eventFD: Int32 { completionSignal.rawValue }
     let requests: UnsafeMutablePointer<BlockIO>
     let capacity: Int
     /// Joined in `stopWorkers`, so that no worker outlives the backend.
@@ -70,12 +73,11 @@ private final class SharedQueues: @unchecked Sendable {
         requests = .allocate(capacity: slots)
         pending = [Int](repeating: 0, count: slots)
         completions = [(Int, Int32)](repeating: (0, 0), count: slots)
-        eventFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        if eventFD < 0 { throw BlockTargetError(path: target.path, problem: "eventfd: \(String(cString: strerror(errno)))") }
+        completionSignal = try OwnedDescriptor(checking: linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd",
+                                               path: target.path, operation: "making the thread pool's completion signal")
     }
 
     deinit {
-        close(eventFD)
         requests.deallocate()
     }
 
@@ -99,7 +101,7 @@ private final class SharedQueues: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<SharedQueues>.fromOpaque(context).release()
-            throw BlockTargetError(path: "thread pool", problem: "pthread_create: \(String(cString: strerror(rc)))")
+            throw SystemCallError(call: "pthread_create", returned: rc, path: target.path, operation: "starting a thread-pool worker")
         }
         workers.append(thread)
     }
