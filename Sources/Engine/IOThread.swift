@@ -1,6 +1,7 @@
 import BlockBackend
 import CLinuxShim
 import Synchronization
+import SystemSupport
 import Virtio
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,9 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     /// The time of the current drain or reap, for the tap: one clock read per batch, not per
     /// request (a batch spans microseconds).
     private var tapNow: UInt64 = 0
-    private let wakeFD: Int32
+    /// `stop()` writes here to wake the loop from poll(2).
+    private let wake: OwnedDescriptor
+    private var wakeFD: Int32 { wake.rawValue }
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
     public private(set) var statistics = IOThreadStatistics()
@@ -72,8 +75,8 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             regions.append(contentsOf: q.device.memoryRegions)
         }
         backend.registerMemory(regions)
-        wakeFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        if wakeFD < 0 { throw EngineError.system("eventfd", errno) }
+        wake = try OwnedDescriptor(checking: linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd",
+                                   operation: "making IOThread \(name)'s wake-up signal")
         statistics.name = name
         statistics.cpus = cpus
     }
@@ -81,7 +84,6 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     deinit {
         popNs.deallocate()
         slotQueue.deallocate()
-        close(wakeFD)
     }
 
     public func start() throws {

@@ -1,5 +1,6 @@
 import CLinuxShim
 import Foundation
+import SystemSupport
 import Synchronization
 import Virtio
 #if canImport(Glibc)
@@ -52,10 +53,12 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
     public unowned let device: VirtioBlkDevice
     public let index: Int
     public let ring: SplitVirtqueueDevice
-    /// The driver writes here to kick (QEMU's ioeventfd).
-    public let kickFD: Int32
-    /// The device writes here to interrupt the driver (QEMU's irqfd).
-    public let callFD: Int32
+    private let kick: OwnedDescriptor
+    private let call: OwnedDescriptor
+    /// The driver writes here to kick (QEMU's ioeventfd). Closed with the endpoint.
+    public var kickFD: Int32 { kick.rawValue }
+    /// The device writes here to interrupt the driver (QEMU's irqfd). Closed with the endpoint.
+    public var callFD: Int32 { call.rawValue }
     let chainStorage: UnsafeMutableBufferPointer<ChainSegment>
     /// Q × seg_max IOSegments: head h uses [h·seg_max, (h+1)·seg_max).
     let segments: UnsafeMutablePointer<IOSegment>
@@ -70,17 +73,16 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
         self.device = device
         self.index = index
         self.ring = ring
-        self.kickFD = kickFD ?? linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        self.callFD = callFD ?? linux_eventfd(0, linux_EFD_CLOEXEC)
-        guard self.kickFD >= 0, self.callFD >= 0 else { throw EngineError.system("eventfd", errno) }
+        let what = "making the kick and call eventfds of \(device.config.name) vq \(index)"
+        // Owned from here on: a failure of the second closes the first.
+        kick = try OwnedDescriptor(checking: kickFD ?? linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd", operation: what)
+        call = try OwnedDescriptor(checking: callFD ?? linux_eventfd(0, linux_EFD_CLOEXEC), call: "eventfd", operation: what)
         chainStorage = .allocate(capacity: ring.size + 2)
         segments = .allocate(capacity: ring.size * segMax)
         requests = .allocate(capacity: ring.size)
     }
 
     deinit {
-        close(kickFD)
-        close(callFD)
         chainStorage.deallocate()
         segments.deallocate()
         requests.deallocate()
@@ -213,14 +215,13 @@ public final class VirtioBlkDevice: @unchecked Sendable {
     }
 }
 
-/// An engine failure, naming what failed.
+/// A job or layout the engine cannot run, saying why. (A system call that fails, an eventfd or
+/// a thread, throws `SystemCallError`, which names the call and its errno.)
 public enum EngineError: Error, CustomStringConvertible {
-    case system(String, Int32)
     case configuration(String)
 
     public var description: String {
         switch self {
-        case .system(let call, let e): return "\(call) failed: \(String(cString: strerror(e)))"
         case .configuration(let what): return what
         }
     }

@@ -1,3 +1,4 @@
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,16 +37,21 @@ public final class TraceReader: @unchecked Sendable {
         "\(String(headerChecksum, radix: 16))-\(String(trailerChecksum, radix: 16))-\(fileSize)"
     }
 
+    /// The open trace; closed with the reader, or when `init` fails.
+    private let descriptor: OwnedDescriptor
+    /// `descriptor`'s number, for the reads.
     let fd: Int32
     var buffer: UnsafeMutableRawBufferPointer
     let decoder = ChunkDecoder(codec: ZstdCodec())
 
     public init(path: String) throws(TraceFileError) {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            throw TraceFileError(path: path, part: .file, offset: 0, problem: "cannot open: \(String(cString: strerror(errno)))")
+        do throws(SystemCallError) {
+            descriptor = try OwnedDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC)
+        } catch {
+            throw TraceFileError(path: path, part: .file, offset: 0, problem: "cannot open: \(error.errno) (errno \(error.errno.rawValue))", cause: error)
         }
+        fd = descriptor.rawValue
         var st = stat()
         fstat(fd, &st)
         fileSize = UInt64(st.st_size)
@@ -92,7 +98,6 @@ public final class TraceReader: @unchecked Sendable {
             }
         } catch {
             buffer.deallocate()
-            close(fd)
             throw error
         }
         if let problem = loadTrailer() {
@@ -103,7 +108,6 @@ public final class TraceReader: @unchecked Sendable {
 
     deinit {
         buffer.deallocate()
-        close(fd)
     }
 
     /// Whether the trace was finished by its writer and its trailer is intact.
@@ -280,7 +284,9 @@ public final class TraceReader: @unchecked Sendable {
             let n = Glibc.pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw TraceFileError(path: path, part: part, offset: offset + UInt64(done), problem: "read failed: \(String(cString: strerror(errno)))")
+                let error = SystemCallError.last("pread", path: path)
+                throw TraceFileError(path: path, part: part, offset: offset + UInt64(done),
+                                     problem: "read failed: \(error.errno) (errno \(error.errno.rawValue))", cause: error)
             }
             if n == 0 {
                 throw TraceFileError(path: path, part: part, offset: offset + UInt64(done), problem: "file ends \(count - done) bytes early")

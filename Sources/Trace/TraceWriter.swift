@@ -189,7 +189,7 @@ public final class TraceWriter {
             firstSubmitNs: header.firstSubmitNs, lastSubmitNs: header.lastSubmitNs))
         columns.removeAll()
         try flushOut()
-        if options.fsync == .chunk && fdatasync(fd) != 0 { throw .io(path: file.partialPath, operation: "fdatasync", errno: errno) }
+        if options.fsync == .chunk && fdatasync(fd) != 0 { throw .system(.last("fdatasync", path: file.partialPath)) }
     }
 
     /// Writes the pending bytes with as few write calls as the kernel allows.
@@ -200,7 +200,7 @@ public final class TraceWriter {
             let n = out.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, total - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io(path: file.partialPath, operation: "write", errno: errno)
+                throw .system(.last("write", path: file.partialPath))
             }
             done += n
         }
