@@ -8,8 +8,10 @@ import SystemSupport
 /// eventfd. Slower per request than io_uring by design: it is the configuration users compare.
 public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
     private let shared: SharedQueues
-    private var reapBuffer: [(Int, Int32)]
-    public private(set) var inFlight = 0
+    // The IOThread's side and the lock-guarded queues: exclusivity is the locks' business, not the
+    // runtime's, so the per-request checks are off.
+    @exclusivity(unchecked) private var reapBuffer: [(Int, Int32)]
+    @exclusivity(unchecked) public private(set) var inFlight = 0
 
     public init(target: BlockTarget, slots: Int, threads: Int = 4) throws {
         shared = try SharedQueues(target: target, slots: slots)
@@ -58,13 +60,15 @@ private final class SharedQueues: @unchecked Sendable {
     /// Joined in `stopWorkers`, so that no worker outlives the backend.
     private var workers: [pthread_t] = []
     private let work = NSCondition()
-    private var pending: [Int]
-    private var pendingHead = 0
-    private var pendingCount = 0
+    // The IOThread's side and the lock-guarded queues: exclusivity is the locks' business, not the
+    // runtime's, so the per-request checks are off.
+    @exclusivity(unchecked) private var pending: [Int]
+    @exclusivity(unchecked) private var pendingHead = 0
+    @exclusivity(unchecked) private var pendingCount = 0
     private var stopping = false
     private let finished = NSLock()
-    private var completions: [(Int, Int32)]
-    private var completionCount = 0
+    @exclusivity(unchecked) private var completions: [(Int, Int32)]
+    @exclusivity(unchecked) private var completionCount = 0
 
     init(target: BlockTarget, slots: Int) throws {
         fd = target.fd

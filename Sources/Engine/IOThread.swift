@@ -26,20 +26,22 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     private let slotBase: [Int]
     private let slotQueue: UnsafeMutablePointer<Int32>
     private let slotCount: Int
-    private var polling: AdaptivePolling
+    // Touched only by the IOThread's own thread (and read after `stop()` joined it): no runtime
+    // exclusivity checks on the per-request path.
+    @exclusivity(unchecked) private var polling: AdaptivePolling
     private let merger: RequestMerger?
     /// The recorder's tap, when the run records; `popNs` holds each slot's pop time for it.
     private let tap: RecorderTap?
     private let popNs: UnsafeMutablePointer<UInt64>
     /// The time of the current drain or reap, for the tap: one clock read per batch, not per
     /// request (a batch spans microseconds).
-    private var tapNow: UInt64 = 0
+    @exclusivity(unchecked) private var tapNow: UInt64 = 0
     /// `stop()` writes here to wake the loop from poll(2).
     private let wake: OwnedDescriptor
     private var wakeFD: Int32 { wake.rawValue }
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
-    public private(set) var statistics = IOThreadStatistics()
+    @exclusivity(unchecked) public private(set) var statistics = IOThreadStatistics()
 
     /// The number of backend slots the queues need (one per descriptor head).
     public static func slots(for queues: [VirtqueueEndpoint]) -> Int { queues.reduce(0) { $0 + $1.ring.size } }

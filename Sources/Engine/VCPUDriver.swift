@@ -77,8 +77,10 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     public let depth: Int
     public let maxBlock: Int
     public let pollForCompletions: Bool
-    public private(set) var source: Source
-    public private(set) var statistics = QueueStatistics()
+    // Touched only by the driver's own thread (and read after `join()`): no runtime exclusivity
+    // checks on the per-request path.
+    @exclusivity(unchecked) public private(set) var source: Source
+    @exclusivity(unchecked) public private(set) var statistics = QueueStatistics()
     private let ring: SplitVirtqueueDriver
     private let stop: StopFlag
     private let cpus: [Int]
@@ -92,20 +94,20 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     private let buffers: UnsafeMutablePointer<DriverBuffer>
     private let planned: UnsafeMutablePointer<PlannedRequest>
     private let submittedAt: UnsafeMutablePointer<UInt64>
-    private var freeSlots: [Int]
+    @exclusivity(unchecked) private var freeSlots: [Int]
     private let clock: RunClock
     /// Run under SCHED_FIFO so that a deadline's wake-up is not queued behind other threads.
     private let realtime: Bool
     /// The error when SCHED_FIFO was refused (not root, or RLIMIT_RTPRIO); the driver runs on.
-    public private(set) var realtimeError: Int32 = 0
+    @exclusivity(unchecked) public private(set) var realtimeError: Int32 = 0
     /// The request the source gave that waits for its deadline.
-    private var held: PlannedRequest?
+    @exclusivity(unchecked) private var held: PlannedRequest?
     /// Below this, a wait for a deadline spins instead of sleeping (wake-ups take tens of µs).
     /// Longer spins caught more deadlines at 20k IOPS here but starved the IOThreads at 100k,
     /// whose requests then queued for milliseconds (measured on 2 vCPUs with 8 drivers).
     private let spinNs: UInt64 = 20_000
     /// The first error that stopped the driver (a ring the device broke, say).
-    public private(set) var failure: String?
+    @exclusivity(unchecked) public private(set) var failure: String?
 
     static var indirectEntries: Int { VCPUDriverArea.indirectEntries }
 

@@ -63,8 +63,9 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
     /// Q × seg_max IOSegments: head h uses [h·seg_max, (h+1)·seg_max).
     let segments: UnsafeMutablePointer<IOSegment>
     let requests: UnsafeMutablePointer<BlockRequest>
+    // Touched only by the IOThread serving the queue, once per request: no runtime exclusivity check.
     /// Set when a pass completed requests and the used ring needs publishing.
-    var dirty = false
+    @exclusivity(unchecked) var dirty = false
 
     /// - Parameters:
     ///   - kickFD, callFD: eventfds the endpoint takes ownership of (a vhost-user front-end's);
@@ -98,14 +99,15 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
 public final class VirtioBlkDevice: @unchecked Sendable {
     public let config: VirtioBlkDeviceConfig
     public let blkConfig: VirtioBlkConfig
+    // Touched only by the IOThread serving the queue, once per request: no runtime exclusivity check.
     /// The device's number in its engine run (set before the run's threads start).
-    public internal(set) var engineIndex = 0
+    @exclusivity(unchecked) public internal(set) var engineIndex = 0
     /// The device's own guest memory, where the engine's vCPU drivers work; nil when served.
     public let mapping: GuestMemoryMapping?
     /// All of the guest memory requests may point into (io_uring registers it as fixed buffers).
     public let memoryRegions: [UnsafeMutableRawBufferPointer]
     /// The queues served, in vq order (a served device may serve only the vqs its guest set up).
-    public private(set) var queues: [VirtqueueEndpoint] = []
+    @exclusivity(unchecked) public private(set) var queues: [VirtqueueEndpoint] = []
     /// Ring layout of each queue, for the driver side.
     public let layouts: [SplitVirtqueueLayout]
     /// Guest address and size of each queue's driver buffer area.

@@ -18,16 +18,17 @@ public final class TraceReader: @unchecked Sendable {
     /// Bytes of the file header (fixed part, metadata JSON and checksum).
     public let headerLength: Int
     public let fileSize: UInt64
+    // One thread at a time (see above): no runtime exclusivity checks on the per-chunk state.
     /// Every readable chunk, in file order (which is submit-time order).
-    public private(set) var chunks: [ChunkIndexEntry] = []
-    public private(set) var totals = TraceTotals()
+    @exclusivity(unchecked) public private(set) var chunks: [ChunkIndexEntry] = []
+    @exclusivity(unchecked) public private(set) var totals = TraceTotals()
     /// Why the index comes from a scan rather than the trailer; nil for a finished trace.
-    public private(set) var recovery: String?
+    @exclusivity(unchecked) public private(set) var recovery: String?
     /// Where the trailer starts, when the footer points at a valid one.
-    public private(set) var trailerOffset: UInt64?
+    @exclusivity(unchecked) public private(set) var trailerOffset: UInt64?
     /// The stored checksums of the header and of the trailer (0 without a valid trailer).
     public let headerChecksum: UInt32
-    public private(set) var trailerChecksum: UInt32 = 0
+    @exclusivity(unchecked) public private(set) var trailerChecksum: UInt32 = 0
 
     /// Tells one finished trace file from another under the same name: the header and trailer
     /// checksums (which cover the metadata and every chunk's place, count and times) and the
@@ -41,7 +42,7 @@ public final class TraceReader: @unchecked Sendable {
     private let descriptor: OwnedDescriptor
     /// `descriptor`'s number, for the reads.
     let fd: Int32
-    var buffer: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer
     let decoder = ChunkDecoder(codec: ZstdCodec())
 
     public init(path: String) throws(TraceFileError) {

@@ -54,12 +54,13 @@ public final class TraceWriter {
     private var fd: Int32 { file.fd }
     private let columns: RecordColumns
     private let encoder: ChunkEncoder
-    private var out = ByteWriter()
-    private var fileOffset: UInt64 = 0
-    private var index: [ChunkIndexEntry] = []
-    public private(set) var totals = TraceTotals()
-    private var lastSubmitNs: UInt64 = 0
-    private var finished = false
+    // One thread appends: no runtime exclusivity checks on the per-record state.
+    @exclusivity(unchecked) private var out = ByteWriter()
+    @exclusivity(unchecked) private var fileOffset: UInt64 = 0
+    @exclusivity(unchecked) private var index: [ChunkIndexEntry] = []
+    @exclusivity(unchecked) public private(set) var totals = TraceTotals()
+    @exclusivity(unchecked) private var lastSubmitNs: UInt64 = 0
+    @exclusivity(unchecked) private var finished = false
 
     /// Starts the trace at `path` (as `path.partial` until finished) and writes the header.
     public init(path: String, metadata: TraceMetadata, options: TraceWriterOptions = TraceWriterOptions()) throws(TraceWriteError) {
