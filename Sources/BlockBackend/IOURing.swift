@@ -18,7 +18,9 @@ final class IOURing {
     ///   - purpose: what the ring is for ("the IOThread's requests", "the fill").
     init(entries: UInt32, path: String?, purpose: String) throws(SystemCallError) {
         self.entries = entries
-        ring = .allocate(capacity: 1)
+        // Set up in a local first: once every stored property is set, a throw would run
+        // deinit, which must only ever see a ring that was initialized.
+        let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
         let rc = io_uring_queue_init(entries, ring, 0)
         if rc < 0 {
             ring.deallocate()
@@ -27,6 +29,7 @@ final class IOURing {
                                   operation: "setting up an io_uring of \(entries) entries for \(purpose)",
                                   advice: IOURingSetupAdvice.advice(for: errno, entries: entries))
         }
+        self.ring = ring
         // The submission-queue rewind in `dropUnsubmitted` is only sound without SQPOLL (then the
         // kernel reads the queue only inside our own io_uring_enter calls).
         precondition(ring.pointee.flags & UInt32(IORING_SETUP_SQPOLL) == 0, "vqtrace's rings never use SQPOLL")
