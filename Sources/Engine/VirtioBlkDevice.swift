@@ -7,89 +7,6 @@ import Virtio
 import Glibc
 #endif
 
-/// How a device is configured: what a QEMU `-device virtio-blk-pci,…` line would say.
-public struct VirtioBlkDeviceConfig: Sendable {
-    public var name: String
-    public var numQueues: Int
-    public var queueSize: Int
-    public var capacitySectors: UInt64
-    public var logicalBlockSize: UInt32
-    /// Data segments per request the device accepts (virtio-blk seg_max).
-    public var segMax: Int
-    public var eventIndex: Bool
-    public var indirectDescriptors: Bool
-    /// Bytes of driver-side buffer space to reserve per queue (request data, headers, status).
-    public var driverBytesPerQueue: Int
-    /// The features a driver negotiated (a vhost-user guest's SET_FEATURES); nil: `features`.
-    public var negotiatedFeatures: VirtioFeatures?
-
-    public init(name: String = "vda", numQueues: Int, queueSize: Int = 256, capacitySectors: UInt64, logicalBlockSize: UInt32 = 512,
-                segMax: Int = 32, eventIndex: Bool = true, indirectDescriptors: Bool = true, driverBytesPerQueue: Int = 1 << 20) {
-        self.name = name
-        self.numQueues = numQueues
-        self.queueSize = queueSize
-        self.capacitySectors = capacitySectors
-        self.logicalBlockSize = logicalBlockSize
-        self.segMax = segMax
-        self.eventIndex = eventIndex
-        self.indirectDescriptors = indirectDescriptors
-        self.driverBytesPerQueue = driverBytesPerQueue
-    }
-
-    /// The virtio features the device offers and the engine's drivers accept, or what a
-    /// foreign driver negotiated.
-    public var features: VirtioFeatures {
-        if let negotiatedFeatures { return negotiatedFeatures }
-        var f: VirtioFeatures = [.version1, .blkFlush, .blkDiscard, .blkWriteZeroes, .blkSegMax, .blkBlockSize, .blkMultiQueue]
-        if eventIndex { f.insert(.eventIndex) }
-        if indirectDescriptors { f.insert(.indirectDescriptors) }
-        return f
-    }
-}
-
-/// Device-side state of one virtqueue: the ring, its ioeventfd (kick) and irqfd (call), and
-/// per-head storage for the requests in flight. Touched only by the IOThread serving it.
-public final class VirtqueueEndpoint: @unchecked Sendable {
-    public unowned let device: VirtioBlkDevice
-    public let index: Int
-    public let ring: SplitVirtqueueDevice
-    private let kick: OwnedDescriptor
-    private let call: OwnedDescriptor
-    /// The driver writes here to kick (QEMU's ioeventfd). Closed with the endpoint.
-    public var kickFD: Int32 { kick.rawValue }
-    /// The device writes here to interrupt the driver (QEMU's irqfd). Closed with the endpoint.
-    public var callFD: Int32 { call.rawValue }
-    let chainStorage: UnsafeMutableBufferPointer<ChainSegment>
-    /// Q × seg_max IOSegments: head h uses [h·seg_max, (h+1)·seg_max).
-    let segments: UnsafeMutablePointer<IOSegment>
-    let requests: UnsafeMutablePointer<BlockRequest>
-    // Touched only by the IOThread serving the queue, once per request: no runtime exclusivity check.
-    /// Set when a pass completed requests and the used ring needs publishing.
-    @exclusivity(unchecked) var dirty = false
-
-    /// - Parameters:
-    ///   - kickFD, callFD: eventfds the endpoint takes ownership of (a vhost-user front-end's);
-    ///     nil makes its own.
-    init(device: VirtioBlkDevice, index: Int, ring: SplitVirtqueueDevice, segMax: Int, kickFD: Int32? = nil, callFD: Int32? = nil) throws {
-        self.device = device
-        self.index = index
-        self.ring = ring
-        let what = "making the kick and call eventfds of \(device.config.name) vq \(index)"
-        // Owned from here on: a failure of the second closes the first.
-        kick = try OwnedDescriptor(checking: kickFD ?? linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd", operation: what)
-        call = try OwnedDescriptor(checking: callFD ?? linux_eventfd(0, linux_EFD_CLOEXEC), call: "eventfd", operation: what)
-        chainStorage = .allocate(capacity: ring.size + 2)
-        segments = .allocate(capacity: ring.size * segMax)
-        requests = .allocate(capacity: ring.size)
-    }
-
-    deinit {
-        chainStorage.deallocate()
-        segments.deallocate()
-        requests.deallocate()
-    }
-}
-
 /// One virtio-blk device: its guest memory (rings and the driver's buffers, in one shared
 /// mapping, as a guest's RAM would be), its configuration and its virtqueues. Several devices
 /// can share an engine; a device a driver breaks stops alone.
@@ -214,17 +131,5 @@ public final class VirtioBlkDevice: @unchecked Sendable {
         reasonLock.lock()
         defer { reasonLock.unlock() }
         return reason
-    }
-}
-
-/// A job or layout the engine cannot run, saying why. (A system call that fails, an eventfd or
-/// a thread, throws `SystemCallError`, which names the call and its errno.)
-public enum EngineError: Error, CustomStringConvertible {
-    case configuration(String)
-
-    public var description: String {
-        switch self {
-        case .configuration(let what): return what
-        }
     }
 }
