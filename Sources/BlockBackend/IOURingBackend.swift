@@ -64,6 +64,8 @@ public final class IOURingBackend: BlockBackend {
         var c = BackendCounters()
         c.fixedBufferRequests = fixedBufferRequests
         c.resubmissions = resubmissions
+        c.submitRetries = submitRetries
+        c.submitFailures = submitFailures
         return c
     }
 

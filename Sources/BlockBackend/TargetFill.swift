@@ -119,7 +119,7 @@ public enum TargetFill {
             if at == 0 {
                 // The note, then zeros: no signature of anything.
                 memset(base, 0, count * 8)
-                header.withUnsafeBytes { memcpy(base, $0.baseAddress!, min($0.count, count * 8)) }
+                _ = header.withUnsafeBytes { memcpy(base, $0.baseAddress!, min($0.count, count * 8)) }
             } else {
                 base[0] = at.littleEndian
                 if count > 1 { base[1] = seed.littleEndian }
