@@ -65,9 +65,15 @@ bench: release
 # AddressSanitizer; a crash, an ASan report or a harness check (out-of-region access, a round trip
 # that differs) fails. Virtio harnesses: the virtqueue and virtio-blk parser; trace: the .vqt decoder
 # (Trace uses Virtio's request types, so it is built with the Virtio sources); import: the text
-# trace parsers and the importer (built with the Virtio and Trace sources).
+# trace parsers and the importer (built with the Virtio and Trace sources). Trace's system calls
+# go through SystemSupport and swift-system, which SwiftPM builds once (uninstrumented: they are
+# not what is fuzzed) for the harnesses to import and link.
+FUZZ_SPM := $(FUZZ_DIR)/spm
+FUZZ_SYSTEM := -I$(FUZZ_SPM)/release/Modules -Xcc -I$(FUZZ_SPM)/checkouts/swift-system/Sources/CSystem/include \
+  $$(ls $(FUZZ_SPM)/release/SystemSupport.build/*.o $(FUZZ_SPM)/release/SystemPackage.build/*.o $(FUZZ_SPM)/release/CSystem.build/*.o)
 fuzz: deps
 	@mkdir -p $(FUZZ_DIR)
+	swift build -c release --target SystemSupport --scratch-path $(FUZZ_SPM)
 	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address -ISources/CLinuxShim/include \
 	  -c Sources/CLinuxShim/LinuxShim.c -o $(FUZZ_DIR)/LinuxShim.o
 	@set -e; for h in $(FUZZ_VIRTIO_HARNESSES); do \
@@ -85,7 +91,7 @@ fuzz: deps
 	    -Xcc -ISources/CZstd -ISources/CZstd \
 	    -Xcc -ISources/CRingAtomics/include -Xcc -ISources/CLinuxShim/include \
 	    -ISources/CRingAtomics/include -ISources/CLinuxShim/include \
-	    Sources/Virtio/*.swift Sources/Trace/*.swift Fuzz/FuzzInput.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o -lzstd \
+	    Sources/Virtio/*.swift Sources/Trace/*.swift Fuzz/FuzzInput.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o $(FUZZ_SYSTEM) -lzstd \
 	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
 	  test -x $(FUZZ_DIR)/fuzz-$$h; \
 	done
@@ -96,7 +102,7 @@ fuzz: deps
 	    -Xcc -ISources/CRingAtomics/include -Xcc -ISources/CLinuxShim/include \
 	    -ISources/CRingAtomics/include -ISources/CLinuxShim/include \
 	    Sources/Virtio/*.swift Sources/Trace/*.swift Sources/Import/*.swift Sources/Import/*/*.swift \
-	    Fuzz/FuzzInput.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o -lzstd \
+	    Fuzz/FuzzInput.swift Fuzz/$$h.swift $(FUZZ_DIR)/LinuxShim.o $(FUZZ_SYSTEM) -lzstd \
 	    -o $(FUZZ_DIR)/fuzz-$$h 2>&1 | grep -v "ld.gold: warning" || true; \
 	  test -x $(FUZZ_DIR)/fuzz-$$h; \
 	done

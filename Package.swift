@@ -2,18 +2,23 @@
 // vqtrace: record per-vCPU virtio-blk virtqueue streams, replay them under IOThread layouts.
 import PackageDescription
 
-// Hot-path modules own their state single-threaded by design (one IOThread per queue), so the
-// runtime exclusivity checks on class properties only cost time there (measured: a quarter of a
-// virtqueue round trip). Static exclusivity checking stays on.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// Linux only. The engine is io_uring, O_DIRECT, eventfd, memfd, Linux CPU affinity and vhost-user
+// over Unix sockets with SCM_RIGHTS; none of it exists on Apple platforms, and SwiftPM has no
+// `.linux` entry for `platforms:`, so the list stays empty rather than claim a macOS that would
+// not build. The C shims and modules that call Linux-only APIs say so with `#if os(Linux)`.
+//
+// No product target uses `unsafeFlags` (SwiftPM refuses them in a dependency): the hot paths drop
+// runtime exclusivity checks property by property, with `@exclusivity(unchecked)` on the stored
+// state that one thread owns (an IOThread's queues and backend, a vCPU driver, a trace codec, an
+// import parser), each with a comment saying which thread owns it.
 
 let package = Package(
     name: "vqtrace",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "vqtrace", targets: ["vqtrace"]),
         // One library per module, so that a program takes what it needs.
         .library(name: "Units", targets: ["Units"]),
+        .library(name: "SystemSupport", targets: ["SystemSupport"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Layout", targets: ["Layout"]),
         .library(name: "BlockBackend", targets: ["BlockBackend"]),
@@ -38,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         // Latency distributions with bounded memory and fixed relative precision (HdrHistogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        // Errno and FileDescriptor: system-call failures carry a typed errno, not a strerror string.
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // C11 acquire/release loads, stores and fences on ring indices in shared guest memory.
@@ -57,37 +64,44 @@ let package = Package(
         // the binary units, durations and tables vqtrace prints.
         .target(name: "Units"),
 
+        // What the modules that make system calls share: a descriptor that closes itself and the
+        // error that names the call, its errno and the path.
+        .target(name: "SystemSupport", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+
         // Guest memory, split virtqueues (driver and device side), virtio-blk requests. Pure logic.
-        .target(name: "Virtio", dependencies: ["CRingAtomics", "CLinuxShim"], swiftSettings: hotPath),
+        .target(name: "Virtio", dependencies: ["CRingAtomics", "CLinuxShim"]),
 
         // IOThread layouts: QEMU iothread-vq-mapping and libvirt XML, parsed, validated, emitted.
         .target(name: "Layout", dependencies: ["Units"]),
 
         // Where requests go: io_uring, a thread pool, or nothing (the engine's own cost).
-        .target(name: "BlockBackend", dependencies: ["Virtio", "Units", "CLibURing", "CLinuxShim"], swiftSettings: hotPath),
+        .target(name: "BlockBackend", dependencies: ["Virtio", "Units", "SystemSupport", "CLibURing", "CLinuxShim",
+                                                     .product(name: "SystemPackage", package: "swift-system")]),
 
         // The virtio-blk engine: devices, IOThreads (event loops over virtqueues), vCPU drivers.
         .target(
             name: "Engine",
-            dependencies: ["Virtio", "Layout", "BlockBackend", "CLinuxShim", "CRingAtomics",
-                           .product(name: "Histogram", package: "hdrhistogram-swift")],
-            swiftSettings: hotPath),
+            dependencies: ["Virtio", "Layout", "BlockBackend", "SystemSupport", "CLinuxShim", "CRingAtomics",
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // The .vqt trace format: records, chunked columnar codec with zstd, streaming writer and reader.
-        .target(name: "Trace", dependencies: ["Virtio", "Units", "CZstd", "CLinuxShim"], swiftSettings: hotPath),
+        .target(name: "Trace", dependencies: ["Virtio", "Units", "SystemSupport", "CZstd", "CLinuxShim",
+                                             .product(name: "SystemPackage", package: "swift-system")]),
 
         // Workload models (HammerDB-like OLTP, fio-like) that generate per-vCPU request streams.
         .target(name: "Workload", dependencies: ["Trace", "Units"]),
 
         // Importers and exporters of the trace formats users already have: fio iologs, blkparse and
         // ftrace blk text, the MSR, Alibaba, Tencent and DiskSim datasets. Per-line hot loops over
-        // single-threaded parser state, so runtime exclusivity checks go too (measured: a fifth of
-        // the import time).
-        .target(name: "Import", dependencies: ["Trace"], swiftSettings: hotPath),
+        // single-threaded parser state, whose hot properties are `@exclusivity(unchecked)` (the
+        // runtime checks were measured at a fifth of the import time).
+        .target(name: "Import", dependencies: ["Trace"]),
 
         // vhost-user back-end: a guest's virtio-blk virtqueues, handed over by QEMU, served by the
         // engine's IOThreads (vqtrace serve).
-        .target(name: "VhostUser", dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Replay", "Units", "CLinuxShim"]),
+        .target(name: "VhostUser", dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Replay", "Units", "SystemSupport", "CLinuxShim",
+                                                  .product(name: "SystemPackage", package: "swift-system")]),
 
         // Replay: a trace's per-vq streams through the engine, open-loop, closed-loop or afap.
         .target(name: "Replay", dependencies: ["Units", "Engine", "Trace", "BlockBackend", "Layout", .product(name: "Histogram", package: "hdrhistogram-swift")]),
@@ -140,7 +154,8 @@ let package = Package(
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Replay", "Report", "Catalog", "Trace", "Workload", "Layout", "Engine", "TestSupport"]),
         .testTarget(name: "CompareTests", dependencies: ["Compare", "Trace", "TestSupport"]),
         .testTarget(name: "GuestTests", dependencies: ["Trace", "TestSupport"]),
-        .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim"]),
+        .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim", "SystemSupport", "TestSupport",
+                                                    .product(name: "SystemPackage", package: "swift-system")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -57,6 +57,10 @@ public struct BackendCounters: Sendable, Equatable {
     public var fixedBufferRequests = 0
     /// Short transfers and EAGAIN/EINTR retries sent again.
     public var resubmissions = 0
+    /// Submit calls the kernel answered EAGAIN, EBUSY or EINTR, made again.
+    public var submitRetries = 0
+    /// Submissions that failed for good; their requests completed with IOERR.
+    public var submitFailures = 0
     public init() {}
 }
 

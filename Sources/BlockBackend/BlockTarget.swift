@@ -1,9 +1,12 @@
 import CLinuxShim
+import SystemPackage
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A failure to open or prepare a target, naming the path.
+/// A target that cannot be used as asked, naming the path and the rule (a system call that
+/// fails throws `SystemCallError` instead, with the same path).
 public struct BlockTargetError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let problem: String
@@ -25,7 +28,10 @@ public struct BlockTargetError: Error, CustomStringConvertible, Sendable {
 /// and enforces the rules for files vqtrace did not create, before it opens the target here.
 public final class BlockTarget: @unchecked Sendable {
     public let path: String
-    public let fd: Int32
+    /// Closed when the target goes.
+    private let descriptor: OwnedDescriptor
+    /// The open descriptor, for the backends' system calls; valid while the target lives.
+    public var fd: Int32 { descriptor.rawValue }
     public let size: UInt64
     /// DISCARD and WRITE_ZEROES use BLKDISCARD/BLKZEROOUT on devices, fallocate on files.
     public let isBlockDevice: Bool
@@ -44,18 +50,16 @@ public final class BlockTarget: @unchecked Sendable {
                 throw BlockTargetError(path: path, problem: "a block device: pass --allow-writes (and read the safety rules in --help) to use one")
             }
             try safety.check(device: path, writes: writes)
-            let opened = open(path, (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC | (direct ? linux_O_DIRECT : 0))
-            if opened < 0 { throw BlockTargetError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
+            let opened = try OwnedDescriptor.open(path, flags: (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC | (direct ? linux_O_DIRECT : 0),
+                                                  operation: "cannot open")
             var bytes: UInt64 = 0
-            if linux_block_device_size(opened, &bytes) != 0 {
-                close(opened)
-                throw BlockTargetError(path: path, problem: "BLKGETSIZE64: \(String(cString: strerror(errno)))")
+            if linux_block_device_size(opened.rawValue, &bytes) != 0 {
+                throw SystemCallError.last("ioctl BLKGETSIZE64", path: path, operation: "reading the device's size")
             }
             if bytes < size {
-                close(opened)
                 throw BlockTargetError(path: path, problem: "the device has \(bytes) bytes; the run needs \(size)")
             }
-            fd = opened
+            descriptor = opened
             self.size = bytes
             isBlockDevice = true
             return
@@ -67,40 +71,33 @@ public final class BlockTarget: @unchecked Sendable {
         // file (even one without write permission) stays untouched.
         let readOnly = !writes && exists && UInt64(st.st_size) >= size
         let flags = (readOnly ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | (direct ? linux_O_DIRECT : 0)
-        let opened = open(path, flags, 0o644)
-        if opened < 0 {
-            throw BlockTargetError(path: path, problem: "cannot open\(direct ? " with O_DIRECT" : ""): \(String(cString: strerror(errno)))")
-        }
-        fstat(opened, &st)
+        // A failure below closes `opened` on the way out (it owns the descriptor).
+        let opened = try OwnedDescriptor.open(path, flags: flags, operation: "cannot open\(direct ? " with O_DIRECT" : "")")
+        fstat(opened.rawValue, &st)
         let current = UInt64(st.st_size)
         if current < size {
             if sparse {
-                if ftruncate(opened, off_t(size)) != 0 {
-                    close(opened)
-                    throw BlockTargetError(path: path, problem: "cannot grow to \(size) bytes: \(String(cString: strerror(errno)))")
+                if ftruncate(opened.rawValue, off_t(size)) != 0 {
+                    throw SystemCallError.last("ftruncate", path: path, operation: "cannot grow to \(size) bytes")
                 }
             } else {
                 // Allocate (the space is reserved and a full disk fails here, not mid-run), but
                 // never fill the filesystem.
                 let needed = size - current
-                if let (free, reserve) = FreeSpaceRule.shortfall(fd: opened, needed: needed) {
-                    close(opened)
+                if let (free, reserve) = FreeSpaceRule.shortfall(fd: opened.rawValue, needed: needed) {
                     if current == 0 { unlink(path) }
                     throw BlockTargetError(path: path, problem: "growing it to \(size) bytes needs \(needed) more, and the filesystem has \(free) free (vqtrace keeps \(reserve) free); use a block device or a smaller size")
                 }
-                let rc = posix_fallocate(opened, 0, off_t(size))
+                let rc = posix_fallocate(opened.rawValue, 0, off_t(size))
                 if rc != 0 {
-                    close(opened)
-                    throw BlockTargetError(path: path, problem: "cannot allocate \(size) bytes: \(String(cString: strerror(rc)))")
+                    throw SystemCallError(call: "posix_fallocate", returned: rc, path: path, operation: "cannot allocate \(size) bytes")
                 }
             }
         }
-        fd = opened
+        descriptor = opened
         self.size = max(size, current)
         isBlockDevice = false
     }
-
-    deinit { close(fd) }
 
     /// DISCARD or WRITE_ZEROES done synchronously (BLKDISCARD/BLKZEROOUT on a device, fallocate
     /// on a file); returns 0 or −errno.

@@ -1,5 +1,6 @@
 import CLinuxShim
 import Foundation
+import SystemSupport
 
 /// The checks that stand between a user's typo and a destroyed disk. vqtrace writes to a block
 /// device only when none of them objects:
@@ -35,7 +36,7 @@ public struct DeviceSafety: Sendable {
 
     static func identity(of path: String) throws -> Identity {
         var st = stat()
-        guard stat(path, &st) == 0 else { throw BlockTargetError(path: path, problem: "cannot stat: \(String(cString: strerror(errno)))") }
+        guard stat(path, &st) == 0 else { throw SystemCallError.last("stat", path: path, operation: "cannot stat") }
         let major = UInt32((st.st_rdev >> 8) & 0xFFF) | UInt32((st.st_rdev >> 32) & ~0xFFF)
         let minor = UInt32(st.st_rdev & 0xFF) | UInt32((st.st_rdev >> 12) & ~0xFF)
         let sysfs = URL(fileURLWithPath: "/sys/dev/block/\(major):\(minor)").resolvingSymlinksInPath()
@@ -173,10 +174,8 @@ public struct DeviceSafety: Sendable {
         if writes && !allowWrites {
             throw BlockTargetError(path: path, problem: "the requests write and this is a block device: pass --allow-writes to let vqtrace overwrite it")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let (head, tail) = Self.headAndTail(fd: fd)
+        let descriptor = try OwnedDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC, operation: "cannot open")
+        let (head, tail) = Self.headAndTail(fd: descriptor.rawValue)
         if let found = Self.signature(in: head, tail: tail), !acceptSignatures {
             throw BlockTargetError(path: path, problem: "its first sectors hold a \(found); pass --destroy-data (or --destroy-data-on-device) to use it anyway")
         }

@@ -1,6 +1,7 @@
 import CLinuxShim
 #if canImport(Glibc)
 import Glibc
+import SystemSupport
 #endif
 
 /// Which parts of a file hold data on the disk, and which read as zeros without any disk I/O:
@@ -64,7 +65,7 @@ public struct FileAllocation: Sendable, Equatable {
             if n < 0 {
                 let code = errno
                 if code == EOPNOTSUPP || code == ENOTTY || code == EINVAL { return nil }
-                throw BlockTargetError(path: path, problem: "FIEMAP (mapping the file's extents): \(String(cString: strerror(code)))")
+                throw SystemCallError(call: "ioctl FS_IOC_FIEMAP", returned: code, path: path, operation: "mapping the file's extents")
             }
             if n == 0 { break }
             for e in extents[0..<Int(n)] {
@@ -96,13 +97,13 @@ public struct FileAllocation: Sendable, Equatable {
                     break
                 }
                 if code == EINVAL && holes.isEmpty && position == span.lowerBound { return nil }
-                throw BlockTargetError(path: path, problem: "lseek SEEK_DATA: \(String(cString: strerror(code)))")
+                throw SystemCallError(call: "lseek SEEK_DATA", returned: code, path: path, operation: "finding the file's data")
             }
             let dataStart = UInt64(data)
             if dataStart > position { holes.append(position..<min(dataStart, span.upperBound)) }
             if dataStart >= span.upperBound { break }
             let hole = linux_seek_hole(fd, data)
-            if hole < 0 { throw BlockTargetError(path: path, problem: "lseek SEEK_HOLE: \(String(cString: strerror(errno)))") }
+            if hole < 0 { throw SystemCallError.last("lseek SEEK_HOLE", path: path, operation: "finding the file's holes") }
             position = UInt64(hole)
         }
         return FileAllocation(holes: ByteRanges.normalized(holes), unwrittenExtents: [], method: .seekData)

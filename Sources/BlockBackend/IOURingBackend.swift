@@ -1,5 +1,7 @@
 import CLibURing
 import CLinuxShim
+import SystemPackage
+import SystemSupport
 import Virtio
 #if canImport(Glibc)
 import Glibc
@@ -8,59 +10,83 @@ import Glibc
 /// io_uring on an O_DIRECT file or device, one ring per IOThread (QEMU's aio=io_uring). Reads
 /// and writes go straight from guest memory; FLUSH is an fdatasync through the ring; DISCARD and
 /// WRITE_ZEROES are fallocate on files, BLKDISCARD/BLKZEROOUT on devices. A short transfer is
-/// resubmitted for the rest, EAGAIN and EINTR are retried. Completions also signal an eventfd,
+/// resubmitted for the rest, EAGAIN and EINTR are retried, and a submission the kernel refuses
+/// fails only its own requests (see `flush`). Completions also signal an eventfd,
 /// so the IOThread can sleep on kicks and completions together.
 ///
 /// Where they pay: the target is a registered (fixed) file, and guest memory is registered as
 /// fixed buffers, so single-buffer requests (the common 4-64 KiB case) use READ_FIXED and
 /// WRITE_FIXED and the kernel skips pinning pages per request.
 public final class IOURingBackend: BlockBackend {
+    private let uring: IOURing
+    /// `uring.ring`, kept here so the hot path reads one stored pointer.
     private let ring: UnsafeMutablePointer<io_uring>
     private let fd: Int32
     private let target: BlockTarget
-    private let eventFD: Int32
-    /// Requests finished without the ring (DISCARD/WRITE_ZEROES on block devices).
-    private var immediate: [(Int, Int32)] = []
+    private let eventFD: OwnedDescriptor
+    // Everything below is touched only by the owning IOThread (the protocol's contract), so the
+    // runtime exclusivity checks would only cost time on the per-request path.
+    /// Final results that did not come from the ring: DISCARD/WRITE_ZEROES done synchronously
+    /// on block devices, and requests whose submission failed for good (−errno, IOERR).
+    @exclusivity(unchecked) private var finished: SlotResults
+    /// Completions taken out of the completion queue while a submission waited for room; `reap`
+    /// handles them like the ones still in the ring.
+    @exclusivity(unchecked) private var taken: SlotResults
     private let slots: Int
     // Per slot: the request and how far it got (for short transfers).
     private let requests: UnsafeMutablePointer<BlockIO>
     private let done: UnsafeMutablePointer<UInt64>
-    private var queued = 0
-    public private(set) var inFlight = 0
+    @exclusivity(unchecked) public private(set) var inFlight = 0
+    /// Entries the kernel consumed whose completion has not been taken yet.
+    @exclusivity(unchecked) private var kernelInFlight = 0
     /// Short transfers and EAGAIN/EINTR retries, for statistics.
-    public private(set) var resubmissions = 0
+    @exclusivity(unchecked) public private(set) var resubmissions = 0
+    /// io_uring_submit calls answered EAGAIN, EBUSY or EINTR and made again.
+    @exclusivity(unchecked) public private(set) var submitRetries = 0
+    /// Batches whose submission failed for good (their requests completed with IOERR).
+    @exclusivity(unchecked) public private(set) var submitFailures = 0
+    /// The errno of the last submission that failed for good, for a caller that wants to say why.
+    public private(set) var lastSubmitError: Errno?
     /// Registered guest memory regions (buffer index = position), empty when not registered.
-    private var fixedRegions: [(base: UInt, end: UInt)] = []
+    @exclusivity(unchecked) private var fixedRegions: [(base: UInt, end: UInt)] = []
     private let fixedFile: Bool
     /// Requests sent as READ_FIXED/WRITE_FIXED, for statistics.
-    public private(set) var fixedBufferRequests = 0
+    @exclusivity(unchecked) public private(set) var fixedBufferRequests = 0
+    private let faults: IOURingFaults?
+    @exclusivity(unchecked) private var submitCalls = 0
+
+    /// Submissions answered EAGAIN or EBUSY with nothing to reap and nothing in flight are tried
+    /// this many times (yielding the CPU between tries) before their requests fail: the kernel
+    /// is short of memory then, and an IOThread must not spin on it forever.
+    static let idleSubmitRetries = 1000
 
     public var counters: BackendCounters {
         var c = BackendCounters()
         c.fixedBufferRequests = fixedBufferRequests
         c.resubmissions = resubmissions
+        c.submitRetries = submitRetries
+        c.submitFailures = submitFailures
         return c
     }
 
-    public init(target: BlockTarget, slots: Int) throws {
+    /// - Parameter faults: test-only failures of io_uring_submit (nil in production).
+    public init(target: BlockTarget, slots: Int, faults: IOURingFaults? = nil) throws {
         self.slots = slots
         self.target = target
+        self.faults = faults
         fd = target.fd
-        immediate.reserveCapacity(slots)
-        ring = .allocate(capacity: 1)
+        finished = SlotResults(capacity: slots)
+        taken = SlotResults(capacity: slots)
         var entries: UInt32 = 1
         while entries < UInt32(min(max(slots, 8), 4096)) { entries <<= 1 }
-        let rc = io_uring_queue_init(entries, ring, 0)
-        if rc < 0 {
-            ring.deallocate()
-            throw BlockTargetError(path: target.path, problem: "io_uring_queue_init: \(String(cString: strerror(-rc)))")
-        }
-        eventFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        if eventFD < 0 || io_uring_register_eventfd(ring, eventFD) < 0 {
-            io_uring_queue_exit(ring)
-            ring.deallocate()
-            if eventFD >= 0 { close(eventFD) }
-            throw BlockTargetError(path: target.path, problem: "io_uring eventfd registration failed")
+        uring = try IOURing(entries: entries, path: target.path, purpose: "an IOThread's requests")
+        ring = uring.ring
+        eventFD = try OwnedDescriptor(checking: linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd",
+                                      path: target.path, operation: "making the io_uring completion signal")
+        let registered = io_uring_register_eventfd(ring, eventFD.rawValue)
+        if registered < 0 {
+            throw SystemCallError(call: "io_uring_register_eventfd", returned: registered, path: target.path,
+                                  operation: "making the io_uring completion signal")
         }
         requests = .allocate(capacity: slots)
         done = .allocate(capacity: slots)
@@ -86,20 +112,18 @@ public final class IOURingBackend: BlockBackend {
     }
 
     deinit {
+        // The ring (and its eventfd registration) goes with `uring`, the eventfd with `eventFD`.
         precondition(inFlight == 0, "io_uring backend destroyed with requests in flight")
-        io_uring_queue_exit(ring)
-        ring.deallocate()
-        close(eventFD)
         requests.deallocate()
         done.deallocate()
     }
 
     @inline(__always) private func nextSQE() -> UnsafeMutablePointer<io_uring_sqe> {
         if let sqe = io_uring_get_sqe(ring) { return sqe }
-        // The submission queue is full: hand what is there to the kernel and take a fresh entry.
-        _ = io_uring_submit(ring)
-        queued = 0
-        guard let sqe = io_uring_get_sqe(ring) else { fatalError("io_uring: no submission entry after submit") }
+        // The submission queue is full: hand what is there to the kernel (or fail it), which
+        // empties the queue either way, and take a fresh entry.
+        flush()
+        guard let sqe = io_uring_get_sqe(ring) else { preconditionFailure("io_uring: no submission entry after the queue was emptied") }
         return sqe
     }
 
@@ -137,7 +161,6 @@ public final class IOURingBackend: BlockBackend {
         }
         if fixedFile { sqe.pointee.flags |= UInt8(1 << IOSQE_FIXED_FILE_BIT) }  // IOSQE_FIXED_FILE (a macro Swift does not import)
         io_uring_sqe_set_data64(sqe, UInt64(slot))
-        queued += 1
     }
 
     @inline(__always) public func submit(slot: Int, _ io: BlockIO) {
@@ -147,58 +170,148 @@ public final class IOURingBackend: BlockBackend {
         if target.isBlockDevice && (io.operation == .discard || io.operation == .writeZeroes) {
             // io_uring has no BLKDISCARD/BLKZEROOUT here; these are rare, so the IOThread does
             // them itself (QEMU hands them to its thread pool).
-            immediate.append((slot, target.deallocate(io.operation, offset: io.offset, length: io.length)))
+            finished.append(slot: slot, result: target.deallocate(io.operation, offset: io.offset, length: io.length))
             return
         }
         prepare(slot: slot)
     }
 
     public func submitPending() {
-        guard queued > 0 else { return }
-        var rc: Int32
-        repeat { rc = io_uring_submit(ring) } while rc == -EINTR || rc == -EAGAIN
-        queued = 0
+        if uring.unsubmitted > 0 { flush() }
+    }
+
+    /// Sends every prepared entry to the kernel, so that no request waits in the submission
+    /// queue for a call that never comes. Every io_uring_submit result is checked:
+    /// - EINTR: made again;
+    /// - EAGAIN, EBUSY (the kernel is short of resources, or the completion queue is full):
+    ///   completions are taken out of the ring (into `taken`, for `reap`), or, with none there
+    ///   yet, one in flight is waited for, and the call is made again;
+    /// - anything else, or EAGAIN that persists with nothing in flight: the entries the kernel
+    ///   did not take are taken back and their requests complete with −errno (IOERR to the
+    ///   guest); the ring stays usable for the next requests, so the device keeps serving.
+    private func flush() {
+        var idleTries = 0
+        while uring.unsubmitted > 0 {
+            submitCalls += 1
+            let injected = faults?.submitResult(submitCalls)
+            let rc = injected ?? io_uring_submit(ring)
+            if rc > 0 {
+                kernelInFlight += Int(rc)
+                idleTries = 0
+                continue
+            }
+            let error = rc == 0 ? EAGAIN : -rc  // nothing consumed: as if the kernel said "again"
+            if error == EINTR {
+                submitRetries += 1
+                continue
+            }
+            if error == EAGAIN || error == EBUSY {
+                submitRetries += 1
+                if takeCompletions() > 0 { continue }
+                if kernelInFlight > 0 {
+                    // Nothing completed yet: wait for one, which frees what the kernel lacked.
+                    var cqe: UnsafeMutablePointer<io_uring_cqe>?
+                    if io_uring_wait_cqe(ring, &cqe) == 0 { _ = takeCompletions() }
+                    continue
+                }
+                idleTries += 1
+                if idleTries < Self.idleSubmitRetries {
+                    sched_yield()
+                    continue
+                }
+            }
+            failUnsubmitted(errno: error)
+        }
+    }
+
+    /// Moves every completion waiting in the ring into `taken`; returns how many.
+    private func takeCompletions() -> Int {
+        var count = 0
+        var cqe: UnsafeMutablePointer<io_uring_cqe>?
+        while io_uring_peek_cqe(ring, &cqe) == 0, let entry = cqe {
+            taken.append(slot: Int(entry.pointee.user_data), result: entry.pointee.res)
+            io_uring_cqe_seen(ring, entry)
+            kernelInFlight -= 1
+            count += 1
+        }
+        return count
+    }
+
+    /// The submission failed for good: the requests the kernel did not take complete with
+    /// −errno, and the queue is empty again for the next ones.
+    private func failUnsubmitted(errno error: Int32) {
+        submitFailures += 1
+        lastSubmitError = Errno(rawValue: error)
+        uring.dropUnsubmitted { userData in
+            let slot = Int(userData)
+            precondition(slot < slots, "an io_uring entry with an unknown slot")
+            finished.append(slot: slot, result: -error)
+        }
     }
 
     public func reap(_ body: (Int, Int32) -> Void) -> Int {
-        var count = immediate.count
-        for (slot, result) in immediate {
-            inFlight -= 1
-            body(slot, result)
+        var count = 0
+        repeat {
+            var i = 0
+            while i < finished.count {
+                let (slot, result) = finished[i]
+                inFlight -= 1
+                body(slot, result)
+                count += 1
+                i += 1
+            }
+            finished.removeAll()
+            i = 0
+            // `complete` may resubmit, and a resubmission may take more completions: `taken`
+            // can grow while it is walked.
+            while i < taken.count {
+                let (slot, result) = taken[i]
+                if complete(slot: slot, result: result, body) { count += 1 }
+                i += 1
+            }
+            taken.removeAll()
+            var cqe: UnsafeMutablePointer<io_uring_cqe>?
+            while io_uring_peek_cqe(ring, &cqe) == 0, let entry = cqe {
+                let slot = Int(entry.pointee.user_data)
+                let result = entry.pointee.res
+                io_uring_cqe_seen(ring, entry)
+                kernelInFlight -= 1
+                if complete(slot: slot, result: result, body) { count += 1 }
+            }
+            // Resubmissions go out now; a failure among them is reported by this same call,
+            // so nothing is left for a later pass that might sleep first.
+            if uring.unsubmitted > 0 { flush() }
+        } while !finished.isEmpty || !taken.isEmpty
+        return count
+    }
+
+    /// Handles one completion from the ring: a retry or the rest of a short transfer is sent
+    /// again (false), anything else is reported to `body` (true).
+    @inline(__always) private func complete(slot: Int, result: Int32, _ body: (Int, Int32) -> Void) -> Bool {
+        precondition(slot < slots, "io_uring returned an unknown slot")
+        if result == -EAGAIN || result == -EINTR {
+            resubmissions += 1
+            prepare(slot: slot)
+            return false
         }
-        immediate.removeAll(keepingCapacity: true)
-        var cqe: UnsafeMutablePointer<io_uring_cqe>?
-        while io_uring_peek_cqe(ring, &cqe) == 0, let entry = cqe {
-            let slot = Int(entry.pointee.user_data)
-            let result = entry.pointee.res
-            io_uring_cqe_seen(ring, entry)
-            precondition(slot < slots, "io_uring returned an unknown slot")
-            if result == -EAGAIN || result == -EINTR {
+        let io = requests[slot]
+        if result > 0 && (io.operation == .read || io.operation == .write) {
+            let total = done[slot] + UInt64(result)
+            if total < io.length {
+                // Short transfer: move the iovecs past what was done, send the rest.
+                done[slot] = total
+                advance(slot: slot, by: Int(result))
                 resubmissions += 1
                 prepare(slot: slot)
-                continue
+                return false
             }
-            let io = requests[slot]
-            if result > 0 && (io.operation == .read || io.operation == .write) {
-                let total = done[slot] + UInt64(result)
-                if total < io.length {
-                    // Short transfer: move the iovecs past what was done, send the rest.
-                    done[slot] = total
-                    advance(slot: slot, by: Int(result))
-                    resubmissions += 1
-                    prepare(slot: slot)
-                    continue
-                }
-                inFlight -= 1
-                body(slot, Int32(truncatingIfNeeded: total))
-            } else {
-                inFlight -= 1
-                body(slot, result == 0 && (io.operation == .read || io.operation == .write) && io.length > 0 ? -EIO : result)
-            }
-            count += 1
+            inFlight -= 1
+            body(slot, Int32(truncatingIfNeeded: total))
+        } else {
+            inFlight -= 1
+            body(slot, result == 0 && (io.operation == .read || io.operation == .write) && io.length > 0 ? -EIO : result)
         }
-        if queued > 0 { submitPending() }
-        return count
+        return true
     }
 
     /// Drops the first `bytes` of a slot's iovecs (after a short transfer).
@@ -220,11 +333,11 @@ public final class IOURingBackend: BlockBackend {
         requests[slot] = io
     }
 
-    public var hasCompletions: Bool { !immediate.isEmpty || io_uring_cq_ready(ring) > 0 }
-    public var completionFD: Int32 { eventFD }
+    public var hasCompletions: Bool { !finished.isEmpty || !taken.isEmpty || io_uring_cq_ready(ring) > 0 }
+    public var completionFD: Int32 { eventFD.rawValue }
 
     public func clearCompletionSignal() {
         var value: UInt64 = 0
-        _ = linux_eventfd_read(eventFD, &value)
+        _ = linux_eventfd_read(eventFD.rawValue, &value)
     }
 }

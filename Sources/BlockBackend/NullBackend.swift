@@ -1,8 +1,9 @@
 /// Completes every request at once without I/O: the engine's own cost (QEMU's null-co).
 public final class NullBackend: BlockBackend {
-    private var completed: UnsafeMutablePointer<(Int, Int32)>
-    private var count = 0
-    private var submitted = 0
+    // Used only by its IOThread, per request: no runtime exclusivity checks.
+    @exclusivity(unchecked) private var completed: UnsafeMutablePointer<(Int, Int32)>
+    @exclusivity(unchecked) private var count = 0
+    @exclusivity(unchecked) private var submitted = 0
     private let capacity: Int
 
     public init(slots: Int) {

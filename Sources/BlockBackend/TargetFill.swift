@@ -3,6 +3,8 @@ import CLinuxShim
 import Foundation
 import Synchronization
 import Units
+import SystemPackage
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -84,14 +86,8 @@ public enum TargetFill {
         guard total > 0 else { return Outcome(bytes: 0, seconds: 0, direct: true) }
         let started = Date()
         var direct = true
-        var fd = open(path, O_WRONLY | O_CLOEXEC | linux_O_DIRECT)
-        if fd < 0 && errno == EINVAL {
-            // A filesystem without O_DIRECT: write through the page cache, then sync and drop it.
-            direct = false
-            fd = open(path, O_WRONLY | O_CLOEXEC)
-        }
-        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open it to fill it with data: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        let descriptor = try openForFill(path, direct: &direct)
+        let fd = descriptor.rawValue
 
         let seed = UInt64.random(in: 1...UInt64.max)
         var done: UInt64 = 0
@@ -114,9 +110,21 @@ public enum TargetFill {
             throw BlockTargetError(path: path, problem: "the fill was interrupted after \(done) of \(total) bytes; the next run fills the rest")
         }
         if let tail { try writeBuffered(tail, path: path, seed: seed, report: report) }
-        if fdatasync(fd) != 0 { throw BlockTargetError(path: path, problem: "fdatasync after filling it: \(String(cString: strerror(errno)))") }
+        if fdatasync(fd) != 0 { throw SystemCallError.last("fdatasync", path: path, operation: "after filling it") }
         if !direct { _ = posix_fadvise(fd, 0, off_t(fileSize), POSIX_FADV_DONTNEED) }
         return Outcome(bytes: total, seconds: Date().timeIntervalSince(started), direct: direct)
+    }
+
+    /// Opens the file for the fill with O_DIRECT, or through the page cache on a filesystem
+    /// without O_DIRECT (then `direct` becomes false: the fill syncs and drops the cache).
+    private static func openForFill(_ path: String, direct: inout Bool) throws(SystemCallError) -> OwnedDescriptor {
+        let opening = "cannot open it to fill it with data"
+        do {
+            return try OwnedDescriptor.open(path, flags: O_WRONLY | O_CLOEXEC | linux_O_DIRECT, operation: opening)
+        } catch where error.errno == .invalidArgument {
+            direct = false
+            return try OwnedDescriptor.open(path, flags: O_WRONLY | O_CLOEXEC, operation: opening)
+        }
     }
 
     /// The fill data for the bytes at `offset` (a multiple of 4096) into `buffer`.
@@ -165,11 +173,8 @@ public enum TargetFill {
             }
         }
         guard !chunks.isEmpty else { return }
-        let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)  // a fixed address (PLATFORM.md)
-        defer { ring.deallocate() }
-        let rc = io_uring_queue_init(UInt32(depth * 2), ring, 0)
-        guard rc == 0 else { throw BlockTargetError(path: path, problem: "io_uring_queue_init for the fill: \(String(cString: strerror(-rc)))") }
-        defer { io_uring_queue_exit(ring) }
+        let uring = try IOURing(entries: UInt32(depth * 2), path: path, purpose: "the fill")
+        let ring = uring.ring
         let buffers = (0..<depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: Int(alignment)) }
         defer { for b in buffers { b.deallocate() } }
 
@@ -177,17 +182,51 @@ public enum TargetFill {
         var slotChunk = [Range<UInt64>?](repeating: nil, count: depth)
         var slotDone = [UInt64](repeating: 0, count: depth)
         var next = 0
+        /// Writes prepared and not completed; `kernelInFlight` of them were taken by the kernel.
         var inFlight = 0
-        func send(_ slot: Int) throws {
-            guard let chunk = slotChunk[slot], let sqe = io_uring_get_sqe(ring) else {
-                throw BlockTargetError(path: path, problem: "io_uring: no submission entry for the fill")
-            }
+        var kernelInFlight = 0
+        func prepare(_ slot: Int) {
+            // The ring has room for twice the slots: an entry is always there.
+            guard let chunk = slotChunk[slot], let sqe = io_uring_get_sqe(ring) else { preconditionFailure("io_uring: no submission entry for the fill") }
             let offset = chunk.lowerBound + slotDone[slot]
             let length = UInt32(chunk.upperBound - offset)
             io_uring_prep_write(sqe, fd, buffers[slot].baseAddress! + Int(slotDone[slot]), length, offset)
             io_uring_sqe_set_data64(sqe, UInt64(slot))
-            let submitted = io_uring_submit(ring)
-            if submitted < 0 { throw BlockTargetError(path: path, problem: "io_uring_submit for the fill: \(String(cString: strerror(-submitted)))") }
+        }
+        /// Waits for the writes the kernel holds, so that no buffer goes away under one.
+        func drain() {
+            while kernelInFlight > 0 {
+                var other: UnsafeMutablePointer<io_uring_cqe>?
+                guard io_uring_wait_cqe(ring, &other) == 0, let other else { break }
+                io_uring_cqe_seen(ring, other)
+                kernelInFlight -= 1
+            }
+        }
+        /// Sends the prepared writes. EINTR: again. EAGAIN/EBUSY with writes in flight: return,
+        /// the loop reaps a completion and calls again; with none in flight, a bounded number of
+        /// tries. Anything else fails the fill, once the writes in flight are done.
+        func submitPrepared() throws {
+            var idleTries = 0
+            while uring.unsubmitted > 0 {
+                let rc = io_uring_submit(ring)
+                if rc > 0 {
+                    kernelInFlight += Int(rc)
+                    continue
+                }
+                let error = rc == 0 ? EAGAIN : -rc
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EBUSY {
+                    if kernelInFlight > 0 { return }
+                    idleTries += 1
+                    if idleTries < 1000 {
+                        sched_yield()
+                        continue
+                    }
+                }
+                uring.dropUnsubmitted { _ in inFlight -= 1 }
+                drain()
+                throw SystemCallError(call: "io_uring_submit", returned: -error, path: path, operation: "writing fill data")
+            }
         }
         var free = Array((0..<depth).reversed())
         while next < chunks.count || inFlight > 0 {
@@ -199,37 +238,39 @@ public enum TargetFill {
                          offset: chunk.lowerBound, seed: seed)
                 slotChunk[slot] = chunk
                 slotDone[slot] = 0
-                try send(slot)
+                prepare(slot)
                 inFlight += 1
             }
+            try submitPrepared()
+            guard kernelInFlight > 0 else { continue }
             var cqe: UnsafeMutablePointer<io_uring_cqe>?
             let waited = io_uring_wait_cqe(ring, &cqe)
             if waited == -EINTR { continue }
             guard waited == 0, let completion = cqe else {
-                throw BlockTargetError(path: path, problem: "io_uring_wait_cqe during the fill: \(String(cString: strerror(-waited)))")
+                throw SystemCallError(call: "io_uring_wait_cqe", returned: waited, path: path, operation: "during the fill")
             }
             let slot = Int(completion.pointee.user_data)
             let result = completion.pointee.res
             io_uring_cqe_seen(ring, completion)
+            kernelInFlight -= 1
             guard let chunk = slotChunk[slot] else { continue }
             if result == -EAGAIN || result == -EINTR {
-                try send(slot)
+                prepare(slot)
                 continue
             }
             if result <= 0 {
                 // Drain what is still in flight before the buffers go away.
                 inFlight -= 1
-                while inFlight > 0 {
-                    var other: UnsafeMutablePointer<io_uring_cqe>?
-                    if io_uring_wait_cqe(ring, &other) == 0, let other { io_uring_cqe_seen(ring, other); inFlight -= 1 } else { break }
-                }
-                let why = result == 0 ? "the write made no progress" : String(cString: strerror(-result))
-                throw BlockTargetError(path: path, problem: "filling it with data failed at byte \(chunk.lowerBound + slotDone[slot]): \(why)"
-                                       + (result == -ENOSPC ? "; free some space, use a smaller size or --sparse-target" : ""))
+                uring.dropUnsubmitted { _ in inFlight -= 1 }
+                drain()
+                let at = "filling it with data failed at byte \(chunk.lowerBound + slotDone[slot])"
+                if result == 0 { throw BlockTargetError(path: path, problem: "\(at): the write made no progress") }
+                throw SystemCallError(call: "write (io_uring)", returned: result, path: path, operation: at,
+                                      advice: result == -ENOSPC ? "free some space, use a smaller size or --sparse-target" : nil)
             }
             slotDone[slot] += UInt64(result)
             if chunk.lowerBound + slotDone[slot] < chunk.upperBound {
-                try send(slot)  // a short write: the rest of the chunk goes again
+                prepare(slot)  // a short write: the rest of the chunk goes again
                 continue
             }
             inFlight -= 1
@@ -237,13 +278,13 @@ public enum TargetFill {
             slotChunk[slot] = nil
             report(chunk.upperBound - chunk.lowerBound)
         }
+        withExtendedLifetime(uring) {}
     }
 
     /// One piece written through the page cache, synced and dropped from it.
     private static func writeBuffered(_ piece: Range<UInt64>, path: String, seed: UInt64, report: (UInt64) -> Void) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open it to fill its last bytes: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        let descriptor = try OwnedDescriptor.open(path, flags: O_WRONLY | O_CLOEXEC, operation: "cannot open it to fill its last bytes")
+        let fd = descriptor.rawValue
         let length = Int(piece.upperBound - piece.lowerBound)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: (length + Int(alignment) - 1) / Int(alignment) * Int(alignment), alignment: Int(alignment))
         defer { buffer.deallocate() }
@@ -252,10 +293,11 @@ public enum TargetFill {
         while written < length {
             let n = pwrite(fd, buffer.baseAddress! + written, length - written, off_t(piece.lowerBound) + off_t(written))
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw BlockTargetError(path: path, problem: "filling its last bytes failed: \(String(cString: strerror(errno)))") }
+            if n == 0 { throw BlockTargetError(path: path, problem: "filling its last bytes failed: the write made no progress") }
+            guard n > 0 else { throw SystemCallError.last("pwrite", path: path, operation: "filling its last bytes") }
             written += n
         }
-        if fdatasync(fd) != 0 { throw BlockTargetError(path: path, problem: "fdatasync after filling it: \(String(cString: strerror(errno)))") }
+        if fdatasync(fd) != 0 { throw SystemCallError.last("fdatasync", path: path, operation: "after filling its last bytes") }
         _ = posix_fadvise(fd, off_t(piece.lowerBound), off_t(length), POSIX_FADV_DONTNEED)
         report(UInt64(length))
     }

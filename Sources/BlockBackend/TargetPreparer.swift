@@ -2,6 +2,7 @@ import CLinuxShim
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import SystemSupport
 #endif
 
 /// What a run needs from its target.
@@ -87,13 +88,10 @@ public enum TargetPreparer {
                                progress: TargetFill.ProgressHandler?, shouldStop: (@Sendable () -> Bool)?) throws {
         let path = requirements.path
         let capacity = requirements.capacity
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot create it: \(String(cString: strerror(errno)))") }
+        let descriptor = try OwnedDescriptor.open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, operation: "cannot create it")
+        let fd = descriptor.rawValue
         var keep = false
-        defer {
-            close(fd)
-            if !keep { unlink(path) }
-        }
+        defer { if !keep { unlink(path) } }
         preparation.createdNow = true
         preparation.createdByVqtrace = true
         // Marked first, before anything can fail halfway: a file left behind by an interrupted
@@ -107,13 +105,13 @@ public enum TargetPreparer {
         }
         if requirements.sparse {
             if ftruncate(fd, off_t(capacity)) != 0 {
-                throw BlockTargetError(path: path, problem: "cannot grow it to \(capacity) bytes: \(String(cString: strerror(errno)))")
+                throw SystemCallError.last("ftruncate", path: path, operation: "cannot grow it to \(capacity) bytes")
             }
         } else {
             // Allocated up front, so that a full disk fails here and the extents are laid out
             // together; the fill then turns the unwritten extents into data.
             let rc = posix_fallocate(fd, 0, off_t(capacity))
-            if rc != 0 { throw BlockTargetError(path: path, problem: "cannot allocate \(capacity) bytes: \(String(cString: strerror(rc)))") }
+            if rc != 0 { throw SystemCallError(call: "posix_fallocate", returned: rc, path: path, operation: "cannot allocate \(capacity) bytes") }
         }
         try fill(fd: fd, path: path, size: capacity, needed: needed, into: &preparation, progress: progress, shouldStop: shouldStop)
         keep = true
@@ -125,9 +123,8 @@ public enum TargetPreparer {
                                         shouldStop: (@Sendable () -> Bool)?) throws {
         let path = requirements.path
         let capacity = requirements.capacity
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BlockTargetError(path: path, problem: "cannot open it: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        let descriptor = try OwnedDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC, operation: "cannot open it")
+        let fd = descriptor.rawValue
         let created = TargetProvenance.isMarked(fd: fd)
         preparation.createdByVqtrace = created
         preparation.marked = created
@@ -160,9 +157,8 @@ public enum TargetPreparer {
             return
         }
 
-        let writable = open(path, O_RDWR | O_CLOEXEC)
-        guard writable >= 0 else { throw BlockTargetError(path: path, problem: "cannot open it for writing, to fill it: \(String(cString: strerror(errno)))") }
-        defer { close(writable) }
+        let writableDescriptor = try OwnedDescriptor.open(path, flags: O_RDWR | O_CLOEXEC, operation: "cannot open it for writing, to fill it")
+        let writable = writableDescriptor.rawValue
         // New space: the holes that get filled, and the growth (all of it unless sparse).
         let allocate = inside.holeBytes + (grows ? (requirements.sparse ? ByteRanges.total(beyond) : capacity - size) : 0)
         if let (free, reserve) = FreeSpaceRule.shortfall(fd: writable, needed: allocate) {
@@ -171,11 +167,11 @@ public enum TargetPreparer {
         if grows {
             if requirements.sparse {
                 if ftruncate(writable, off_t(capacity)) != 0 {
-                    throw BlockTargetError(path: path, problem: "cannot grow it to \(capacity) bytes: \(String(cString: strerror(errno)))")
+                    throw SystemCallError.last("ftruncate", path: path, operation: "cannot grow it to \(capacity) bytes")
                 }
             } else {
                 let rc = posix_fallocate(writable, off_t(size), off_t(capacity - size))
-                if rc != 0 { throw BlockTargetError(path: path, problem: "cannot allocate \(capacity) bytes: \(String(cString: strerror(rc)))") }
+                if rc != 0 { throw SystemCallError(call: "posix_fallocate", returned: rc, path: path, operation: "cannot allocate \(capacity) bytes") }
             }
         }
         try fill(fd: writable, path: path, size: max(size, capacity), needed: needed, into: &preparation, progress: progress, shouldStop: shouldStop)

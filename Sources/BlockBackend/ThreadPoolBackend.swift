@@ -1,14 +1,17 @@
 import CLinuxShim
 import Foundation
 import Virtio
+import SystemSupport
 
 /// A pool of worker threads doing preadv/pwritev/fdatasync/fallocate (QEMU's aio=threads).
 /// Submissions and completions cross threads through two locked rings; completions signal an
 /// eventfd. Slower per request than io_uring by design: it is the configuration users compare.
 public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
     private let shared: SharedQueues
-    private var reapBuffer: [(Int, Int32)]
-    public private(set) var inFlight = 0
+    // The IOThread's side and the lock-guarded queues: exclusivity is the locks' business, not the
+    // runtime's, so the per-request checks are off.
+    @exclusivity(unchecked) private var reapBuffer: [(Int, Int32)]
+    @exclusivity(unchecked) public private(set) var inFlight = 0
 
     public init(target: BlockTarget, slots: Int, threads: Int = 4) throws {
         shared = try SharedQueues(target: target, slots: slots)
@@ -49,19 +52,23 @@ public final class ThreadPoolBackend: BlockBackend, @unchecked Sendable {
 private final class SharedQueues: @unchecked Sendable {
     let fd: Int32
     let target: BlockTarget
-    let eventFD: Int32
+    /// Completions signal it; closed with the queues.
+    private let completionSignal: OwnedDescriptor
+    var eventFD: Int32 { completionSignal.rawValue }
     let requests: UnsafeMutablePointer<BlockIO>
     let capacity: Int
     /// Joined in `stopWorkers`, so that no worker outlives the backend.
     private var workers: [pthread_t] = []
     private let work = NSCondition()
-    private var pending: [Int]
-    private var pendingHead = 0
-    private var pendingCount = 0
+    // The IOThread's side and the lock-guarded queues: exclusivity is the locks' business, not the
+    // runtime's, so the per-request checks are off.
+    @exclusivity(unchecked) private var pending: [Int]
+    @exclusivity(unchecked) private var pendingHead = 0
+    @exclusivity(unchecked) private var pendingCount = 0
     private var stopping = false
     private let finished = NSLock()
-    private var completions: [(Int, Int32)]
-    private var completionCount = 0
+    @exclusivity(unchecked) private var completions: [(Int, Int32)]
+    @exclusivity(unchecked) private var completionCount = 0
 
     init(target: BlockTarget, slots: Int) throws {
         fd = target.fd
@@ -70,12 +77,11 @@ private final class SharedQueues: @unchecked Sendable {
         requests = .allocate(capacity: slots)
         pending = [Int](repeating: 0, count: slots)
         completions = [(Int, Int32)](repeating: (0, 0), count: slots)
-        eventFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        if eventFD < 0 { throw BlockTargetError(path: target.path, problem: "eventfd: \(String(cString: strerror(errno)))") }
+        completionSignal = try OwnedDescriptor(checking: linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd",
+                                               path: target.path, operation: "making the thread pool's completion signal")
     }
 
     deinit {
-        close(eventFD)
         requests.deallocate()
     }
 
@@ -99,7 +105,7 @@ private final class SharedQueues: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<SharedQueues>.fromOpaque(context).release()
-            throw BlockTargetError(path: "thread pool", problem: "pthread_create: \(String(cString: strerror(rc)))")
+            throw SystemCallError(call: "pthread_create", returned: rc, path: target.path, operation: "starting a thread-pool worker")
         }
         workers.append(thread)
     }

@@ -20,18 +20,9 @@ public final class EngineSession {
     ///   - taps: one recorder tap per IOThread of the layout (by position), or nil.
     public init(devices: [VirtioBlkDevice], layout: IOThreadLayout, backend: BackendKind, target: BlockTarget?, pin: PinPolicy = .auto,
                 workerThreads: Int = 4, mergeRequests: Bool = true, taps: [RecorderTap]? = nil) throws {
-        switch backend {
-        case .null:
-            (assignment, stopAll) = try Self.start(devices, layout, pin, mergeRequests, taps) { slots in NullBackend(slots: slots) }
-        case .ioUring:
-            guard let target else { throw EngineError.configuration("the io_uring backend needs a target") }
-            (assignment, stopAll) = try Self.start(devices, layout, pin, mergeRequests, taps) { slots in try IOURingBackend(target: target, slots: slots) }
-        case .threads:
-            guard let target else { throw EngineError.configuration("the threads backend needs a target") }
-            (assignment, stopAll) = try Self.start(devices, layout, pin, mergeRequests, taps) { slots in
-                try ThreadPoolBackend(target: target, slots: slots, threads: workerThreads)
-            }
-        }
+        (assignment, stopAll) = try BackendFactory.build(
+            backend, target: target, workerThreads: workerThreads,
+            for: SessionConsumer(devices: devices, layout: layout, pin: pin, mergeRequests: mergeRequests, taps: taps))
     }
 
     /// Finishes what is in flight, stops the IOThreads and returns their statistics.
@@ -43,33 +34,33 @@ public final class EngineSession {
 
     deinit { _ = stop() }
 
-    private static func start<Backend: BlockBackend>(
-        _ devices: [VirtioBlkDevice], _ layout: IOThreadLayout, _ pin: PinPolicy, _ merge: Bool, _ taps: [RecorderTap]?,
-        backend makeBackend: (Int) throws -> Backend
-    ) throws -> ([String], () -> [IOThreadStatistics]) {
-        let online = ProcessInfo.processInfo.activeProcessorCount
-        let iothreads = try Engine.makeIOThreads(
-            devices: devices, layout: layout, mergeRequests: merge,
-            cpus: { i, layoutCPUs in
-                switch (layoutCPUs, pin) {
-                case (let set?, _): return set.cpus
-                case (nil, .none): return []
-                case (nil, .auto): return [online - 1 - i % online]
-                case (nil, .list(let list)): return [list[i % list.count]]
+    /// Makes and starts the IOThreads once the backend type is known; returns the assignment
+    /// and how to stop them.
+    private struct SessionConsumer: BackendConsumer {
+        let devices: [VirtioBlkDevice]
+        let layout: IOThreadLayout
+        let pin: PinPolicy
+        let mergeRequests: Bool
+        let taps: [RecorderTap]?
+
+        func with<Backend: BlockBackend>(_ makeBackend: (Int) throws -> Backend) throws -> ([String], () -> [IOThreadStatistics]) {
+            var planner = CPUPinPlanner(policy: pin)
+            let iothreads = try Engine.makeIOThreads(
+                devices: devices, layout: layout, mergeRequests: mergeRequests,
+                cpus: { i, layoutCPUs in planner.iothread(i, layoutCPUs: layoutCPUs) },
+                tap: { i in taps.flatMap { i < $0.count ? $0[i] : nil } }, backend: makeBackend)
+            let assignment = iothreads.map { t in "\(t.name): " + t.queues.map { "\($0.device.config.name)/\($0.index)" }.joined(separator: ", ") }
+            var started: [IOThread<Backend>] = []
+            do {
+                for t in iothreads {
+                    try t.start()
+                    started.append(t)
                 }
-            },
-            tap: { i in taps.flatMap { i < $0.count ? $0[i] : nil } }, backend: makeBackend)
-        let assignment = iothreads.map { t in "\(t.name): " + t.queues.map { "\($0.device.config.name)/\($0.index)" }.joined(separator: ", ") }
-        var started: [IOThread<Backend>] = []
-        do {
-            for t in iothreads {
-                try t.start()
-                started.append(t)
+            } catch {
+                for t in started { _ = t.stop() }
+                throw error
             }
-        } catch {
-            for t in started { _ = t.stop() }
-            throw error
+            return (assignment, { iothreads.map { $0.stop() } })
         }
-        return (assignment, { iothreads.map { $0.stop() } })
     }
 }

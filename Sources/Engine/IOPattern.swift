@@ -8,7 +8,7 @@ public enum IOPatternKind: String, Sendable, CaseIterable {
 /// A fio-like pattern generator for one queue: sequential or uniform random offsets aligned to
 /// the block size over [0, regionBytes), a read/write mix, optionally a request limit, and
 /// optionally stamped data that reads check (`verify`). Deterministic for a seed.
-public struct IOPattern: RequestSource, Sendable {
+public struct IOPattern: SequentialRequestSource, Sendable {
     public let kind: IOPatternKind
     public let blockSize: Int
     public let regionBytes: UInt64

@@ -1,6 +1,7 @@
 import BlockBackend
 import CLinuxShim
 import Synchronization
+import SystemSupport
 import Virtio
 #if canImport(Glibc)
 import Glibc
@@ -25,18 +26,22 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     private let slotBase: [Int]
     private let slotQueue: UnsafeMutablePointer<Int32>
     private let slotCount: Int
-    private var polling: AdaptivePolling
+    // Touched only by the IOThread's own thread (and read after `stop()` joined it): no runtime
+    // exclusivity checks on the per-request path.
+    @exclusivity(unchecked) private var polling: AdaptivePolling
     private let merger: RequestMerger?
     /// The recorder's tap, when the run records; `popNs` holds each slot's pop time for it.
     private let tap: RecorderTap?
     private let popNs: UnsafeMutablePointer<UInt64>
     /// The time of the current drain or reap, for the tap: one clock read per batch, not per
     /// request (a batch spans microseconds).
-    private var tapNow: UInt64 = 0
-    private let wakeFD: Int32
+    @exclusivity(unchecked) private var tapNow: UInt64 = 0
+    /// `stop()` writes here to wake the loop from poll(2).
+    private let wake: OwnedDescriptor
+    private var wakeFD: Int32 { wake.rawValue }
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
-    public private(set) var statistics = IOThreadStatistics()
+    @exclusivity(unchecked) public private(set) var statistics = IOThreadStatistics()
 
     /// The number of backend slots the queues need (one per descriptor head).
     public static func slots(for queues: [VirtqueueEndpoint]) -> Int { queues.reduce(0) { $0 + $1.ring.size } }
@@ -72,8 +77,8 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             regions.append(contentsOf: q.device.memoryRegions)
         }
         backend.registerMemory(regions)
-        wakeFD = linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        if wakeFD < 0 { throw EngineError.system("eventfd", errno) }
+        wake = try OwnedDescriptor(checking: linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK), call: "eventfd",
+                                   operation: "making IOThread \(name)'s wake-up signal")
         statistics.name = name
         statistics.cpus = cpus
     }
@@ -81,7 +86,6 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     deinit {
         popNs.deallocate()
         slotQueue.deallocate()
-        close(wakeFD)
     }
 
     public func start() throws {

@@ -1,5 +1,6 @@
 import CLinuxShim
 import Foundation
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,7 @@ final class OSThread: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<OSThread>.fromOpaque(context).release()
-            throw EngineError.system("pthread_create", rc)
+            throw SystemCallError(call: "pthread_create", returned: rc, operation: "starting thread \(name)")
         }
         return t
     }

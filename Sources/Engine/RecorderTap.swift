@@ -19,8 +19,10 @@ public struct TapRecord: Sendable {
 /// allocates: when the ring is full the record is counted as dropped.
 public final class RecorderTap: @unchecked Sendable {
     private let ring: SPSCRing<TapRecord>
+    // The tap's counters belong to its IOThread, the sink's to the sink thread: no runtime
+    // exclusivity checks per record.
     /// Written by the producer only.
-    public private(set) var dropped: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var dropped: UInt64 = 0
 
     public init(capacity: Int = 1 << 16) {
         ring = SPSCRing(capacity: capacity)
@@ -44,16 +46,18 @@ public final class RecorderTap: @unchecked Sendable {
 public final class RecordingSink: @unchecked Sendable {
     public let windowNs: UInt64
     private let emit: (TapRecord) throws -> Void
-    private(set) var taps: [RecorderTap] = []
-    private var pending: [TapRecord] = []
-    private var lastEmitted: UInt64 = 0
+    // The tap's counters belong to its IOThread, the sink's to the sink thread: no runtime
+    // exclusivity checks per record.
+    @exclusivity(unchecked) private(set) var taps: [RecorderTap] = []
+    @exclusivity(unchecked) private var pending: [TapRecord] = []
+    @exclusivity(unchecked) private var lastEmitted: UInt64 = 0
     private var thread: Thread?
     private let stopFlag = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     /// Records that arrived after later ones had been passed on (their submit time was raised).
-    public private(set) var reordered: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var reordered: UInt64 = 0
     public private(set) var error: Error?
-    public private(set) var recorded: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var recorded: UInt64 = 0
 
     public init(windowNs: UInt64 = 200_000_000, emit: @escaping (TapRecord) throws -> Void) {
         self.windowNs = windowNs

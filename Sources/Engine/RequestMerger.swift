@@ -19,19 +19,20 @@ final class RequestMerger {
     static let maxIovecs = 1024
     static let maxBytes: UInt64 = 64 << 20
 
+    // Owned by one IOThread, used per request: no runtime exclusivity checks.
     /// The run being collected: slots and requests, in arrival order.
-    private var runSlots: [Int] = []
-    private var runIOs: [BlockIO] = []
-    private var runBytes: UInt64 = 0
-    private var runIovecs = 0
+    @exclusivity(unchecked) private var runSlots: [Int] = []
+    @exclusivity(unchecked) private var runIOs: [BlockIO] = []
+    @exclusivity(unchecked) private var runBytes: UInt64 = 0
+    @exclusivity(unchecked) private var runIovecs = 0
     /// The next member of a merged run, or −1.
     private let nextMember: UnsafeMutablePointer<Int32>
     /// The pool buffer a leader's merged iovecs live in, or −1.
     private let bufferOfSlot: UnsafeMutablePointer<Int32>
     private let pool: UnsafeMutablePointer<IOSegment>
-    private var freeBuffers: [Int32]
+    @exclusivity(unchecked) private var freeBuffers: [Int32]
     /// Requests that went to the backend inside another request's I/O.
-    private(set) var mergedAway: UInt64 = 0
+    @exclusivity(unchecked) private(set) var mergedAway: UInt64 = 0
 
     init(slots: Int, buffers: Int = 32) {
         runSlots.reserveCapacity(Self.maxRequests)

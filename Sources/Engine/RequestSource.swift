@@ -27,21 +27,34 @@ public enum SourceStep: Sendable {
     case exhausted
 }
 
-/// Where a vCPU driver's requests come from: a pattern generator now, a trace reader later.
-/// Each driver owns its source; nothing is shared between threads.
+/// Where a vCPU driver's requests come from: a synthetic pattern (`IOPattern`), a trace being
+/// replayed, a test's script. Each driver owns its source on its own thread; nothing is shared.
+///
+/// These three calls are all the engine makes, once per request each, and they are direct
+/// calls: `VCPUDriver` is generic over its source.
 public protocol RequestSource {
-    /// The next request, or nil when there is none (for good: `isExhausted`).
-    mutating func next() -> PlannedRequest?
-    var isExhausted: Bool { get }
-    /// Fills the data of a write before it is submitted.
-    mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer)
-    /// Sees a completed request (its status and, for reads, its data).
-    mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer)
-    /// The next step given how many requests are in flight. The default asks `next()`.
+    /// The next step given how many of this driver's requests are in flight.
     mutating func step(inFlight: Int) -> SourceStep
+    /// Fills the data of a write before it is submitted. The default leaves the buffer as it is.
+    mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer)
+    /// Sees a completed request (its status and, for reads, its data). The default ignores it.
+    mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer)
 }
 
 extension RequestSource {
+    public mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer) {}
+    public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {}
+}
+
+/// A source whose requests do not depend on what is in flight: it only says the next one, and
+/// whether there will be more; `step` follows from that.
+public protocol SequentialRequestSource: RequestSource {
+    /// The next request, or nil when there is none (for good when `isExhausted`).
+    mutating func next() -> PlannedRequest?
+    var isExhausted: Bool { get }
+}
+
+extension SequentialRequestSource {
     public mutating func step(inFlight: Int) -> SourceStep {
         if let request = next() { return .submit(request) }
         return isExhausted ? .exhausted : .waitForCompletion

@@ -7,64 +7,6 @@ import Virtio
 import Glibc
 #endif
 
-/// The run's time origin, shared by drivers (IOPS-over-time buckets) and replay sources
-/// (deadlines). The engine sets it once, just before the drivers start.
-public final class RunClock: Sendable {
-    private let epoch = Atomic<UInt64>(0)
-    public init() {}
-    /// CLOCK_MONOTONIC ns of the run's start; 0 until the engine starts the drivers.
-    public var epochNs: UInt64 { epoch.load(ordering: .acquiring) }
-    func start(at ns: UInt64) { epoch.store(ns, ordering: .releasing) }
-}
-
-/// A flag one thread raises and many read.
-public final class StopFlag: Sendable {
-    private let raised = Atomic<Bool>(false)
-    public init() {}
-    public func raise() { raised.store(true, ordering: .releasing) }
-    @inline(__always) public var isRaised: Bool { raised.load(ordering: .acquiring) }
-}
-
-/// The guest memory a vCPU driver uses per queue: indirect descriptor tables, request headers,
-/// discard payloads and status bytes, then 4 KiB-aligned data buffers (O_DIRECT needs them).
-public enum VCPUDriverArea {
-    static let indirectEntries = 4
-
-    public static func bytes(queueSize: Int, depth: Int, maxBlock: Int) -> Int {
-        queueSize * indirectEntries * 16 + depth * (16 + 16 + 16) + 4096 + depth * dataSlotBytes(maxBlock: maxBlock)
-    }
-
-    /// One slot's data buffer: `maxBlock` rounded up to 4 KiB, so that every slot stays aligned.
-    static func dataSlotBytes(maxBlock: Int) -> Int { (maxBlock + 4095) / 4096 * 4096 }
-}
-
-/// What one vCPU driver saw on its queue.
-public struct QueueStatistics: Sendable {
-    public var device: String = ""
-    public var vq: Int = 0
-    public var reads: UInt64 = 0
-    public var writes: UInt64 = 0
-    public var others: UInt64 = 0
-    public var bytesRead: UInt64 = 0
-    public var bytesWritten: UInt64 = 0
-    public var errors: UInt64 = 0
-    public var kicks: UInt64 = 0
-    public var interrupts: UInt64 = 0
-    /// Completion latency (submit to reap), ns.
-    public var readLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    public var writeLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    /// Open-loop replay: how late each request was submitted against its deadline, ns.
-    public var lateness = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    /// Completions per 100 ms since the run's start.
-    public var timeline: [UInt64] = []
-    /// First and last submission (CLOCK_MONOTONIC ns), for the replayed duration.
-    public var firstSubmitNs: UInt64 = 0
-    public var lastSubmitNs: UInt64 = 0
-    public static let timelineBucketNs: UInt64 = 100_000_000
-
-    public var requests: UInt64 { reads + writes + others }
-}
-
 /// The guest side of one virtqueue: a dedicated thread that plays a vCPU running the guest's
 /// virtio-blk driver. It keeps up to `depth` requests in flight from its source, kicks the
 /// queue's ioeventfd when the ring asks for it, and sleeps on the queue's irqfd (or polls) for
@@ -77,8 +19,10 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     public let depth: Int
     public let maxBlock: Int
     public let pollForCompletions: Bool
-    public private(set) var source: Source
-    public private(set) var statistics = QueueStatistics()
+    // Touched only by the driver's own thread (and read after `join()`): no runtime exclusivity
+    // checks on the per-request path.
+    @exclusivity(unchecked) public private(set) var source: Source
+    @exclusivity(unchecked) public private(set) var statistics = QueueStatistics()
     private let ring: SplitVirtqueueDriver
     private let stop: StopFlag
     private let cpus: [Int]
@@ -92,20 +36,20 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     private let buffers: UnsafeMutablePointer<DriverBuffer>
     private let planned: UnsafeMutablePointer<PlannedRequest>
     private let submittedAt: UnsafeMutablePointer<UInt64>
-    private var freeSlots: [Int]
+    @exclusivity(unchecked) private var freeSlots: [Int]
     private let clock: RunClock
     /// Run under SCHED_FIFO so that a deadline's wake-up is not queued behind other threads.
     private let realtime: Bool
     /// The error when SCHED_FIFO was refused (not root, or RLIMIT_RTPRIO); the driver runs on.
-    public private(set) var realtimeError: Int32 = 0
+    @exclusivity(unchecked) public private(set) var realtimeError: Int32 = 0
     /// The request the source gave that waits for its deadline.
-    private var held: PlannedRequest?
+    @exclusivity(unchecked) private var held: PlannedRequest?
     /// Below this, a wait for a deadline spins instead of sleeping (wake-ups take tens of µs).
     /// Longer spins caught more deadlines at 20k IOPS here but starved the IOThreads at 100k,
     /// whose requests then queued for milliseconds (measured on 2 vCPUs with 8 drivers).
     private let spinNs: UInt64 = 20_000
     /// The first error that stopped the driver (a ring the device broke, say).
-    public private(set) var failure: String?
+    @exclusivity(unchecked) public private(set) var failure: String?
 
     static var indirectEntries: Int { VCPUDriverArea.indirectEntries }
 

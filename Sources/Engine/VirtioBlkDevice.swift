@@ -1,91 +1,11 @@
 import CLinuxShim
 import Foundation
+import SystemSupport
 import Synchronization
 import Virtio
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// How a device is configured: what a QEMU `-device virtio-blk-pci,…` line would say.
-public struct VirtioBlkDeviceConfig: Sendable {
-    public var name: String
-    public var numQueues: Int
-    public var queueSize: Int
-    public var capacitySectors: UInt64
-    public var logicalBlockSize: UInt32
-    /// Data segments per request the device accepts (virtio-blk seg_max).
-    public var segMax: Int
-    public var eventIndex: Bool
-    public var indirectDescriptors: Bool
-    /// Bytes of driver-side buffer space to reserve per queue (request data, headers, status).
-    public var driverBytesPerQueue: Int
-    /// The features a driver negotiated (a vhost-user guest's SET_FEATURES); nil: `features`.
-    public var negotiatedFeatures: VirtioFeatures?
-
-    public init(name: String = "vda", numQueues: Int, queueSize: Int = 256, capacitySectors: UInt64, logicalBlockSize: UInt32 = 512,
-                segMax: Int = 32, eventIndex: Bool = true, indirectDescriptors: Bool = true, driverBytesPerQueue: Int = 1 << 20) {
-        self.name = name
-        self.numQueues = numQueues
-        self.queueSize = queueSize
-        self.capacitySectors = capacitySectors
-        self.logicalBlockSize = logicalBlockSize
-        self.segMax = segMax
-        self.eventIndex = eventIndex
-        self.indirectDescriptors = indirectDescriptors
-        self.driverBytesPerQueue = driverBytesPerQueue
-    }
-
-    /// The virtio features the device offers and the engine's drivers accept, or what a
-    /// foreign driver negotiated.
-    public var features: VirtioFeatures {
-        if let negotiatedFeatures { return negotiatedFeatures }
-        var f: VirtioFeatures = [.version1, .blkFlush, .blkDiscard, .blkWriteZeroes, .blkSegMax, .blkBlockSize, .blkMultiQueue]
-        if eventIndex { f.insert(.eventIndex) }
-        if indirectDescriptors { f.insert(.indirectDescriptors) }
-        return f
-    }
-}
-
-/// Device-side state of one virtqueue: the ring, its ioeventfd (kick) and irqfd (call), and
-/// per-head storage for the requests in flight. Touched only by the IOThread serving it.
-public final class VirtqueueEndpoint: @unchecked Sendable {
-    public unowned let device: VirtioBlkDevice
-    public let index: Int
-    public let ring: SplitVirtqueueDevice
-    /// The driver writes here to kick (QEMU's ioeventfd).
-    public let kickFD: Int32
-    /// The device writes here to interrupt the driver (QEMU's irqfd).
-    public let callFD: Int32
-    let chainStorage: UnsafeMutableBufferPointer<ChainSegment>
-    /// Q × seg_max IOSegments: head h uses [h·seg_max, (h+1)·seg_max).
-    let segments: UnsafeMutablePointer<IOSegment>
-    let requests: UnsafeMutablePointer<BlockRequest>
-    /// Set when a pass completed requests and the used ring needs publishing.
-    var dirty = false
-
-    /// - Parameters:
-    ///   - kickFD, callFD: eventfds the endpoint takes ownership of (a vhost-user front-end's);
-    ///     nil makes its own.
-    init(device: VirtioBlkDevice, index: Int, ring: SplitVirtqueueDevice, segMax: Int, kickFD: Int32? = nil, callFD: Int32? = nil) throws {
-        self.device = device
-        self.index = index
-        self.ring = ring
-        self.kickFD = kickFD ?? linux_eventfd(0, linux_EFD_CLOEXEC | linux_EFD_NONBLOCK)
-        self.callFD = callFD ?? linux_eventfd(0, linux_EFD_CLOEXEC)
-        guard self.kickFD >= 0, self.callFD >= 0 else { throw EngineError.system("eventfd", errno) }
-        chainStorage = .allocate(capacity: ring.size + 2)
-        segments = .allocate(capacity: ring.size * segMax)
-        requests = .allocate(capacity: ring.size)
-    }
-
-    deinit {
-        close(kickFD)
-        close(callFD)
-        chainStorage.deallocate()
-        segments.deallocate()
-        requests.deallocate()
-    }
-}
 
 /// One virtio-blk device: its guest memory (rings and the driver's buffers, in one shared
 /// mapping, as a guest's RAM would be), its configuration and its virtqueues. Several devices
@@ -96,14 +16,15 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
 public final class VirtioBlkDevice: @unchecked Sendable {
     public let config: VirtioBlkDeviceConfig
     public let blkConfig: VirtioBlkConfig
+    // Touched only by the IOThread serving the queue, once per request: no runtime exclusivity check.
     /// The device's number in its engine run (set before the run's threads start).
-    public internal(set) var engineIndex = 0
+    @exclusivity(unchecked) public internal(set) var engineIndex = 0
     /// The device's own guest memory, where the engine's vCPU drivers work; nil when served.
     public let mapping: GuestMemoryMapping?
     /// All of the guest memory requests may point into (io_uring registers it as fixed buffers).
     public let memoryRegions: [UnsafeMutableRawBufferPointer]
     /// The queues served, in vq order (a served device may serve only the vqs its guest set up).
-    public private(set) var queues: [VirtqueueEndpoint] = []
+    @exclusivity(unchecked) public private(set) var queues: [VirtqueueEndpoint] = []
     /// Ring layout of each queue, for the driver side.
     public let layouts: [SplitVirtqueueLayout]
     /// Guest address and size of each queue's driver buffer area.
@@ -210,18 +131,5 @@ public final class VirtioBlkDevice: @unchecked Sendable {
         reasonLock.lock()
         defer { reasonLock.unlock() }
         return reason
-    }
-}
-
-/// An engine failure, naming what failed.
-public enum EngineError: Error, CustomStringConvertible {
-    case system(String, Int32)
-    case configuration(String)
-
-    public var description: String {
-        switch self {
-        case .system(let call, let e): return "\(call) failed: \(String(cString: strerror(e)))"
-        case .configuration(let what): return what
-        }
     }
 }

@@ -9,19 +9,21 @@ import Trace
 /// importer's job); a line that breaks that is an error like any other bad line.
 final class ImportStream<Parser: TraceLineParser> {
     let cursor: LineCursor
-    private var parser: Parser
+    // One importing thread, per-line hot loop: the runtime exclusivity checks were a fifth of the
+    // import time, so they are off (static checking stays).
+    @exclusivity(unchecked) private var parser: Parser
     private let devices: DeviceTable
     private let skipBadLines: Bool
     private let pairsCompletions: Bool
-    private var pairing = CompletionPairing()
-    private var scratch: [ImportedEvent] = []
-    private var ready: [ImportedEvent] = []
-    private var readyHead = 0
-    private var lastSubmitNs: UInt64 = 0
-    private var finished = false
+    @exclusivity(unchecked) private var pairing = CompletionPairing()
+    @exclusivity(unchecked) private var scratch: [ImportedEvent] = []
+    @exclusivity(unchecked) private var ready: [ImportedEvent] = []
+    @exclusivity(unchecked) private var readyHead = 0
+    @exclusivity(unchecked) private var lastSubmitNs: UInt64 = 0
+    @exclusivity(unchecked) private var finished = false
 
-    private(set) var skippedLines = 0
-    private(set) var maxCPU: UInt32?
+    @exclusivity(unchecked) private(set) var skippedLines = 0
+    @exclusivity(unchecked) private(set) var maxCPU: UInt32?
 
     var path: String { cursor.path }
     var linesRead: Int { cursor.lineNumber }

@@ -54,11 +54,12 @@ public struct ImportedEvent: Sendable, Equatable {
 /// Lookups compare against the last key first: traces name the same device line after line, and
 /// that path allocates nothing.
 public final class DeviceTable {
-    public private(set) var keys: [String] = []
-    public private(set) var endSectors: [UInt64] = []
-    private var indexByKey: [String: Int] = [:]
-    private var lastKey: [UInt8] = []
-    private var lastIndex = -1
+    // One importing thread, looked up per line: no runtime exclusivity checks.
+    @exclusivity(unchecked) public private(set) var keys: [String] = []
+    @exclusivity(unchecked) public private(set) var endSectors: [UInt64] = []
+    @exclusivity(unchecked) private var indexByKey: [String: Int] = [:]
+    @exclusivity(unchecked) private var lastKey: [UInt8] = []
+    @exclusivity(unchecked) private var lastIndex = -1
     /// At most this many devices (a trace's device index is 16 bits).
     static let maxDevices = 65536
 

@@ -12,14 +12,15 @@ final class LineCursor {
 
     let path: String
     private let fd: Int32
-    private var buffer: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
-    private var atEOF = false
+    // One importing thread, per-line hot loop: no runtime exclusivity checks.
+    @exclusivity(unchecked) private var buffer: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private var start = 0
+    @exclusivity(unchecked) private var end = 0
+    @exclusivity(unchecked) private var atEOF = false
     /// The 1-based number of the line last returned.
-    private(set) var lineNumber = 0
+    @exclusivity(unchecked) private(set) var lineNumber = 0
     /// Bytes consumed so far (for progress).
-    private(set) var bytesRead: UInt64 = 0
+    @exclusivity(unchecked) private(set) var bytesRead: UInt64 = 0
     /// The file's size when opened.
     let fileSize: UInt64
 

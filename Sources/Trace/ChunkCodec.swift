@@ -56,23 +56,25 @@ enum ColumnEncoding {
 /// Encodes full `RecordColumns` into chunks. Reuses every buffer across chunks.
 final class ChunkEncoder {
     private let codec: ZstdCodec
-    private var indexOfQueue: [UInt32: Int] = [:]
-    private var queuesInOrderSeen: [UInt32] = []
-    private var rankOfSeen: [Int] = []
-    private var localQueue: [Int] = []
-    private var previousEnd: [UInt64] = []
-    private var queueColumn = ByteWriter()
-    private var opColumn = ByteWriter()
-    private var escapedColumn = ByteWriter()
-    private var statusColumn = ByteWriter()
-    private var timeColumn = ByteWriter()
-    private var latencyColumn = ByteWriter()
-    private var lengthColumn = ByteWriter()
-    private var explicitSectors: [UInt64] = []
-    private var sectorPlanes = [ByteWriter](repeating: ByteWriter(), count: 8)
-    private var compressedColumns = [[UInt8]](repeating: [], count: 15)
-    private var payload = ByteWriter()
-    private var body: [UInt8] = []
+    // The codec is used by one thread at a time and its columns are touched per record: the runtime
+    // exclusivity checks are off (static checking stays).
+    @exclusivity(unchecked) private var indexOfQueue: [UInt32: Int] = [:]
+    @exclusivity(unchecked) private var queuesInOrderSeen: [UInt32] = []
+    @exclusivity(unchecked) private var rankOfSeen: [Int] = []
+    @exclusivity(unchecked) private var localQueue: [Int] = []
+    @exclusivity(unchecked) private var previousEnd: [UInt64] = []
+    @exclusivity(unchecked) private var queueColumn = ByteWriter()
+    @exclusivity(unchecked) private var opColumn = ByteWriter()
+    @exclusivity(unchecked) private var escapedColumn = ByteWriter()
+    @exclusivity(unchecked) private var statusColumn = ByteWriter()
+    @exclusivity(unchecked) private var timeColumn = ByteWriter()
+    @exclusivity(unchecked) private var latencyColumn = ByteWriter()
+    @exclusivity(unchecked) private var lengthColumn = ByteWriter()
+    @exclusivity(unchecked) private var explicitSectors: [UInt64] = []
+    @exclusivity(unchecked) private var sectorPlanes = [ByteWriter](repeating: ByteWriter(), count: 8)
+    @exclusivity(unchecked) private var compressedColumns = [[UInt8]](repeating: [], count: 15)
+    @exclusivity(unchecked) private var payload = ByteWriter()
+    @exclusivity(unchecked) private var body: [UInt8] = []
 
     init(codec: ZstdCodec) { self.codec = codec }
 
@@ -323,9 +325,11 @@ struct PayloadUnits {
 /// Decodes chunk bodies into `RecordColumns`. Reuses its buffers across chunks.
 final class ChunkDecoder {
     private let codec: ZstdCodec
-    private var raw: UnsafeMutableRawBufferPointer
-    private(set) var queueSet: [UInt32] = []
-    private var previousEnd: [UInt64] = []
+    // The codec is used by one thread at a time and its columns are touched per record: the runtime
+    // exclusivity checks are off (static checking stays).
+    @exclusivity(unchecked) private var raw: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private(set) var queueSet: [UInt32] = []
+    @exclusivity(unchecked) private var previousEnd: [UInt64] = []
 
     init(codec: ZstdCodec) {
         self.codec = codec

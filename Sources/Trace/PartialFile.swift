@@ -1,4 +1,5 @@
 import CLinuxShim
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,8 @@ public enum PartialFileError: Error, CustomStringConvertible, Equatable, Sendabl
     case leftover(partialPath: String, bytes: UInt64)
     /// The folder the file goes into does not exist.
     case noFolder(path: String, folder: String)
-    case io(path: String, operation: String, errno: Int32)
+    /// A system call failed, naming the file and the call.
+    case system(SystemCallError)
 
     public var description: String {
         switch self {
@@ -26,8 +28,8 @@ public enum PartialFileError: Error, CustomStringConvertible, Equatable, Sendabl
                 + "(vqtrace traces repair \(partial) --out NEW.vqt); remove it, or pass --force to overwrite it"
         case .noFolder(let path, let folder):
             return "\(path): the folder \(folder) does not exist"
-        case .io(let path, let operation, let e):
-            return "\(path): \(operation) failed: \(String(cString: strerror(e)))"
+        case .system(let error):
+            return error.description
         }
     }
 }
@@ -89,12 +91,12 @@ public final class PartialFile {
         var opened: Int32 = -1
         while opened < 0 {
             let candidate = open(partialPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            if candidate < 0 { throw .io(path: partialPath, operation: "create", errno: errno) }
+            if candidate < 0 { throw .system(.last("open", path: partialPath, operation: "cannot create it")) }
             if linux_try_lock_exclusive(candidate) != 0 {
-                let e = errno
+                let error = SystemCallError.last("flock", path: partialPath, operation: "locking it")
                 close(candidate)
-                if e == EWOULDBLOCK { throw .busy(partialPath: partialPath) }
-                throw .io(path: partialPath, operation: "flock", errno: e)
+                if error.errno == .wouldBlock { throw .busy(partialPath: partialPath) }
+                throw .system(error)
             }
             // The lock holder may have published (renamed) the file between our open and our
             // lock: then we hold the published file, not the partial one. Start again.
@@ -113,9 +115,9 @@ public final class PartialFile {
             throw .leftover(partialPath: partialPath, bytes: UInt64(st.st_size))
         }
         if ftruncate(opened, 0) != 0 {
-            let e = errno
+            let error = SystemCallError.last("ftruncate", path: partialPath, operation: "emptying it")
             close(opened)
-            throw .io(path: partialPath, operation: "truncate", errno: e)
+            throw .system(error)
         }
         fd = opened
     }
@@ -131,13 +133,13 @@ public final class PartialFile {
     /// removes the partial file.
     public func publish(sync: Bool) throws(PartialFileError) {
         precondition(fd >= 0, "publish() of a file already published or abandoned")
-        if sync && fsync(fd) != 0 { throw .io(path: partialPath, operation: "fsync", errno: errno) }
+        if sync && fsync(fd) != 0 { throw .system(.last("fsync", path: partialPath)) }
         let renamed = replaceExisting ? rename(partialPath, path) : linux_rename_noreplace(partialPath, path)
         if renamed != 0 {
-            let e = errno
+            let error = SystemCallError.last("rename", path: path, operation: "publishing it from \(partialPath)")
             abandon()
-            if e == EEXIST { throw .exists(path: path) }
-            throw .io(path: path, operation: "rename from \(partialPath)", errno: e)
+            if error.errno == .fileExists { throw .exists(path: path) }
+            throw .system(error)
         }
         if sync {
             let directory = open(Self.folder(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -149,7 +151,7 @@ public final class PartialFile {
         let closed = close(fd)
         fd = -1
         isPublished = true
-        if closed != 0 { throw .io(path: path, operation: "close", errno: errno) }
+        if closed != 0 { throw .system(.last("close", path: path)) }
     }
 
     /// Gives up: closes and removes the partial file (never the published name).

@@ -6,7 +6,7 @@ extension PartialFileError: UsageMistake {
     public var isUsageMistake: Bool {
         switch self {
         case .exists, .leftover, .noFolder: return true
-        case .busy, .io: return false
+        case .busy, .system: return false
         }
     }
 }

@@ -7,7 +7,8 @@ public final class RecordColumns {
     /// `completionNs` value meaning "no completion time recorded".
     public static let noCompletion = UInt64.max
 
-    public private(set) var count = 0
+    // Appended per record by one thread: no runtime exclusivity check.
+    @exclusivity(unchecked) public private(set) var count = 0
     public let capacity: Int
     public let submitNs: UnsafeMutablePointer<UInt64>
     public let completionNs: UnsafeMutablePointer<UInt64>

@@ -12,12 +12,15 @@ public struct TraceFileError: Error, CustomStringConvertible, Equatable, Sendabl
     public var part: Part
     public var offset: UInt64
     public var problem: String
+    /// The system call that failed, when the problem is one (open, read).
+    public var cause: SystemCallError?
 
-    public init(path: String, part: Part, offset: UInt64, problem: String) {
+    public init(path: String, part: Part, offset: UInt64, problem: String, cause: SystemCallError? = nil) {
         self.path = path
         self.part = part
         self.offset = offset
         self.problem = problem
+        self.cause = cause
     }
 
     public var description: String {
@@ -43,7 +46,8 @@ public enum TraceWriteError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidDevice(index: Int, problem: String)
     case invalidOption(String)
     case finished
-    case io(path: String, operation: String, errno: Int32)
+    /// A system call failed (write, fdatasync), naming the file and the call.
+    case system(SystemCallError)
     case compression(String)
     /// The output file could not be started or published (exists, busy, a leftover).
     case output(PartialFileError)
@@ -64,13 +68,11 @@ public enum TraceWriteError: Error, CustomStringConvertible, Equatable, Sendable
         case .invalidDevice(let i, let what): return "device \(i): \(what)"
         case .invalidOption(let what): return what
         case .finished: return "the trace writer was already finished"
-        case .io(let path, let op, let e): return "\(path): \(op) failed: \(String(cString: strerror(e)))"
+        case .system(let error): return error.description
         case .compression(let what): return "zstd: \(what)"
         case .output(let problem): return problem.description
         }
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemSupport

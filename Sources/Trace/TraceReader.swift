@@ -1,3 +1,4 @@
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,16 +18,17 @@ public final class TraceReader: @unchecked Sendable {
     /// Bytes of the file header (fixed part, metadata JSON and checksum).
     public let headerLength: Int
     public let fileSize: UInt64
+    // One thread at a time (see above): no runtime exclusivity checks on the per-chunk state.
     /// Every readable chunk, in file order (which is submit-time order).
-    public private(set) var chunks: [ChunkIndexEntry] = []
-    public private(set) var totals = TraceTotals()
+    @exclusivity(unchecked) public private(set) var chunks: [ChunkIndexEntry] = []
+    @exclusivity(unchecked) public private(set) var totals = TraceTotals()
     /// Why the index comes from a scan rather than the trailer; nil for a finished trace.
-    public private(set) var recovery: String?
+    @exclusivity(unchecked) public private(set) var recovery: String?
     /// Where the trailer starts, when the footer points at a valid one.
-    public private(set) var trailerOffset: UInt64?
+    @exclusivity(unchecked) public private(set) var trailerOffset: UInt64?
     /// The stored checksums of the header and of the trailer (0 without a valid trailer).
     public let headerChecksum: UInt32
-    public private(set) var trailerChecksum: UInt32 = 0
+    @exclusivity(unchecked) public private(set) var trailerChecksum: UInt32 = 0
 
     /// Tells one finished trace file from another under the same name: the header and trailer
     /// checksums (which cover the metadata and every chunk's place, count and times) and the
@@ -36,16 +38,21 @@ public final class TraceReader: @unchecked Sendable {
         "\(String(headerChecksum, radix: 16))-\(String(trailerChecksum, radix: 16))-\(fileSize)"
     }
 
+    /// The open trace; closed with the reader, or when `init` fails.
+    private let descriptor: OwnedDescriptor
+    /// `descriptor`'s number, for the reads.
     let fd: Int32
-    var buffer: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer
     let decoder = ChunkDecoder(codec: ZstdCodec())
 
     public init(path: String) throws(TraceFileError) {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            throw TraceFileError(path: path, part: .file, offset: 0, problem: "cannot open: \(String(cString: strerror(errno)))")
+        do throws(SystemCallError) {
+            descriptor = try OwnedDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC)
+        } catch {
+            throw TraceFileError(path: path, part: .file, offset: 0, problem: "cannot open: \(error.errno) (errno \(error.errno.rawValue))", cause: error)
         }
+        fd = descriptor.rawValue
         var st = stat()
         fstat(fd, &st)
         fileSize = UInt64(st.st_size)
@@ -92,7 +99,6 @@ public final class TraceReader: @unchecked Sendable {
             }
         } catch {
             buffer.deallocate()
-            close(fd)
             throw error
         }
         if let problem = loadTrailer() {
@@ -103,7 +109,6 @@ public final class TraceReader: @unchecked Sendable {
 
     deinit {
         buffer.deallocate()
-        close(fd)
     }
 
     /// Whether the trace was finished by its writer and its trailer is intact.
@@ -280,7 +285,9 @@ public final class TraceReader: @unchecked Sendable {
             let n = Glibc.pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw TraceFileError(path: path, part: part, offset: offset + UInt64(done), problem: "read failed: \(String(cString: strerror(errno)))")
+                let error = SystemCallError.last("pread", path: path)
+                throw TraceFileError(path: path, part: part, offset: offset + UInt64(done),
+                                     problem: "read failed: \(error.errno) (errno \(error.errno.rawValue))", cause: error)
             }
             if n == 0 {
                 throw TraceFileError(path: path, part: part, offset: offset + UInt64(done), problem: "file ends \(count - done) bytes early")

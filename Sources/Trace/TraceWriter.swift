@@ -54,12 +54,13 @@ public final class TraceWriter {
     private var fd: Int32 { file.fd }
     private let columns: RecordColumns
     private let encoder: ChunkEncoder
-    private var out = ByteWriter()
-    private var fileOffset: UInt64 = 0
-    private var index: [ChunkIndexEntry] = []
-    public private(set) var totals = TraceTotals()
-    private var lastSubmitNs: UInt64 = 0
-    private var finished = false
+    // One thread appends: no runtime exclusivity checks on the per-record state.
+    @exclusivity(unchecked) private var out = ByteWriter()
+    @exclusivity(unchecked) private var fileOffset: UInt64 = 0
+    @exclusivity(unchecked) private var index: [ChunkIndexEntry] = []
+    @exclusivity(unchecked) public private(set) var totals = TraceTotals()
+    @exclusivity(unchecked) private var lastSubmitNs: UInt64 = 0
+    @exclusivity(unchecked) private var finished = false
 
     /// Starts the trace at `path` (as `path.partial` until finished) and writes the header.
     public init(path: String, metadata: TraceMetadata, options: TraceWriterOptions = TraceWriterOptions()) throws(TraceWriteError) {
@@ -189,7 +190,7 @@ public final class TraceWriter {
             firstSubmitNs: header.firstSubmitNs, lastSubmitNs: header.lastSubmitNs))
         columns.removeAll()
         try flushOut()
-        if options.fsync == .chunk && fdatasync(fd) != 0 { throw .io(path: file.partialPath, operation: "fdatasync", errno: errno) }
+        if options.fsync == .chunk && fdatasync(fd) != 0 { throw .system(.last("fdatasync", path: file.partialPath)) }
     }
 
     /// Writes the pending bytes with as few write calls as the kernel allows.
@@ -200,7 +201,7 @@ public final class TraceWriter {
             let n = out.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, total - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io(path: file.partialPath, operation: "write", errno: errno)
+                throw .system(.last("write", path: file.partialPath))
             }
             done += n
         }

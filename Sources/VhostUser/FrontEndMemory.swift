@@ -2,6 +2,7 @@ import CLinuxShim
 import Virtio
 #if canImport(Glibc)
 import Glibc
+import SystemSupport
 #endif
 
 /// The guest's memory as a vhost-user front-end shares it: each region's descriptor mapped here,
@@ -36,9 +37,9 @@ public final class FrontEndMemory: @unchecked Sendable {
                 throw VhostUserProtocolError("memory region at guest 0x\(String(d.guestAddress, radix: 16)) of \(d.size) bytes (mmap offset \(d.mmapOffset)) wraps or is empty")
             }
             guard let base = linux_mmap_shared(fd, length, 0) else {
-                let why = String(cString: strerror(errno))
+                let error = SystemCallError.last("mmap", operation: "cannot map memory region at guest 0x\(String(d.guestAddress, radix: 16)) (\(length) bytes)")
                 unmapAll()
-                throw VhostUserProtocolError("cannot map memory region at guest 0x\(String(d.guestAddress, radix: 16)) (\(length) bytes): \(why)")
+                throw VhostUserProtocolError(error)
             }
             mapped.append(Region(description: d, mappingBase: base, mappingLength: Int(length)))
         }

@@ -37,6 +37,9 @@ public final class VhostUserBlkBackend {
     public static let offeredProtocolFeatures: VhostUserProtocolFeatures = [.multiQueue, .replyAck, .config]
     /// Split rings of up to 32768 entries (virtio 1.1, 2.6).
     static let maxQueueSize = 32768
+    /// The config space GET_CONFIG reads: virtio_blk_config zero-padded to 256 bytes, the most
+    /// a vhost-user config message carries (QEMU's VHOST_USER_MAX_CONFIG_SIZE).
+    static let configWindow = 256
 
     public let options: VhostUserBlkOptions
     public let offeredFeatures: UInt64
@@ -215,8 +218,14 @@ public final class VhostUserBlkBackend {
         case .getConfig:
             let (offset, size, _) = try message.configSpace()
             guard protocolFeatures.contains(.config) else { throw VhostUserProtocolError("GET_CONFIG without the CONFIG protocol feature") }
+            // Bounded before anything is allocated: offset and size come from the front-end, and
+            // offset + size (computed in 64 bits, so it cannot wrap) must lie in the config window.
+            guard UInt64(offset) + UInt64(size) <= UInt64(Self.configWindow) else {
+                throw VhostUserProtocolError("GET_CONFIG asks for \(size) bytes at offset \(offset); the config space has \(Self.configWindow)")
+            }
             var space = blkConfig.configSpace(numQueues: UInt16(options.numQueues))
-            space += [UInt8](repeating: 0, count: max(0, Int(offset) + Int(size) - space.count))
+            // A front-end that knows a longer virtio_blk_config (newer fields) reads zeros there.
+            space += [UInt8](repeating: 0, count: Self.configWindow - space.count)
             return Array(message.payload[0..<12]) + Array(space[Int(offset)..<(Int(offset) + Int(size))])
         case .setConfig:
             _ = try message.configSpace()

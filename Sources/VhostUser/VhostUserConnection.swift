@@ -1,16 +1,20 @@
 import CLinuxShim
+import SystemPackage
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// One front-end's connection: reads whole messages with their descriptors, writes replies.
 public final class VhostUserConnection {
-    public let fd: Int32
+    private let socket: OwnedDescriptor
+    /// The connected socket; closed with the connection.
+    public var fd: Int32 { socket.rawValue }
     /// More descriptors than this in one message is a protocol error (8 memory regions is the most).
     static let maxFDs = 8
 
-    public init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
+    /// Takes ownership of the connected socket `fd`.
+    public init(fd: Int32) { socket = OwnedDescriptor(FileDescriptor(rawValue: fd)) }
 
     /// The next message, or nil when the front-end closed the connection between messages.
     public func receive() throws(VhostUserProtocolError) -> VhostUserMessage? {
@@ -25,11 +29,14 @@ public final class VhostUserConnection {
         }
         let received = Array(fds.prefix(Int(count)))
         if n == 0 && received.isEmpty { return nil }
-        func fail(_ message: String) -> VhostUserProtocolError {
+        func fail(_ message: String, cause: SystemCallError? = nil) -> VhostUserProtocolError {
             for fd in received { close(fd) }
-            return VhostUserProtocolError(message)
+            return VhostUserProtocolError(message, cause: cause)
         }
-        if n < 0 { throw fail("reading a message header: \(String(cString: strerror(errno)))") }
+        if n < 0 {
+            let error = SystemCallError.last("recvmsg", operation: "reading a message header")
+            throw fail(error.description, cause: error)
+        }
         if truncated != 0 { throw fail("a message came with more than \(Self.maxFDs) file descriptors") }
         let parsed = header.withUnsafeBytes { VhostUserHeader(bytes: $0) }
         guard parsed.flags & 0x3 == VhostUserHeader.version else {
@@ -60,7 +67,7 @@ public final class VhostUserConnection {
         let header = VhostUserHeader(request: request, flags: VhostUserHeader.version | VhostUserHeader.replyFlag, size: UInt32(payload.count))
         let bytes = header.encoded() + payload
         let rc = bytes.withUnsafeBytes { linux_send_all(fd, $0.baseAddress, $0.count) }
-        if rc != 0 { throw VhostUserProtocolError("writing the reply: \(String(cString: strerror(errno)))") }
+        if rc != 0 { throw VhostUserProtocolError(SystemCallError.last("sendmsg", operation: "writing the reply")) }
     }
 }
 

@@ -1,3 +1,4 @@
+import SystemSupport
 /// The vhost-user requests a virtio-blk back-end handles (QEMU's docs/interop/vhost-user.rst).
 public enum VhostUserRequest: UInt32, Sendable, CustomStringConvertible {
     case getFeatures = 1
@@ -100,10 +101,20 @@ public struct VhostUserHeader: Sendable, Equatable {
     }
 }
 
-/// A vhost-user message that broke the protocol: the connection closes with this line logged.
+/// A vhost-user message that broke the protocol, or a socket call that failed: the connection
+/// closes with this line logged.
 public struct VhostUserProtocolError: Error, CustomStringConvertible, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The system call that failed, when one did (listen, accept, recvmsg, sendmsg, mmap).
+    public let cause: SystemCallError?
+    public init(_ message: String, cause: SystemCallError? = nil) {
+        self.message = message
+        self.cause = cause
+    }
+    /// A failed system call, worded as its own description.
+    public init(_ cause: SystemCallError) {
+        self.init(cause.description, cause: cause)
+    }
     public var description: String { message }
 }
 

@@ -1,4 +1,5 @@
 import CLinuxShim
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,16 +18,18 @@ public final class VhostUserServer: @unchecked Sendable {  // immutable after in
     }
 
     public let socketPath: String
-    private let listenFD: Int32
+    private let listener: OwnedDescriptor
 
     public init(socketPath: String) throws(VhostUserProtocolError) {
         self.socketPath = socketPath
-        listenFD = linux_unix_listen(socketPath)
-        if listenFD < 0 { throw VhostUserProtocolError("cannot listen on \(socketPath): \(String(cString: strerror(errno)))") }
+        do throws(SystemCallError) {
+            listener = try OwnedDescriptor(checking: linux_unix_listen(socketPath), call: "listen", path: socketPath, operation: "cannot listen")
+        } catch {
+            throw VhostUserProtocolError(error)
+        }
     }
 
     deinit {
-        close(listenFD)
         unlink(socketPath)
     }
 
@@ -34,9 +37,9 @@ public final class VhostUserServer: @unchecked Sendable {  // immutable after in
     /// when `traceMessages` is set.
     public func serveOne(backend: VhostUserBlkBackend, stopFD: Int32, traceMessages: Bool = false, log: (String) -> Void) -> Outcome {
         defer { backend.shutdown() }
-        guard let connectionFD = wait(for: listenFD, orStop: stopFD) else { return .stopped }
+        guard let connectionFD = wait(for: listener.rawValue, orStop: stopFD) else { return .stopped }
         let fd = accept(connectionFD, nil, nil)
-        if fd < 0 { return .protocolError("accept failed: \(String(cString: strerror(errno)))") }
+        if fd < 0 { return .protocolError(SystemCallError.last("accept", path: socketPath, operation: "accepting a front-end").description) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let connection = VhostUserConnection(fd: fd)
         log("front-end connected on \(socketPath)")

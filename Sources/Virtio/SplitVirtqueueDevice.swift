@@ -30,20 +30,22 @@ public final class SplitVirtqueueDevice: @unchecked Sendable {
     let usedEventOffset: Int
     let availEventOffset: Int
 
+    // One IOThread owns the queue (see above): the runtime exclusivity checks on these indices
+    // were a quarter of a virtqueue round trip, so they are off (static checking stays).
     /// Next available-ring entry to consume.
-    public private(set) var lastAvailIndex: UInt16
+    @exclusivity(unchecked) public private(set) var lastAvailIndex: UInt16
     // The last value read from avail.idx; entries up to it are known to be published.
-    var shadowAvailIndex: UInt16
+    @exclusivity(unchecked) var shadowAvailIndex: UInt16
     /// Next used-ring entry to fill.
-    public private(set) var usedIndex: UInt16
+    @exclusivity(unchecked) public private(set) var usedIndex: UInt16
     // The value of used.idx the driver can see.
-    var publishedUsedIndex: UInt16
+    @exclusivity(unchecked) var publishedUsedIndex: UInt16
     // One bit per head descriptor: set while the chain is in flight (popped, not yet pushed).
     let inFlightBits: UnsafeMutablePointer<UInt64>
-    public private(set) var inFlightCount: Int = 0
+    @exclusivity(unchecked) public private(set) var inFlightCount: Int = 0
     /// Why the queue stopped serving, or nil while it is healthy.
-    public private(set) var brokenReason: VirtqueueError?
-    private var notificationsEnabled = true
+    @exclusivity(unchecked) public private(set) var brokenReason: VirtqueueError?
+    @exclusivity(unchecked) private var notificationsEnabled = true
 
     /// Attaches to a queue whose rings the driver placed at `layout`.
     /// - Parameters:

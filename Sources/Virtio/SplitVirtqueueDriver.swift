@@ -49,19 +49,21 @@ public final class SplitVirtqueueDriver: @unchecked Sendable {
 
     // Free list threaded through `nextFree`; chains keep their order in it while in flight.
     private let nextFree: UnsafeMutablePointer<UInt16>
-    private var freeHead: UInt16 = 0
+    // One driver thread owns this side of the queue: the runtime exclusivity checks on these
+    // indices cost as much as the ring work itself, so they are off (static checking stays).
+    @exclusivity(unchecked) private var freeHead: UInt16 = 0
     /// Descriptors not in use.
-    public private(set) var freeCount: Int
+    @exclusivity(unchecked) public private(set) var freeCount: Int
     // Per head: descriptors the chain holds (0 = not in flight) and the caller's token.
     private let chainLength: UnsafeMutablePointer<UInt16>
     private let tokens: UnsafeMutablePointer<UInt64>
 
-    private var availIndex: UInt16 = 0
-    private var publishedAvailIndex: UInt16 = 0
-    private var lastUsedIndex: UInt16 = 0
-    private var shadowUsedIndex: UInt16 = 0
+    @exclusivity(unchecked) private var availIndex: UInt16 = 0
+    @exclusivity(unchecked) private var publishedAvailIndex: UInt16 = 0
+    @exclusivity(unchecked) private var lastUsedIndex: UInt16 = 0
+    @exclusivity(unchecked) private var shadowUsedIndex: UInt16 = 0
     /// Chains added and not yet reaped.
-    public private(set) var inFlight: Int = 0
+    @exclusivity(unchecked) public private(set) var inFlight: Int = 0
 
     /// Initializes the rings at `layout` (zeroes them) and attaches the driver.
     /// - Parameters:

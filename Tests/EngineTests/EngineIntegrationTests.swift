@@ -7,7 +7,7 @@ import Virtio
 @testable import Engine
 
 /// Plays a fixed list of requests in order and keeps each status and a copy of read data.
-struct ScriptedSource: RequestSource {
+struct ScriptedSource: SequentialRequestSource {
     var script: [PlannedRequest]
     var position = 0
     let seed: UInt64
@@ -211,7 +211,7 @@ struct EngineIntegrationTests {
 
 /// A pattern that, after `requests` requests, sends a read with a zero-length data buffer: a
 /// descriptor the virtio rules forbid, as a buggy or hostile guest driver could.
-struct HostileAfter: RequestSource {
+struct HostileAfter: SequentialRequestSource {
     var requests: Int?
     let device: VirtioBlkDevice?
     var pattern: IOPattern

@@ -13,8 +13,6 @@ struct LoggingSource<Inner: RequestSource>: RequestSource {
     var inner: Inner
     final class Log: @unchecked Sendable { var requests: [PlannedRequest] = [] }
     let log = Log()
-    var isExhausted: Bool { inner.isExhausted }
-    mutating func next() -> PlannedRequest? { inner.next() }
     mutating func step(inFlight: Int) -> SourceStep {
         let step = inner.step(inFlight: inFlight)
         if case .submit(let r) = step { log.requests.append(r) }

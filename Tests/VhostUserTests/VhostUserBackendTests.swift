@@ -323,3 +323,46 @@ struct VhostUserBackendTests {
         #expect(server.outcome() == .disconnected)
     }
 }
+
+@Suite("vhost-user GET_CONFIG bounds")
+struct VhostUserConfigBoundsTests {
+    static func maxResidentKiB() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss
+    }
+
+    @Test("GET_CONFIG past the config space closes the connection with the reason, without allocating it")
+    func hugeConfigOffset() throws {
+        let dir = ScratchDirectory()
+        let server = try ServerUnderTest(dir: dir, numQueues: 1, capacitySectors: 2048)
+        let qemu = try FakeFrontEnd(path: server.socket)
+        let before = Self.maxResidentKiB()
+        qemu.send(.setProtocolFeatures, .littleEndian(VhostUserBlkBackend.offeredProtocolFeatures.rawValue))
+        // 256 bytes at offset 4 GiB − 256: the old code zero-filled 4 GiB to serve it.
+        qemu.send(.getConfig, le32(0xFFFF_FF00, 256, 0) + [UInt8](repeating: 0, count: 256))
+        let outcome = server.outcome()
+        guard case .protocolError(let why)? = outcome else {
+            Issue.record("expected a protocol error, got \(String(describing: outcome))")
+            return
+        }
+        #expect(why.contains("GET_CONFIG asks for 256 bytes at offset 4294967040") && why.contains("the config space has 256"), "\(why)")
+        // Peak memory grew by far less than the 4 GiB the request asked for.
+        #expect(Self.maxResidentKiB() - before < 256 * 1024)
+    }
+
+    @Test("GET_CONFIG within the space still reads the device's config and zeros after it")
+    func configWithinWindow() throws {
+        let dir = ScratchDirectory()
+        let server = try ServerUnderTest(dir: dir, numQueues: 1, capacitySectors: 2048)
+        let qemu = try FakeFrontEnd(path: server.socket)
+        qemu.send(.setProtocolFeatures, .littleEndian(VhostUserBlkBackend.offeredProtocolFeatures.rawValue))
+        qemu.send(.getConfig, le32(56, 200, 0) + [UInt8](repeating: 0, count: 200))
+        let reply = try qemu.reply(to: .getConfig)
+        #expect(reply.count == 212)
+        #expect(reply[12] == 1)  // write_zeroes_may_unmap, byte 56
+        #expect(reply[16...].allSatisfy { $0 == 0 })
+        close(qemu.fd)
+        #expect(server.outcome() == .disconnected)
+    }
+}

@@ -11,7 +11,8 @@ import Trace
 final class TextOutput {
     let path: String
     private let file: PartialFile
-    private var buffer: [UInt8] = []
+    // One exporting thread, appended per line: no runtime exclusivity check.
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
 
     init(path: String, replaceExisting: Bool) throws(ImportError) {
         self.path = path

@@ -1,0 +1,46 @@
+import Foundation
+import Layout
+
+/// Where each thread of an engine goes, by a `PinPolicy` and the layout's own CPU sets. One
+/// planner serves `Engine.run` and `EngineSession` alike, so the IOThreads of a served guest
+/// land where those of a replay with the same layout and policy would.
+///
+/// Order matters for `.list`: ask for the IOThreads first (in layout order), then the vCPU
+/// drivers; each thread that the policy places takes the next CPU of the list, cycling.
+struct CPUPinPlanner {
+    let policy: PinPolicy
+    /// CPUs online; `.auto` counts IOThreads down from the last and drivers up from the first.
+    let online: Int
+    private var listCursor = 0
+
+    init(policy: PinPolicy, online: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        precondition(online >= 1, "no CPU online")
+        self.policy = policy
+        self.online = online
+    }
+
+    /// The CPUs of the IOThread at layout position `index`; a CPU set the layout gives wins.
+    mutating func iothread(_ index: Int, layoutCPUs: CPUSet?) -> [Int] {
+        if let layoutCPUs { return layoutCPUs.cpus }
+        switch policy {
+        case .none: return []
+        case .auto: return [online - 1 - index % online]
+        case .list(let list): return [nextListed(list)]
+        }
+    }
+
+    /// The CPUs of the `index`-th vCPU driver (counted over every device's queues).
+    mutating func vcpuDriver(_ index: Int) -> [Int] {
+        switch policy {
+        case .none: return []
+        case .auto: return [index % online]
+        case .list(let list): return [nextListed(list)]
+        }
+    }
+
+    private mutating func nextListed(_ list: [Int]) -> Int {
+        precondition(!list.isEmpty, "an empty --pin list")
+        defer { listCursor += 1 }
+        return list[listCursor % list.count]
+    }
+}
