@@ -47,6 +47,7 @@ public struct ImportBenchmark: Sendable {
             }
             var importer = TraceImporter(format: format)
             importer.queues = sample.parameters.vcpus
+            importer.replaceExisting = true  // each repeat writes the same scratch trace again
             var best = Double.infinity
             var last: TraceImporter.Result?
             for _ in 0..<max(repeats, 1) {
