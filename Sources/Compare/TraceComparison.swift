@@ -20,8 +20,8 @@ public enum TraceComparison {
         }
         var profileA = TraceProfile(of: a)
         var profileB = TraceProfile(of: b, bucketNs: profileA.bucketNs)
-        var alignments: [QueueKey: QueueAlignment] = [:]
-        for q in profileA.orderedQueues { alignments[q.key] = QueueAlignment(window: window) }
+        // In profile order (`deviceBase[device] + vq`): no hashing per record.
+        var alignments = profileA.queueList.map { _ in QueueAlignment(window: window) }
         var cursorA = a.cursor(skippingDamagedChunks: true)
         var cursorB = b.cursor(skippingDamagedChunks: true)
         let totalA = Double(max(a.totals.records, 1)), totalB = Double(max(b.totals.records, 1))
@@ -29,18 +29,19 @@ public enum TraceComparison {
         while nextA != nil || nextB != nil {
             if let r = nextA, nextB == nil || Double(profileA.records) / totalA <= Double(profileB.records) / totalB {
                 profileA.add(r)
-                alignments[r.queueKey, default: QueueAlignment(window: window)].addA(r)
+                alignments[profileA.deviceBase[Int(r.device)] + Int(r.vq)].addA(r)
                 nextA = try cursorA.next()
             } else if let r = nextB {
                 profileB.add(r)
-                alignments[r.queueKey, default: QueueAlignment(window: window)].addB(r)
+                alignments[profileA.deviceBase[Int(r.device)] + Int(r.vq)].addB(r)
                 nextB = try cursorB.next()
             }
         }
         profileA.noteDamage(cursorA.damaged)
         profileB.noteDamage(cursorB.damaged)
-        for key in alignments.keys { alignments[key]!.finish() }
-        return (result(a: a.path, b: b.path, profileA, profileB, alignments), profileA, profileB)
+        for i in alignments.indices { alignments[i].finish() }
+        let byQueue = Dictionary(uniqueKeysWithValues: zip(profileA.queueList.map(\.key), alignments))
+        return (result(a: a.path, b: b.path, profileA, profileB, byQueue), profileA, profileB)
     }
 
     static func shape(_ devices: [TraceMetadata.Device]) -> String {

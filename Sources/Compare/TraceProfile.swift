@@ -33,7 +33,12 @@ public struct TraceProfile: Sendable {
     public let lastSubmitNs: UInt64
     /// The timeline's bucket: 100 ms, wider for traces of more than 5,000 s.
     public let bucketNs: UInt64
-    public private(set) var queues: [QueueKey: Queue] = [:]
+    /// Every vq's figures, in vq order; `index` finds a vq's place (the per-record path mutates
+    /// them in place: a dictionary of structs would copy each vq's histograms per record).
+    public private(set) var queueList: [Queue] = []
+    /// Where a vq's figures are: `deviceBase[device] + vq` (no hashing per record).
+    let deviceBase: [Int]
+    public var queues: [QueueKey: Queue] { Dictionary(uniqueKeysWithValues: queueList.map { ($0.key, $0) }) }
     public private(set) var heatMaps: [HeatMap]
     public private(set) var records: UInt64 = 0
     public private(set) var damaged: [DamagedChunk] = []
@@ -47,12 +52,12 @@ public struct TraceProfile: Sendable {
         lastSubmitNs = reader.totals.lastSubmitNs
         let span = reader.totals.lastSubmitNs - reader.totals.firstSubmitNs
         self.bucketNs = max(bucketNs, span / 50_000 + 1)
+        var bases: [Int] = []
         for (d, device) in metadata.devices.enumerated() {
-            for vq in 0..<device.numQueues {
-                let key = QueueKey(device: UInt16(d), vq: vq)
-                queues[key] = Queue(key: key)
-            }
+            bases.append(queueList.count)
+            for vq in 0..<device.numQueues { queueList.append(Queue(key: QueueKey(device: UInt16(d), vq: vq))) }
         }
+        deviceBase = bases
         heatMaps = metadata.devices.map { HeatMap(capacitySectors: max($0.capacitySectors, 1)) }
     }
 
@@ -60,20 +65,20 @@ public struct TraceProfile: Sendable {
     public mutating func add(_ r: TraceRecord) {
         records += 1
         let relative = r.submitNs - min(r.submitNs, firstSubmitNs)
-        var q = queues[r.queueKey] ?? Queue(key: r.queueKey)
-        q.mix[r.type.mixClass.rawValue] += 1
+        // A writer refuses records of devices or vqs the metadata lacks, so every record has a place.
+        let i = deviceBase[Int(r.device)] + Int(r.vq)
+        queueList[i].mix[r.type.mixClass.rawValue] += 1
         let bucket = Int(relative / bucketNs)
-        if q.timeline.count <= bucket { q.timeline += [UInt64](repeating: 0, count: bucket + 1 - q.timeline.count) }
-        q.timeline[bucket] += 1
-        if let last = q.lastSubmit { q.interArrival.add(r.submitNs - min(r.submitNs, last)) }
-        q.lastSubmit = r.submitNs
-        while let done = q.inFlight.min, done <= r.submitNs { q.inFlight.popMin() }
-        q.depth.add(UInt64(q.inFlight.count))
+        if queueList[i].timeline.count <= bucket { queueList[i].timeline += [UInt64](repeating: 0, count: bucket + 1 - queueList[i].timeline.count) }
+        queueList[i].timeline[bucket] += 1
+        if let last = queueList[i].lastSubmit { queueList[i].interArrival.add(r.submitNs - min(r.submitNs, last)) }
+        queueList[i].lastSubmit = r.submitNs
+        while let done = queueList[i].inFlight.min, done <= r.submitNs { queueList[i].inFlight.popMin() }
+        queueList[i].depth.add(UInt64(queueList[i].inFlight.count))
         if let completion = r.completionNs {
-            q.latency.add(completion - r.submitNs)
-            q.inFlight.push(completion)
+            queueList[i].latency.add(completion - r.submitNs)
+            queueList[i].inFlight.push(completion)
         }
-        queues[r.queueKey] = q
         if r.type.addressesSectors, Int(r.device) < heatMaps.count {
             let map = heatMaps[Int(r.device)]
             let column = min(HeatMap.columns - 1, Int(Double(relative) / Double(max(spanNs, 1)) * Double(HeatMap.columns)))
@@ -86,12 +91,12 @@ public struct TraceProfile: Sendable {
     public mutating func noteDamage(_ chunks: [DamagedChunk]) { damaged = chunks }
 
     /// The vqs in order.
-    public var orderedQueues: [Queue] { queues.values.sorted { $0.key < $1.key } }
+    public var orderedQueues: [Queue] { queueList.sorted { $0.key < $1.key } }
 
     /// Every vq's timeline summed.
     public var timeline: [UInt64] {
         var sum: [UInt64] = []
-        for q in queues.values {
+        for q in queueList {
             if sum.count < q.timeline.count { sum += [UInt64](repeating: 0, count: q.timeline.count - sum.count) }
             for (i, n) in q.timeline.enumerated() { sum[i] += n }
         }
@@ -101,7 +106,7 @@ public struct TraceProfile: Sendable {
     /// Every vq's distribution merged.
     public func merged(_ distribution: KeyPath<Queue, LogHistogram>) -> LogHistogram {
         var all = LogHistogram()
-        for q in queues.values { all.merge(q[keyPath: distribution]) }
+        for q in queueList { all.merge(q[keyPath: distribution]) }
         return all
     }
 
