@@ -33,6 +33,11 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     /// The recorder's tap, when the run records; `popNs` holds each slot's pop time for it.
     private let tap: RecorderTap?
     private let popNs: UnsafeMutablePointer<UInt64>
+    /// Each slot's place in this IOThread's pop order, and the next place: the clock is read
+    /// once per batch, so requests popped in one pass share a time and only this keeps their
+    /// order in the recording.
+    private let popOrder: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private var pops: UInt64 = 0
     /// The time of the current drain or reap, for the tap: one clock read per batch, not per
     /// request (a batch spans microseconds).
     @exclusivity(unchecked) private var tapNow: UInt64 = 0
@@ -70,6 +75,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         polling = AdaptivePolling(maxNs: pollMaxNs)
         merger = mergeRequests ? RequestMerger(slots: next) : nil
         popNs = .allocate(capacity: max(next, 1))
+        popOrder = .allocate(capacity: max(next, 1))
         // Each device's guest memory, once: io_uring registers it as fixed buffers.
         var regions: [UnsafeMutableRawBufferPointer] = []
         var seen = Set<ObjectIdentifier>()
@@ -85,6 +91,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
 
     deinit {
         popNs.deallocate()
+        popOrder.deallocate()
         slotQueue.deallocate()
     }
 
@@ -198,7 +205,11 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     @inline(__always) private func handle(_ chain: DescriptorChain, local: Int, queue q: VirtqueueEndpoint) {
         let head = Int(chain.head)
         let slot = slotBase[local] + head
-        if tap != nil { popNs[slot] = tapNow }
+        if tap != nil {
+            popNs[slot] = tapNow
+            popOrder[slot] = pops
+            pops &+= 1
+        }
         let segments = q.segments + head * segMax[local]
         let request: BlockRequest
         do {
@@ -255,7 +266,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         if let tap {
             tap.push(TapRecord(device: UInt16(truncatingIfNeeded: q.device.engineIndex), vq: UInt16(truncatingIfNeeded: q.index), type: request.rawType,
                                sector: request.sector, length: UInt32(clamping: request.dataLength), submitNs: popNs[slot],
-                               completionNs: max(tapNow, popNs[slot]), status: status.rawValue))
+                               completionNs: max(tapNow, popNs[slot]), status: status.rawValue, popOrder: popOrder[slot]))
         }
         request.complete(status)
         q.ring.pushUsed(head: request.head, length: request.usedLength)

@@ -12,6 +12,9 @@ public struct TapRecord: Sendable {
     public var submitNs: UInt64
     public var completionNs: UInt64
     public var status: UInt8
+    /// The request's place in its IOThread's pop order (requests of one vq are popped by one
+    /// IOThread, so it orders a vq's requests that share a pop time).
+    public var popOrder: UInt64 = 0
 }
 
 /// The recorder's tap in one IOThread: a single-producer single-consumer ring that the IOThread
@@ -103,7 +106,9 @@ public final class RecordingSink: @unchecked Sendable {
 
     private func collect(olderThan limit: UInt64) {
         for tap in taps { tap.drain { pending.append($0) } }
-        pending.sort { $0.submitNs < $1.submitNs }
+        // By pop time, then pop order: a vq's requests popped in one pass (one clock read) keep
+        // the order the device popped them in.
+        pending.sort { ($0.submitNs, $0.popOrder) < ($1.submitNs, $1.popOrder) }
         var passed = 0
         while passed < pending.count && pending[passed].submitNs < limit {
             var record = pending[passed]

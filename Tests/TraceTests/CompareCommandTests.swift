@@ -27,6 +27,8 @@ struct CompareCommandTests {
             #expect(abs((fidelity["reordered_share"] as? Double ?? -1) - expected.overall.reorderedShare) < 1e-12)
             #expect(fidelity["answer"] as? String == expected.answer)
             #expect(expected.overall.sameRequests && expected.overall.a.requests == 4000)
+            // The recorder keeps each vq's pop order: the replay issued every vq in order.
+            #expect(expected.overall.reorderedShare == 0, "\(expected.answer)")
             #expect((json["recording"] as? [String: Any])?["records"] as? Int == 4000)
             #expect((json["timeline"] as? [Int])?.reduce(0, +) == 4000)
 
@@ -35,6 +37,10 @@ struct CompareCommandTests {
             let html = try String(contentsOfFile: dir.file("\(name).html"), encoding: .utf8)
             #expect(html.contains("<svg") && html.contains("LBA heat map") && html.contains("latency CDF") && html.contains("vda vq1"))
         }
+        // Closed-loop timing keeps each vq's order too.
+        let closed = try runVQTrace(["replay", "a", "--backend", "null", "--timing", "closed", "--record", dir.file("closed.vqt"), "--compare",
+                                     "--no-catalog", "--catalog", catalog], in: dir.path)
+        #expect(closed.status == 0 && closed.output.contains(", 0.00% reordered"), "\(closed.output)")
         let stored = try runVQTrace(["report", "--runs", "1,2", "--format", "json", "--catalog", catalog], in: dir.path)
         #expect(stored.output.contains("fidelity_per_run"), "\(stored.output)")
         let noRecord = try runVQTrace(["replay", "a", "--backend", "null", "--compare", "--catalog", catalog], in: dir.path)
