@@ -81,7 +81,7 @@ let package = Package(
         // The virtio-blk engine: devices, IOThreads (event loops over virtqueues), vCPU drivers.
         .target(
             name: "Engine",
-            dependencies: ["Virtio", "Layout", "BlockBackend", "SystemSupport", "CLinuxShim", "CRingAtomics",
+            dependencies: ["Virtio", "Layout", "BlockBackend", "Units", "SystemSupport", "CLinuxShim", "CRingAtomics",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Histogram", package: "hdrhistogram-swift")]),
 

@@ -169,30 +169,43 @@ extension ImportBenchmark {
 }
 
 extension ReplayBenchmark {
-    /// Open-loop replay at 20k and 100k IOPS for `seconds` each, beside fio --read_iolog.
-    public func report(seconds: Double, layout: String, realtime: Bool) throws -> BenchmarkReport {
-        struct Rate: Encodable {
-            var iops: Double, requests: Int, recorded_ns: UInt64, replayed_ns: UInt64, drift: Double
-            var lateness_ns_p50: UInt64, lateness_ns_p99: UInt64, lateness_ns_p99_9: UInt64, fio_runtime_ms: Double?, fio_drift: Double?
+    /// Open-loop replay at 20k and 100k IOPS for `seconds` each, under each of `settings` on the
+    /// same trace in turn, beside fio --read_iolog of the same requests.
+    public func report(seconds: Double, layout: String, realtime: Bool, settings: [DriverThreads] = [.auto, .perVQ]) throws -> BenchmarkReport {
+        struct Run: Encodable {
+            var iops: Double, driver_threads: String, threads: Int, requests: Int, recorded_ns: UInt64, replayed_ns: UInt64, drift: Double
+            var lateness_ns_p50: UInt64, lateness_ns_p99: UInt64, lateness_ns_p99_9: UInt64
         }
-        var rates: [Rate] = []
-        var rows = [["rate", "requests", "recorded", "vqtrace took", "drift", "lateness p50", "p99", "p99.9", "fio took", "fio drift"]]
+        struct Fio: Encodable { var iops: Double, runtime_ms: Double?, drift: Double? }
+        var runs: [Run] = []
+        var fio: [Fio] = []
+        var rows = [["rate", "driver threads", "requests", "recorded", "vqtrace took", "drift", "lateness p50", "p99", "p99.9"]]
+        let load = try startLoad()
+        defer { stopLoad(load) }
         for rate in [20_000.0, 100_000.0] {
-            let r = try run(iops: rate, seconds: seconds, layout: layout, realtime: realtime)
-            rates.append(Rate(iops: rate, requests: r.requests, recorded_ns: r.recordedNs, replayed_ns: r.replayedNs, drift: r.vqtraceDrift,
-                              lateness_ns_p50: r.latenessNs.p50, lateness_ns_p99: r.latenessNs.p99, lateness_ns_p99_9: r.latenessNs.p999,
-                              fio_runtime_ms: r.fioRuntimeMs, fio_drift: r.fioDrift))
-            rows.append([
-                "\(Int(rate / 1000))k IOPS", "\(r.requests)", TextFormat.duration(r.recordedNs), TextFormat.duration(r.replayedNs),
-                String(format: "%+.2f%%", r.vqtraceDrift * 100), TextFormat.duration(r.latenessNs.p50), TextFormat.duration(r.latenessNs.p99),
-                TextFormat.duration(r.latenessNs.p999), r.fioRuntimeMs.map { String(format: "%.0f ms", $0) } ?? "-",
-                r.fioDrift.map { String(format: "%+.2f%%", $0 * 100) } ?? "-",
-            ])
+            let path = try writeTrace(iops: rate, seconds: seconds)
+            defer { unlink(path) }
+            for setting in settings {
+                let r = try run(tracePath: path, iops: rate, layout: layout, driverThreads: setting, realtime: realtime)
+                runs.append(Run(iops: rate, driver_threads: setting.description, threads: r.threads, requests: r.requests, recorded_ns: r.recordedNs,
+                                replayed_ns: r.replayedNs, drift: r.vqtraceDrift, lateness_ns_p50: r.latenessNs.p50,
+                                lateness_ns_p99: r.latenessNs.p99, lateness_ns_p99_9: r.latenessNs.p999))
+                rows.append([
+                    "\(Int(rate / 1000))k IOPS", "\(setting) (\(r.threads))", "\(r.requests)", TextFormat.duration(r.recordedNs),
+                    TextFormat.duration(r.replayedNs), String(format: "%+.3f%%", r.vqtraceDrift * 100), TextFormat.duration(r.latenessNs.p50),
+                    TextFormat.duration(r.latenessNs.p99), TextFormat.duration(r.latenessNs.p999),
+                ])
+            }
+            let recorded = Double(runs.last?.recorded_ns ?? 1)
+            let fioMs = try? fioReplay(tracePath: path)
+            fio.append(Fio(iops: rate, runtime_ms: fioMs, drift: fioMs.map { $0 * 1e6 / recorded - 1 }))
         }
-        struct Document: Encodable { var component = "replay"; var layout: String, realtime: Bool, rates: [Rate] }
-        var text = "open-loop replay on the null backend (8 vqs, layout \(layout)\(realtime ? ", SCHED_FIFO drivers" : "")) beside fio --read_iolog with the null engine\n"
-        text += TextFormat.table(rows, rightAligned: Set(1..<10))
-        text.removeLast()
-        return BenchmarkReport(text: text, json: try TextFormat.json(Document(layout: layout, realtime: realtime, rates: rates)))
+        struct Document: Encodable { var component = "replay"; var layout: String, realtime: Bool, competing_load: Int, runs: [Run], fio: [Fio] }
+        var text = "open-loop replay on the null backend (8 vqs, layout \(layout)\(realtime ? ", SCHED_FIFO drivers" : "")"
+            + "\(competingLoad > 0 ? ", \(competingLoad) busy-loop process\(competingLoad == 1 ? "" : "es") beside it" : ""))\n"
+        text += TextFormat.table(rows, rightAligned: Set(2..<9))
+        text += "fio --read_iolog of the same requests (null engine): "
+            + fio.map { f in "\(Int(f.iops / 1000))k IOPS " + (f.drift.map { String(format: "%+.2f%%", $0 * 100) } ?? "not run") }.joined(separator: ", ")
+        return BenchmarkReport(text: text, json: try TextFormat.json(Document(layout: layout, realtime: realtime, competing_load: competingLoad, runs: runs, fio: fio)))
     }
 }

@@ -21,6 +21,8 @@ public struct EngineBenchmark: Sendable {
     public var merge: Bool
     public var seed: UInt64
     public var deviceSafety: DeviceSafety?
+    /// OS threads for the vCPU drivers (one per vq is what fio's numjobs does).
+    public var driverThreads = DriverThreads.auto
     public var fillProgress: TargetFill.ProgressHandler?
     public var shouldStop: (@Sendable () -> Bool)?
 
@@ -60,6 +62,7 @@ public struct EngineBenchmark: Sendable {
         job.deviceSafety = deviceSafety
         job.fillProgress = fillProgress
         job.shouldStop = shouldStop
+        job.driverThreads = driverThreads
         let result = try Engine.run(job) { _, vq in
             IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
         }

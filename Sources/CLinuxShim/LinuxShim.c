@@ -9,6 +9,7 @@
 #include <linux/fiemap.h>
 #include <stdlib.h>
 #include <sys/xattr.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <stdio.h>
@@ -73,6 +74,32 @@ int linux_wait_readable(int fd, int64_t timeout_ns) {
     struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
     struct timespec t = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
     return ppoll(&p, 1, timeout_ns < 0 ? NULL : &t, NULL);
+}
+
+int linux_allowed_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
+int linux_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int linux_epoll_add(int epfd, int fd, uint64_t token) {
+    struct epoll_event event = { .events = EPOLLIN, .data = { .u64 = token } };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int linux_epoll_wait_tokens(int epfd, uint64_t *tokens, int max, int64_t timeout_ns) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    struct timespec t = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+    int n = epoll_pwait2(epfd, events, max, timeout_ns < 0 ? NULL : &t, NULL);
+    for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
+    return n;
 }
 
 void linux_sleep_until(uint64_t deadline_ns) {

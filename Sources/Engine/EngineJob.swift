@@ -22,6 +22,8 @@ public struct EngineJob: Sendable {
     public var writes: Bool = true
     /// What a block-device target may be used for; nil refuses block devices.
     public var deviceSafety: DeviceSafety?
+    /// How many OS threads run the vCPU drivers (one driver per vq).
+    public var driverThreads = DriverThreads.auto
     /// vCPU drivers run under SCHED_FIFO (open-loop replay keeps its schedule on a busy host).
     public var realtimeDrivers = false
     /// Grow a file target with holes instead of allocating it; then only `targetReadRanges`

@@ -14,6 +14,8 @@ public struct EngineResult: Sendable {
     public var interrupted = false
     /// How the target was made fit to measure before the run (kind `.null` for the null backend).
     public var targetPreparation = TargetPreparation.none
+    /// The OS threads that ran the vCPU drivers (`EngineJob.driverThreads` resolved).
+    public var driverThreads = 0
 
     public var requests: UInt64 { queues.reduce(0) { $0 + $1.requests } }
 }

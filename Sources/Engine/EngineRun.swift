@@ -97,16 +97,13 @@ public enum Engine {
 
         let stop = StopFlag()
         var drivers: [VCPUDriver<Source>] = []
-        var vcpu = 0
         for (d, device) in devices.enumerated() {
             for vq in 0..<device.queues.count {
                 drivers.append(try VCPUDriver(device: device, vq: vq, source: source(d, vq), depth: job.depth, maxBlock: job.maxBlock,
-                                              stop: stop, pollForCompletions: job.pollForCompletions,
-                                              cpus: planner.vcpuDriver(vcpu), clock: job.clock,
-                                              realtime: job.realtimeDrivers))
-                vcpu += 1
+                                              stop: stop, pollForCompletions: job.pollForCompletions, clock: job.clock))
             }
         }
+        let threads = try makeDriverThreads(drivers, job: job, iothreads: iothreads.count, stop: stop, planner: &planner)
 
         // Run time is measured on CLOCK_MONOTONIC: a wall-clock step (NTP, a suspended VM
         // resumed) must neither end a run early nor stretch its IOPS.
@@ -115,11 +112,11 @@ public enum Engine {
         for t in iothreads { try t.start() }
         // A little lead, so that every driver thread is running when the first deadline falls.
         job.clock.start(at: monotonicNs() + 2_000_000)
-        for driver in drivers { try driver.start() }
+        for thread in threads { try thread.start() }
         // Until every driver is done: the duration's end, or an interruption, stops them.
         let deadlineNs = job.duration.map { startedNs + UInt64(max(0, $0) * 1e9) }
         var interrupted = false
-        var running = drivers[...]
+        var running = threads[...]
         while let next = running.first {
             // Wakes as soon as the driver ends; otherwise at most every 20 ms to check the clock.
             let remaining = deadlineNs.map { Double($0 - min($0, monotonicNs())) / 1e9 } ?? 0.02
@@ -135,7 +132,7 @@ public enum Engine {
                 stop.raise()
             }
         }
-        for driver in drivers { driver.join() }
+        for thread in threads { thread.join() }
         let wall = Double(monotonicNs() - startedNs) / 1e9
         let statistics = iothreads.map { $0.stop() }
         job.recording?.finish()
@@ -144,6 +141,23 @@ public enum Engine {
         for device in devices { if let reason = device.brokenReason { broken[device.config.name] = reason } }
         return EngineResult(
             iothreads: statistics, queues: drivers.map(\.statistics), wallSeconds: wall,
-            failures: drivers.compactMap(\.failure), brokenDevices: broken, interrupted: interrupted)
+            failures: drivers.compactMap(\.failure), brokenDevices: broken, interrupted: interrupted,
+            driverThreads: threads.count)
+    }
+
+    /// Groups the drivers onto `job.driverThreads` threads: driver i (counted over every
+    /// device's vqs) goes to thread i mod N, so that a device's vqs spread over the threads.
+    static func makeDriverThreads<Source: RequestSource>(
+        _ drivers: [VCPUDriver<Source>], job: EngineJob, iothreads: Int, stop: StopFlag, planner: inout CPUPinPlanner
+    ) throws -> [DriverThread<Source>] {
+        let count = job.driverThreads.resolve(vqs: drivers.count, iothreads: iothreads)
+        var groups = [[VCPUDriver<Source>]](repeating: [], count: count)
+        for (i, driver) in drivers.enumerated() { groups[i % count].append(driver) }
+        return try groups.enumerated().map { t, group in
+            // Named after its only vq, or numbered (15 characters show in top).
+            let name = group.count == 1 ? "vcpu-\(group[0].device.config.name)-\(group[0].vq)" : "vcpu-drivers-\(t)"
+            return try DriverThread(name: name, drivers: group, stop: stop, cpus: planner.vcpuDriver(t),
+                                    poll: job.pollForCompletions, realtime: job.realtimeDrivers)
+        }
     }
 }

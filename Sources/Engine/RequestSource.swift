@@ -8,12 +8,16 @@ public struct PlannedRequest: Sendable, Equatable {
     public var length: UInt32
     /// Open-loop replay: the CLOCK_MONOTONIC time (ns) the request is due; 0 = as soon as possible.
     public var deadlineNs: UInt64
+    /// The source's own number for the request, handed back in `completed` (the engine does
+    /// not look at it).
+    public var tag: UInt64
 
-    public init(type: VirtioBlkRequestType, sector: UInt64, length: UInt32, deadlineNs: UInt64 = 0) {
+    public init(type: VirtioBlkRequestType, sector: UInt64, length: UInt32, deadlineNs: UInt64 = 0, tag: UInt64 = 0) {
         self.type = type
         self.sector = sector
         self.length = length
         self.deadlineNs = deadlineNs
+        self.tag = tag
     }
 }
 
@@ -25,6 +29,9 @@ public enum SourceStep: Sendable {
     case waitForCompletion
     /// Nothing, ever again.
     case exhausted
+    /// Nothing yet: the source's data has not arrived (a trace feed behind). The driver
+    /// notifies the device of what it holds and asks again soon; a source never blocks it.
+    case notReady
 }
 
 /// Where a vCPU driver's requests come from: a synthetic pattern (`IOPattern`), a trace being
@@ -39,11 +46,15 @@ public protocol RequestSource {
     mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer)
     /// Sees a completed request (its status and, for reads, its data). The default ignores it.
     mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer)
+    /// The driver stopped for good before the source was exhausted (its device broke): a source
+    /// fed from elsewhere lets its feeder drop what is left. The default does nothing.
+    mutating func abandoned()
 }
 
 extension RequestSource {
     public mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer) {}
     public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {}
+    public mutating func abandoned() {}
 }
 
 /// A source whose requests do not depend on what is in flight: it only says the next one, and

@@ -8,4 +8,6 @@ public final class RunClock: Sendable {
     /// CLOCK_MONOTONIC ns of the run's start; 0 until the engine starts the drivers.
     public var epochNs: UInt64 { epoch.load(ordering: .acquiring) }
     func start(at ns: UInt64) { epoch.store(ns, ordering: .releasing) }
+    /// CLOCK_MONOTONIC now, ns: the clock deadlines and the engine's timestamps are on.
+    @inline(__always) public static var nowNs: UInt64 { monotonicNs() }
 }

@@ -1,5 +1,4 @@
 import CLinuxShim
-import Dispatch
 import Histogram
 import Synchronization
 import Virtio
@@ -7,10 +6,27 @@ import Virtio
 import Glibc
 #endif
 
-/// The guest side of one virtqueue: a dedicated thread that plays a vCPU running the guest's
-/// virtio-blk driver. It keeps up to `depth` requests in flight from its source, kicks the
-/// queue's ioeventfd when the ring asks for it, and sleeps on the queue's irqfd (or polls) for
-/// completions, recording each request's latency.
+/// What a vCPU driver waits for after `service()`: its driver thread sleeps until the earliest
+/// of its drivers' waits. A completion on a driver's irqfd wakes the thread in every case but
+/// `finished` (interrupts are enabled whenever requests are in flight, unless polling).
+enum DriverWait: Equatable {
+    /// The deadline of the request it holds.
+    case deadline(UInt64)
+    /// Only a completion.
+    case completion
+    /// Its source's data (a trace feed behind): ask again soon.
+    case source
+    /// Nothing: exhausted and drained, stopped and drained, or failed.
+    case finished
+}
+
+/// The guest side of one virtqueue: the virtio-blk driver of one vCPU. It keeps up to `depth`
+/// requests in flight from its source, kicks the queue's ioeventfd when the ring asks for it,
+/// and reaps completions (its irqfd tells its driver thread), recording each request's latency.
+///
+/// A driver has no thread of its own: a `DriverThread` serves one or several, calling
+/// `service()` when a deadline falls or a completion arrives. Requests of this vq go only onto
+/// this vq's ring, in the source's order.
 public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     public let device: VirtioBlkDevice
     /// The device's own guest memory, where this driver keeps its rings and buffers.
@@ -25,8 +41,6 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     @exclusivity(unchecked) public private(set) var statistics = QueueStatistics()
     private let ring: SplitVirtqueueDriver
     private let stop: StopFlag
-    private let cpus: [Int]
-    private var thread: OSThread?
     // Per slot (0..<depth): guest addresses and the request in it.
     private let headerAddress: UInt64
     private let statusAddress: UInt64
@@ -38,23 +52,21 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     private let submittedAt: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var freeSlots: [Int]
     private let clock: RunClock
-    /// Run under SCHED_FIFO so that a deadline's wake-up is not queued behind other threads.
-    private let realtime: Bool
-    /// The error when SCHED_FIFO was refused (not root, or RLIMIT_RTPRIO); the driver runs on.
-    @exclusivity(unchecked) public private(set) var realtimeError: Int32 = 0
-    /// The request the source gave that waits for its deadline.
+    /// The request the source gave that waits for its deadline (or for a free slot).
     @exclusivity(unchecked) private var held: PlannedRequest?
-    /// Below this, a wait for a deadline spins instead of sleeping (wake-ups take tens of µs).
-    /// Longer spins caught more deadlines at 20k IOPS here but starved the IOThreads at 100k,
-    /// whose requests then queued for milliseconds (measured on 2 vCPUs with 8 drivers).
-    private let spinNs: UInt64 = 20_000
+    /// Slots added to the ring since the last publish: their submit time (and lateness) is
+    /// taken when the device is told, not when they were written.
+    private let unpublished: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var unpublishedCount = 0
+    @exclusivity(unchecked) private var exhausted = false
+    @exclusivity(unchecked) private(set) var isFinished = false
     /// The first error that stopped the driver (a ring the device broke, say).
     @exclusivity(unchecked) public private(set) var failure: String?
 
     static var indirectEntries: Int { VCPUDriverArea.indirectEntries }
 
     public init(device: VirtioBlkDevice, vq: Int, source: Source, depth: Int, maxBlock: Int, stop: StopFlag,
-                pollForCompletions: Bool = false, cpus: [Int] = [], clock: RunClock = RunClock(), realtime: Bool = false) throws {
+                pollForCompletions: Bool = false, clock: RunClock = RunClock()) throws {
         guard let mapping = device.mapping, vq < device.driverAreas.count else {
             throw EngineError.configuration("vq \(vq) of \(device.config.name) is served for a foreign driver; it has no room for a vCPU driver")
         }
@@ -73,10 +85,8 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         dataSlotBytes = VCPUDriverArea.dataSlotBytes(maxBlock: maxBlock)
         self.source = source
         self.stop = stop
-        self.cpus = cpus
         self.pollForCompletions = pollForCompletions
         self.clock = clock
-        self.realtime = realtime
         // The driver accepts what the device offers; with INDIRECT_DESC (the default, as Linux
         // guests negotiate it) a request takes one ring descriptor, so depth can reach Q.
         let features = device.config.features
@@ -94,6 +104,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         buffers = .allocate(capacity: depth * 3)
         planned = .allocate(capacity: depth)
         submittedAt = .allocate(capacity: depth)
+        unpublished = .allocate(capacity: depth)
         freeSlots = Array((0..<depth).reversed())
         statistics.device = device.config.name
         statistics.vq = vq
@@ -103,19 +114,14 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         buffers.deallocate()
         planned.deallocate()
         submittedAt.deallocate()
+        unpublished.deallocate()
     }
 
-    public func start() throws {
-        thread = try OSThread.start(name: "vcpu-\(device.config.name)-\(vq)", cpus: cpus) { [self] in run() }
-    }
-
-    public func join() {
-        thread?.join()
-        thread = nil
-    }
-
-    /// Waits up to `timeout` for the driver's thread to end; true when it has (or never started).
-    func waitFinished(timeout: DispatchTime) -> Bool { thread?.waitFinished(timeout: timeout) ?? true }
+    /// The irqfd its driver thread waits on.
+    var callFD: Int32 { device.queues[vq].callFD }
+    /// Whether the device has completed requests not reaped yet (for polling driver threads).
+    var hasCompletions: Bool { ring.hasUsed }
+    var inFlight: Int { depth - freeSlots.count }
 
     /// Guest address of a slot's data buffer (4 KiB aligned, for O_DIRECT).
     @inline(__always) private func dataAddress(_ slot: Int) -> UInt64 {
@@ -162,54 +168,90 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         pointer(status.address, 1).storeBytes(of: 0xFF, as: UInt8.self)
         guard ring.add(UnsafeBufferPointer(start: b, count: count), token: UInt64(slot)) != nil else { return false }
         planned[slot] = request
-        let now = monotonicNs()
-        submittedAt[slot] = now
-        if statistics.firstSubmitNs == 0 { statistics.firstSubmitNs = now }
-        statistics.lastSubmitNs = now
-        if request.deadlineNs > 0 { _ = statistics.lateness.record(now > request.deadlineNs ? now - request.deadlineNs : 0) }
+        unpublished[unpublishedCount] = slot
+        unpublishedCount += 1
         return true
     }
 
-    private func run() {
-        let queue = device.queues[vq]
-        // Timed sleeps wake within a few µs instead of the default 50 µs slack.
-        linux_set_timer_slack(1_000)
-        if realtime { realtimeError = linux_set_realtime(10) }
-        _ = ring.enableInterrupts()
-        var exhausted = false
+    /// Publishes what was added, kicks when the ring asks for it, and stamps those requests with
+    /// the moment the device could see them: their submit time and their lateness.
+    private func notify() {
+        guard unpublishedCount > 0 else { return }
+        let now = monotonicNs()
+        if ring.publish() {
+            _ = linux_eventfd_write(device.queues[vq].kickFD, 1)
+            statistics.kicks += 1
+        }
+        for i in 0..<unpublishedCount {
+            let slot = unpublished[i]
+            submittedAt[slot] = now
+            let deadline = planned[slot].deadlineNs
+            if deadline > 0 { _ = statistics.lateness.record(now > deadline ? now - deadline : 0) }
+        }
+        unpublishedCount = 0
+        if statistics.firstSubmitNs == 0 { statistics.firstSubmitNs = now }
+        statistics.lastSubmitNs = now
+    }
+
+    /// Stops the driver for good with `reason`; its source hears that it was abandoned.
+    private func fail(_ reason: String) -> DriverWait {
+        if failure == nil { failure = reason }
+        isFinished = true
+        source.abandoned()
+        return .finished
+    }
+
+    /// The irqfd said something: counts the interrupt (its value is read, so the wait re-arms).
+    func interrupted() {
+        var value: UInt64 = 0
+        while linux_eventfd_read(device.queues[vq].callFD, &value) != 0 {
+            if errno != EINTR { return }
+        }
+        statistics.interrupts += 1
+    }
+
+    /// Arms the queue's interrupts (or turns them off for a polling thread) before the first `service()`.
+    func begin() {
+        if pollForCompletions { ring.disableInterrupts() } else { _ = ring.enableInterrupts() }
+    }
+
+    /// Submits what is due (up to the depth), tells the device, reaps what completed, and says
+    /// what the driver waits for next. Never blocks: a source whose data is not there says so.
+    func service() -> DriverWait {
+        if isFinished { return .finished }
         while true {
-            // Submit what is due, up to the queue depth.
-            var added = 0
             var dueAt: UInt64 = 0
+            var sourceBehind = false
             if !stop.isRaised {
+                var now: UInt64 = 0
                 while !freeSlots.isEmpty {
-                    if held == nil {
+                    if held == nil && !exhausted {
                         switch source.step(inFlight: depth - freeSlots.count) {
                         case .submit(let request): held = request
                         case .waitForCompletion: break
                         case .exhausted: exhausted = true
+                        case .notReady: sourceBehind = true
                         }
                     }
                     guard let request = held else { break }
-                    if request.deadlineNs > 0 && monotonicNs() < request.deadlineNs {
-                        dueAt = request.deadlineNs
-                        break
+                    if request.deadlineNs > 0 && now < request.deadlineNs {
+                        now = monotonicNs()
+                        if now < request.deadlineNs {
+                            dueAt = request.deadlineNs
+                            break
+                        }
                     }
                     let slot = freeSlots.removeLast()
                     guard add(request, slot: slot) else {
                         freeSlots.append(slot)
-                        failure = "vq \(vq): ring full with \(depth - freeSlots.count) requests in flight"
-                        break
+                        notify()
+                        return fail("vq \(vq): ring full with \(depth - freeSlots.count) requests in flight")
                     }
                     held = nil
-                    added += 1
                 }
             }
-            if added > 0 && ring.publish() {
-                _ = linux_eventfd_write(queue.kickFD, 1)
-                statistics.kicks += 1
-            }
-            // Reap what is done.
+            // Before anything else: a request is late from its deadline to this moment.
+            notify()
             var reaped = 0
             do {
                 while let used = try ring.reap() {
@@ -217,46 +259,23 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
                     reaped += 1
                 }
             } catch {
-                failure = "vq \(vq): \(error)"
-                return
+                return fail("vq \(vq): \(error)")
             }
             let inFlight = depth - freeSlots.count
-            if inFlight == 0 && (stop.isRaised || (exhausted && held == nil)) { return }
-            if reaped > 0 { continue }
-            if inFlight == 0 && dueAt == 0 { continue }
-
-            // Wait: for a completion, for the next deadline, or both.
-            if dueAt > 0 {
-                let now = monotonicNs()
-                if dueAt > now + spinNs {
-                    if inFlight > 0 {
-                        if !ring.enableInterrupts() && linux_wait_readable(queue.callFD, Int64(dueAt - now - spinNs)) > 0 {
-                            var value: UInt64 = 0
-                            _ = linux_eventfd_read(queue.callFD, &value)
-                            statistics.interrupts += 1
-                        }
-                    } else {
-                        linux_sleep_until(dueAt - spinNs)
-                    }
-                } else {
-                    // The last microseconds: spin, reaping what completes meanwhile.
-                    while monotonicNs() < dueAt && !ring.hasUsed {}
-                }
-            } else if ring.enableInterrupts() {
-                continue
-            } else if pollForCompletions {
-                while !ring.hasUsed && !device.isBroken {}
-            } else {
-                var value: UInt64 = 0
-                while linux_eventfd_read(queue.callFD, &value) != 0 {
-                    if errno != EINTR { break }
-                }
-                statistics.interrupts += 1
+            if inFlight == 0 && (stop.isRaised || (exhausted && held == nil)) {
+                isFinished = true
+                return .finished
             }
-            if device.isBroken {
-                failure = "device \(device.config.name) is broken: \(device.brokenReason ?? "")"
-                return
-            }
+            if reaped > 0 { continue }  // slots came free, or the source may go on
+            if device.isBroken { return fail("device \(device.config.name) is broken: \(device.brokenReason ?? "")") }
+            // Re-armed, then re-checked: a completion that raced the arming is reaped now.
+            if inFlight > 0 && !pollForCompletions && ring.enableInterrupts() { continue }
+            if dueAt > 0 { return .deadline(dueAt) }
+            if sourceBehind { return .source }
+            if inFlight > 0 { return .completion }
+            // Nothing in flight and nothing to send yet (a closed source waiting on a depth that
+            // only the clock changes): ask again soon rather than spin here.
+            return .source
         }
     }
 

@@ -1,3 +1,5 @@
+import Engine
+
 /// How a trace is replayed.
 public struct ReplayOptions: Sendable {
     /// When each request is issued.
@@ -6,6 +8,10 @@ public struct ReplayOptions: Sendable {
         case open
         /// When the queue's recorded in-flight depth allows (needs completion times).
         case closed
+        /// Closed loop that keeps the guest's idle time: when the recorded depth allows and a
+        /// recorded gap after what the request followed (the completion of an earlier request,
+        /// or the previous submission), as it happened in the replay.
+        case think
         /// As fast as possible, up to the depth cap per queue.
         case afap
     }
@@ -41,6 +47,8 @@ public struct ReplayOptions: Sendable {
     public var latenessWarnNs: UInt64 = 1_000_000
     /// Largest request replayed; longer ones are skipped and counted.
     public var maxRequestBytes: Int = 1 << 20
+    /// How many OS threads run the vCPU drivers (see `DriverThreads`).
+    public var driverThreads = DriverThreads.auto
 
     public init() {}
 }

@@ -46,6 +46,8 @@ public struct ReplayResult: Sendable {
     public var damagedChunks: [DamagedChunk]
     /// The replayed file's `TraceReader.fingerprint`, stored with the run.
     public var traceFingerprint: String
+    /// The `--driver-threads` setting; `engine.driverThreads` is what it came to.
+    public var driverThreads: DriverThreads
     /// Stopped early by `shouldStop`: the figures cover only part of the window.
     public var interrupted: Bool { engine.interrupted }
     /// How the target was made fit to measure (created, filled, checked) before the run.
@@ -174,6 +176,7 @@ public enum ReplayRunner {
         job.sparseTarget = sparseTarget
         job.fillProgress = fillProgress
         job.realtimeDrivers = realtime
+        job.driverThreads = options.driverThreads
         job.recording = recording
         job.shouldStop = shouldStop
         // Each copy starts at its own seeded offset.
@@ -217,7 +220,7 @@ public enum ReplayRunner {
         let windowFirst = span?.first ?? 0
         let windowLast = span?.last ?? 0
         var warnings: [String] = []
-        let scheduleMissed = options.timing == .open && lateness.totalCount > 0 && lateness.valueAtPercentile(99) > options.latenessWarnNs
+        let scheduleMissed = (options.timing == .open || options.timing == .think) && lateness.totalCount > 0 && lateness.valueAtPercentile(99) > options.latenessWarnNs
         if scheduleMissed {
             warnings.append("the host could not keep the schedule: lateness p99 \(lateness.valueAtPercentile(99) / 1000) µs is above \(options.latenessWarnNs / 1000) µs; the numbers measure the replayer, not the layout")
         }
@@ -230,7 +233,7 @@ public enum ReplayRunner {
             engine: engine, layout: layout, replayed: replayed, skipped: skipped, lateness: lateness,
             scheduledNs: windowLast >= windowFirst ? UInt64(Double(windowLast - windowFirst) / options.speed) : 0,
             replayedNs: lastSubmit >= firstSubmit ? lastSubmit - firstSubmit : 0, warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "), scheduleMissed: scheduleMissed,
-            traceErrors: traceErrors, damagedChunks: damaged, traceFingerprint: reader.fingerprint)
+            traceErrors: traceErrors, damagedChunks: damaged, traceFingerprint: reader.fingerprint, driverThreads: options.driverThreads)
     }
 }
 

@@ -10,9 +10,11 @@ public final class SourceTally: @unchecked Sendable {
     public init() {}
 }
 
-/// One vq's recorded stream as a vCPU driver's request source. It reads ahead from its own
-/// trace reader (one decoded chunk in memory) and decides when each request may go:
-/// open-loop at its deadline, closed-loop when the recorded in-flight depth allows, or at once.
+/// One vq's recorded stream as a vCPU driver's request source. Its records come from the
+/// replay's feed (decoded ahead on the feed's thread); it decides when each request may go:
+/// open-loop at its deadline, closed-loop when the recorded in-flight depth allows, with think
+/// time also after the recorded gap since what it followed, or at once. It never waits: a
+/// feed that is behind makes it say `.notReady`.
 public struct TraceReplaySource: RequestSource {
     public let options: ReplayOptions
     private let feed: ReplayFeed
@@ -24,7 +26,11 @@ public struct TraceReplaySource: RequestSource {
     private var done = false
     /// Completion times of this queue's earlier recorded requests still in flight at the
     /// current request's submit time (a min-heap): its size is the recorded depth.
-    private var recordedInFlight = MinHeap<UInt64>()
+    private var recordedInFlight = MinHeap<RecordedCompletion>()
+    /// Think timing: what each request followed, and when the replay did it.
+    private var think: ThinkTime?
+    /// The number of the next request handed out (its `PlannedRequest.tag`).
+    private var nextTag: UInt64 = 0
     public let tally: SourceTally
 
     /// - Parameter feed: reads the trace ahead for every queue of the run (one reader thread).
@@ -37,22 +43,25 @@ public struct TraceReplaySource: RequestSource {
         self.feed = feed
         queue = QueueKey(device: device, vq: vq)
         done = !enabled
+        if options.timing == .think { think = ThinkTime() }
     }
 
     public var isExhausted: Bool { done && lookahead == nil }
 
-    public mutating func next() -> PlannedRequest? {
-        if case .submit(let request) = step(inFlight: 0) { return request }
-        return nil
-    }
-
-    /// The next record worth replaying, or nil at the end.
-    private mutating func peek() -> TraceRecord? {
+    /// The next record worth replaying; nil at the end, or (with `behind`) when the feed has not
+    /// got there yet.
+    private mutating func peek(behind: inout Bool) -> TraceRecord? {
         while lookahead == nil && !done {
             do {  // (a block, so that `continue` skips a record)
-                guard var record = feed.next(for: queue) else {
+                var record: TraceRecord
+                switch feed.next(for: queue) {
+                case .record(let next): record = next
+                case .end:
                     done = true
-                    break
+                    continue
+                case .notYet:
+                    behind = true
+                    return nil
                 }
                 switch record.type {
                 case .write where options.writes == .skip:
@@ -81,30 +90,109 @@ public struct TraceReplaySource: RequestSource {
     }
 
     public mutating func step(inFlight: Int) -> SourceStep {
-        guard let record = peek() else { return .exhausted }
+        var behind = false
+        guard let record = peek(behind: &behind) else { return behind ? .notReady : .exhausted }
+        var deadline: UInt64 = 0
         switch options.timing {
         case .afap:
             break
-        case .closed:
-            // Drop the recorded requests that had completed when this one was submitted.
+        case .closed, .think:
+            // Drop the recorded requests that had completed when this one was submitted; the
+            // latest of them is the completion this one may have followed.
+            while let first = recordedInFlight.min, first.ns <= record.submitNs {
+                recordedInFlight.popMin()
+                think?.recordedCompletion(first)
+            }
             // Without completion times there is no recorded depth: such requests go at once.
-            while let first = recordedInFlight.min, first <= record.submitNs { recordedInFlight.popMin() }
             if record.completionNs != nil && inFlight > recordedInFlight.count { return .waitForCompletion }
+            if think != nil {
+                let origin = clock.epochNs + offsetNs
+                guard let due = think!.deadline(of: record, tag: nextTag, origin: origin, speed: options.speed) else { return .waitForCompletion }
+                deadline = due
+            }
         case .open:
-            break
-        }
-        lookahead = nil
-        if options.timing == .closed, let completion = record.completionNs { recordedInFlight.push(completion) }
-        tally.replayed += 1
-        var deadline: UInt64 = 0
-        if options.timing == .open {
             let relative = Double(record.submitNs - min(record.submitNs, options.fromNs)) / options.speed
             deadline = clock.epochNs + offsetNs + UInt64(relative)
         }
+        lookahead = nil
+        if let completion = record.completionNs, options.timing == .closed || options.timing == .think {
+            recordedInFlight.push(RecordedCompletion(ns: completion, tag: nextTag))
+        }
+        think?.submitted(record, deadline: deadline)
+        tally.replayed += 1
         let type = VirtioBlkRequestType(rawValue: record.type.rawValue) ?? .read
-        return .submit(PlannedRequest(type: type, sector: record.sector, length: record.type == .flush ? 0 : record.length, deadlineNs: deadline))
+        defer { nextTag += 1 }
+        return .submit(PlannedRequest(type: type, sector: record.sector, length: record.type == .flush ? 0 : record.length,
+                                      deadlineNs: deadline, tag: nextTag))
     }
 
     public mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer) {}
-    public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {}
+
+    public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {
+        think?.replayedCompletion(tag: request.tag)
+    }
+
+    /// The driver stopped for good (its device broke): the feed stops reading for this vq.
+    public mutating func abandoned() {
+        feed.drop(queue)
+        done = true
+        lookahead = nil
+    }
+}
+
+/// A recorded request's completion time and the number the source gave the request.
+struct RecordedCompletion: Comparable {
+    var ns: UInt64
+    var tag: UInt64
+    static func < (a: Self, b: Self) -> Bool { (a.ns, a.tag) < (b.ns, b.tag) }
+}
+
+/// Think-time closed-loop timing, as //TRACE's think-limited replay: a request goes a recorded
+/// gap after what it followed in the recording, the completion of an earlier request (when one
+/// came after the previous submission) or the previous submission, measured from when that
+/// happened in the replay; the recorded depth still applies. A guest's idle time is kept, and
+/// a faster or slower device moves what follows its completions.
+struct ThinkTime {
+    /// Replay completion times by tag, modulo their count; `completedTag` says whose it is.
+    private static let remembered = 8192
+    private var completedAt = [UInt64](repeating: 0, count: remembered)
+    private var completedTag = [UInt64](repeating: .max, count: remembered)
+    /// The latest recorded completion so far at or before the current record's submit time.
+    private var lastCompletion: RecordedCompletion?
+    /// The previous request: its recorded submit time and when the replay submitted it.
+    private var previous: (recordedNs: UInt64, replayedNs: UInt64)?
+
+    mutating func recordedCompletion(_ completion: RecordedCompletion) {
+        if completion.ns >= lastCompletion?.ns ?? 0 { lastCompletion = completion }
+    }
+
+    /// When `record` (to get `tag`) may go, or nil when the completion it followed has not
+    /// happened in the replay yet.
+    func deadline(of record: TraceRecord, tag: UInt64, origin: UInt64, speed: Double) -> UInt64? {
+        guard let previous else { return origin }
+        var base = previous.replayedNs
+        var since = previous.recordedNs
+        if let completion = lastCompletion, completion.ns >= previous.recordedNs {
+            let slot = Int(completion.tag % UInt64(Self.remembered))
+            if completedTag[slot] == completion.tag {
+                base = completedAt[slot]
+                since = completion.ns
+            } else if tag - completion.tag < UInt64(Self.remembered) {
+                return nil  // still in flight in the replay
+            }
+            // (Older than what is remembered: the previous submission is the anchor.)
+        }
+        let gap = record.submitNs >= since ? Double(record.submitNs - since) / speed : 0
+        return max(base &+ UInt64(gap), 1)
+    }
+
+    mutating func submitted(_ record: TraceRecord, deadline: UInt64) {
+        previous = (record.submitNs, max(deadline, RunClock.nowNs))
+    }
+
+    mutating func replayedCompletion(tag: UInt64) {
+        let slot = Int(tag % UInt64(Self.remembered))
+        completedAt[slot] = RunClock.nowNs
+        completedTag[slot] = tag
+    }
 }

@@ -19,6 +19,8 @@ public struct ModelRecording: Sendable {
     public var depth: Int
     public var safety = DeviceSafety()
     public var sparseTarget = false
+    /// OS threads for the vCPU drivers.
+    public var driverThreads = DriverThreads.auto
 
     public init(model: WorkloadModel, layout: String, target: String?, backend: BackendKind, depth: Int) {
         self.model = model
@@ -55,6 +57,7 @@ public struct ModelRecording: Sendable {
         var options = ReplayOptions()
         options.timing = .open
         options.depth = depth
+        options.driverThreads = driverThreads
         let result = try ReplayRunner.run(tracePath: schedule, target: target, layoutSpec: layout, backend: backend, options: options,
                                           safety: safety, sparseTarget: sparseTarget, recording: sink, fillProgress: fillProgress,
                                           shouldStop: shouldStop)

@@ -41,6 +41,8 @@ public struct ReplayDocument: Encodable, Sendable {
     public var recording: RecordingFigures?
     /// With `--compare`: the recording against the trace.
     public var fidelity: Fidelity?
+    /// The `--driver-threads` setting and the threads it made.
+    public var driverThreads: DriverThreadFigures
 
     public struct RecordingFigures: Encodable, Sendable {
         public var path: String
@@ -59,7 +61,7 @@ public struct ReplayDocument: Encodable, Sendable {
         case fioVersion = "fio version", trace, layout, backend, timing, speed, target, runId = "run_id", jobs, iothreads, vqs
         case replayed, skipped, scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns", warning, failures
         case traceErrors = "trace_errors", damagedChunks = "damaged_chunks", targetPreparation = "target_preparation"
-        case timeline, timelineBucketNs = "timeline_bucket_ns", recording, fidelity
+        case timeline, timelineBucketNs = "timeline_bucket_ns", recording, fidelity, driverThreads = "driver_threads"
     }
 
     public init(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions, target: String?, runId: Int64?) {
@@ -84,6 +86,7 @@ public struct ReplayDocument: Encodable, Sendable {
         traceErrors = result.traceErrors
         damagedChunks = result.damagedChunks.map { DamagedChunkFigures(chunk: $0.index, recordsLost: $0.records, problem: $0.error.description) }
         targetPreparation = result.targetPreparation
+        driverThreads = DriverThreadFigures(setting: result.driverThreads.description, threads: engine.driverThreads)
         var sum: [UInt64] = []
         for q in engine.queues {
             if sum.count < q.timeline.count { sum += [UInt64](repeating: 0, count: q.timeline.count - sum.count) }
@@ -116,6 +119,7 @@ public struct ReplayDocument: Encodable, Sendable {
         try c.encode(traceErrors, forKey: .traceErrors)
         try c.encode(damagedChunks, forKey: .damagedChunks)
         try c.encode(targetPreparation, forKey: .targetPreparation)
+        try c.encode(driverThreads, forKey: .driverThreads)
         try c.encode(timeline, forKey: .timeline)
         try c.encode(timelineBucketNs, forKey: .timelineBucketNs)
         try c.encodeIfPresent(recording, forKey: .recording)

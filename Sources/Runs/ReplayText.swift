@@ -9,13 +9,14 @@ public enum ReplayText {
                              target: String?) -> [String] {
         let engine = result.engine
         let threads = result.layout.iothreads.count
+        let drivers = engine.driverThreads
         var lines = ["replay \(tracePath) under \(layout) (\(threads) IOThread\(threads == 1 ? "" : "s")), backend \(backend.rawValue)"
                      + "\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(options.speed == 1 ? "" : " ×\(options.speed)")"
-                     + "\(options.vms > 1 ? ", \(options.vms) copies" : "")"]
+                     + "\(options.vms > 1 ? ", \(options.vms) copies" : ""), \(drivers) driver thread\(drivers == 1 ? "" : "s") (\(result.driverThreads))"]
         lines.append("  \(result.targetPreparation.summary)")
         let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
         lines.append("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(TextFormat.duration(result.replayedNs))"
-                     + (options.timing == .open ? String(format: " (scheduled %@, %+.2f%%)", TextFormat.duration(result.scheduledNs), drift) : ""))
+                     + (options.timing == .open || options.timing == .think ? String(format: " (scheduled %@, %+.2f%%)", TextFormat.duration(result.scheduledNs), drift) : ""))
         lines += EngineText.summaryLines(engine.queues, seconds: engine.wallSeconds)
         if let lateness = LatenessFigures(result.lateness) {
             lines.append("  lateness: p50 \(TextFormat.duration(lateness.p50))  p99 \(TextFormat.duration(lateness.p99))  "

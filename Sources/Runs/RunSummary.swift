@@ -28,11 +28,15 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var recordsLost: UInt64?
     /// How faithful the run was to its trace, when it was recorded and compared.
     public var fidelity: Fidelity?
+    /// How the vCPU drivers ran: the `--driver-threads` setting and the threads it made (nil
+    /// for runs stored before this was kept).
+    public var driverThreads: DriverThreadFigures?
 
     enum CodingKeys: String, CodingKey {
         case requests, replayed, skipped, seconds, iops, read, write
         case scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns"
         case targetPreparation = "target_preparation", damagedChunks = "damaged_chunks", recordsLost = "records_lost", fidelity
+        case driverThreads = "driver_threads"
     }
 
     /// Figures a program measured itself: `read` and `write` over `seconds`, all replayed.
@@ -65,6 +69,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         targetPreparation = result.targetPreparation
         damagedChunks = result.damagedChunks.isEmpty ? nil : result.damagedChunks.map(\.index)
         recordsLost = result.damagedChunks.isEmpty ? nil : result.damagedChunks.reduce(0) { $0 + $1.records }
+        driverThreads = DriverThreadFigures(setting: result.driverThreads.description, threads: engine.driverThreads)
     }
 
     /// Bytes read and written per second.
@@ -81,4 +86,11 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public static func decode(_ json: String) throws -> RunSummary {
         try JSONDecoder().decode(RunSummary.self, from: Data(json.utf8))
     }
+}
+
+/// How a run's vCPU drivers ran: the setting asked for and the OS threads it made.
+public struct DriverThreadFigures: Codable, Sendable, Equatable {
+    /// `auto`, `per-vq` or a number.
+    public var setting: String
+    public var threads: Int
 }

@@ -330,6 +330,30 @@ public struct TraceCursor {
         columns = RecordColumns(capacity: max(largest, 1))
     }
 
+    /// A cursor over `queue` alone that starts at the record `next()` returned last (which it
+    /// returns again), then goes on from there: a reader following several queues hands one of
+    /// them its own cursor when that queue has to wait and the others must not. Its chunk is
+    /// decoded again; nil when no record has been returned from the current chunk.
+    public func following(_ queue: QueueKey) throws(TraceFileError) -> TraceCursor? {
+        guard position > 0, position <= columns.count else { return nil }
+        var copy = TraceCursor(reader: reader, from: from, to: to, queues: [queue.rawValue], chunk: chunk - 1, endChunk: endChunk)
+        copy.skipsDamagedChunks = skipsDamagedChunks
+        try reader.readChunk(chunk - 1, into: copy.columns)
+        copy.position = position - 1
+        return copy
+    }
+
+    init(reader: TraceReader, from: UInt64, to: UInt64, queues: Set<UInt32>?, chunk: Int, endChunk: Int) {
+        self.reader = reader
+        self.from = from
+        self.to = to
+        self.queues = queues
+        self.chunk = chunk + 1
+        self.endChunk = endChunk
+        let largest = reader.chunks[chunk..<endChunk].map { Int($0.recordCount) }.max() ?? 1
+        columns = RecordColumns(capacity: max(largest, 1))
+    }
+
     /// The next record, nil at the end; throws where a chunk cannot be read.
     public mutating func next() throws(TraceFileError) -> TraceRecord? {
         while true {

@@ -22,6 +22,18 @@ struct LoggingSource<Inner: RequestSource>: RequestSource {
     mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) { inner.completed(request, status: status, data: data) }
 }
 
+extension TraceReplaySource {
+    /// `step`, asked again while the feed is behind (a test that calls the source directly
+    /// waits for the reader as a driver thread would).
+    mutating func stepWaitingForFeed(inFlight: Int) -> SourceStep {
+        while true {
+            let step = step(inFlight: inFlight)
+            if case .notReady = step { usleep(100); continue }
+            return step
+        }
+    }
+}
+
 enum ReplayFixtures {
     static let capacity: UInt64 = 1 << 21  // sectors: 1 GiB
 
@@ -47,8 +59,10 @@ enum ReplayFixtures {
     }
 
     static func job(_ options: ReplayOptions) -> EngineJob {
-        EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 4, capacitySectors: capacity)], layout: .roundRobin(iothreadCount: 2, numQueues: 4),
-                  backend: .null, target: nil, depth: options.depth, maxBlock: options.maxRequestBytes, duration: nil)
+        var job = EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 4, capacitySectors: capacity)], layout: .roundRobin(iothreadCount: 2, numQueues: 4),
+                            backend: .null, target: nil, depth: options.depth, maxBlock: options.maxRequestBytes, duration: nil)
+        job.driverThreads = options.driverThreads
+        return job
     }
 
     /// Replays through the engine and returns what each vq's driver was handed.
@@ -74,14 +88,17 @@ enum ReplayFixtures {
 
 @Suite("Replay fidelity")
 struct ReplayFidelityTests {
-    @Test("each vq gets exactly its recorded sequence of types, sectors and lengths", arguments: [ReplayOptions.Timing.afap, .closed, .open])
-    func exactSequence(timing: ReplayOptions.Timing) throws {
+    @Test("each vq gets exactly its recorded sequence of types, sectors and lengths, for every timing and driver-thread setting",
+          arguments: ReplayOptions.Timing.allCases, [DriverThreads.perVQ, .count(1), .count(3), .auto])
+    func exactSequence(timing: ReplayOptions.Timing, drivers: DriverThreads) throws {
         let dir = ScratchDirectory()
         let records = try ReplayFixtures.trace(at: dir.file("t.vqt"), count: 3000, seed: 5)
         var options = ReplayOptions()
         options.timing = timing
+        options.driverThreads = drivers
         let (result, perQueue) = try ReplayFixtures.replay(dir.file("t.vqt"), options)
         #expect(result.failures.isEmpty)
+        #expect(result.driverThreads == drivers.resolve(vqs: 4, iothreads: 2))
         #expect(result.requests == 3000)
         for vq in 0..<4 {
             let expected = records.filter { $0.vq == vq }.map(ReplayFixtures.planned)
@@ -120,7 +137,7 @@ struct ReplayFidelityTests {
             var source = TraceReplaySource(feed: feed, device: 0, vq: 2, options: options, clock: clock, offsetNs: 777)
             let expected = records.filter { $0.vq == 2 && $0.submitNs >= options.fromNs }
             var got: [UInt64] = []
-            while case .submit(let r) = source.step(inFlight: 0) { got.append(r.deadlineNs) }
+            while case .submit(let r) = source.stepWaitingForFeed(inFlight: 0) { got.append(r.deadlineNs) }
             #expect(got == expected.map { 5_000_000_000 + 777 + UInt64(Double($0.submitNs - options.fromNs) / speed) })
         }
     }
@@ -142,13 +159,13 @@ struct ReplayFidelityTests {
         options.timing = .closed
         let feed = try ReplayFeed(path: dir.file("t.vqt"), from: 0, to: .max, queues: [QueueKey(device: 0, vq: 0)])
         var source = TraceReplaySource(feed: feed, device: 0, vq: 0, options: options, clock: RunClock())
-        guard case .submit = source.step(inFlight: 0) else { Issue.record("first request held back"); return }
-        guard case .waitForCompletion = source.step(inFlight: 2) else { Issue.record("second request went with 2 in flight (recorded 1)"); return }
-        guard case .submit = source.step(inFlight: 1) else { Issue.record("second request held back at its recorded depth"); return }
-        guard case .submit = source.step(inFlight: 2) else { Issue.record("third request held back at its recorded depth"); return }
-        guard case .waitForCompletion = source.step(inFlight: 1) else { Issue.record("fourth request went before the others completed"); return }
-        guard case .submit = source.step(inFlight: 0) else { Issue.record("fourth request held back with nothing in flight"); return }
-        guard case .exhausted = source.step(inFlight: 0) else { Issue.record("not exhausted"); return }
+        guard case .submit = source.stepWaitingForFeed(inFlight: 0) else { Issue.record("first request held back"); return }
+        guard case .waitForCompletion = source.stepWaitingForFeed(inFlight: 2) else { Issue.record("second request went with 2 in flight (recorded 1)"); return }
+        guard case .submit = source.stepWaitingForFeed(inFlight: 1) else { Issue.record("second request held back at its recorded depth"); return }
+        guard case .submit = source.stepWaitingForFeed(inFlight: 2) else { Issue.record("third request held back at its recorded depth"); return }
+        guard case .waitForCompletion = source.stepWaitingForFeed(inFlight: 1) else { Issue.record("fourth request went before the others completed"); return }
+        guard case .submit = source.stepWaitingForFeed(inFlight: 0) else { Issue.record("fourth request held back with nothing in flight"); return }
+        guard case .exhausted = source.stepWaitingForFeed(inFlight: 0) else { Issue.record("not exhausted"); return }
     }
 
     @Test("writes can be skipped or turned into reads")

@@ -32,6 +32,17 @@ int linux_block_discard(int fd, uint64_t offset, uint64_t length);
 int linux_block_zeroout(int fd, uint64_t offset, uint64_t length);
 /// Waits until `fd` is readable or `timeout_ns` passes (ppoll); returns 1 readable, 0 timeout, -1 error.
 int linux_wait_readable(int fd, int64_t timeout_ns);
+/// How many CPUs the calling thread may run on (sched_getaffinity): a container's or taskset's
+/// share, not the machine's; at least 1.
+int linux_allowed_cpu_count(void);
+/// An epoll set (close-on-exec) for one thread's waits on several eventfds; -1 and errno on failure.
+int linux_epoll_create(void);
+/// Adds `fd` (level-triggered, readable) to `epfd`; `token` comes back when it is ready.
+int linux_epoll_add(int epfd, int fd, uint64_t token);
+/// Waits up to `timeout_ns` (-1: forever; 0: no wait) with nanosecond resolution (epoll_pwait2)
+/// for descriptors of `epfd`; writes the ready ones' tokens (at most `max`, at most 64) and
+/// returns how many, 0 on timeout, -1 and errno on failure (EINTR included).
+int linux_epoll_wait_tokens(int epfd, uint64_t *tokens, int max, int64_t timeout_ns);
 /// Sleeps until the CLOCK_MONOTONIC time `deadline_ns` (absolute, so sleeps never accumulate drift).
 void linux_sleep_until(uint64_t deadline_ns);
 /// Sets the calling thread's timer slack (ns): the default 50 µs would make every timed sleep

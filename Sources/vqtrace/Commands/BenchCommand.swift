@@ -51,6 +51,8 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "replay: run the vCPU drivers under SCHED_FIFO (needs root or RLIMIT_RTPRIO).") var realtime = false
     @Option(help: "engine: seed of the pattern.") var seed: UInt64 = 1
+    @OptionGroup var drivers: DriverThreadsOption
+    @Option(help: "replay: busy-loop processes to run beside it (a host that is never idle).") var competingLoad: Int = 0
     @Flag(help: "engine: also run fio with the same pattern on the same file (io_uring, or null for --backend null) and print the ratio.") var compareFio = false
     @Option(help: "Round trips to run (after a warm-up of 10%).") var roundTrips: Int = 20_000_000
     @Option(help: "Queue size Q (power of two, 2...32768).") var queueSize: Int = 256
@@ -72,6 +74,7 @@ struct BenchCommand: ParsableCommand {
         guard (1...10_000_000_000).contains(requests) else { throw ValidationError("--requests must be 1...10000000000") }
         guard (0...10_000_000_000).contains(windowRequests) else { throw ValidationError("--window-requests must be 0...10000000000") }
         guard (1...100_000).contains(windows) else { throw ValidationError("--windows must be 1...100000") }
+        guard (0...64).contains(competingLoad) else { throw ValidationError("--competing-load must be 0...64") }
         try duration.check("--duration")
         if resolvedComponent == .engine {
             let kind = backend ?? .ioUring
@@ -98,6 +101,7 @@ struct BenchCommand: ParsableCommand {
                 pollCompletions: pollCompletions, merge: !noMerge, seed: seed, deviceSafety: device.safety)
             bench.fillProgress = TargetFill.progressBar(enabled: !json)
             bench.shouldStop = Interrupt.shared.shouldStop
+            bench.driverThreads = drivers.value
             report = try bench.report(compareFio: compareFio)
         case .virtqueue:
             var features: VirtioFeaturesOption = []
@@ -110,7 +114,8 @@ struct BenchCommand: ParsableCommand {
         case .import:
             report = try ImportBenchmark(directory: dir).report(requests: requests, repeats: repeats)
         case .replay:
-            report = try ReplayBenchmark(directory: dir).report(seconds: duration.seconds, layout: layout, realtime: realtime)
+            let settings: [DriverThreads] = drivers.text == "auto" ? [.auto, .perVQ] : [drivers.value]
+            report = try ReplayBenchmark(directory: dir, competingLoad: competingLoad).report(seconds: duration.seconds, layout: layout, realtime: realtime, settings: settings)
         }
         print(json ? report.json : report.text)
         try Interrupt.shared.check()

@@ -35,6 +35,7 @@ struct RecordCommand: ParsableCommand {
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the model reads with data.") var sparseTarget = false
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
+    @OptionGroup var drivers: DriverThreadsOption
 
     func validate() throws {
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
@@ -50,6 +51,7 @@ struct RecordCommand: ParsableCommand {
         var recording = ModelRecording(model: try model.model(), layout: layout, target: target, backend: backend, depth: qd)
         recording.safety = device.safety
         recording.sparseTarget = sparseTarget
+        recording.driverThreads = drivers.value
         let progress = ClockProgressBar(seconds: model.duration.seconds, label: "recording")
         let outcome = try recording.record(to: out, replaceExisting: force, fillProgress: TargetFill.progressBar(pausing: progress),
                                            shouldStop: Interrupt.shared.shouldStop)

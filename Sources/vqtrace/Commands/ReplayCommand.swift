@@ -67,6 +67,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Do not allocate a file target's whole capacity: grow it with holes and fill only the byte ranges the trace reads (in 1 MiB granules) with data.") var sparseTarget = false
     @Flag(help: "Run the vCPU drivers under SCHED_FIFO, so that deadlines are not queued behind other threads (needs root or RLIMIT_RTPRIO).") var realtime = false
     @Option(help: "Pin threads: auto, none or a CPU list.") var pin: String = "none"
+    @OptionGroup var drivers: DriverThreadsOption
     @Option(help: "Warn when open-loop lateness p99 is above this.") var latenessWarn: Duration = Duration(seconds: 0.001)
     @Option(help: "Seed of the copies' start offsets.") var seed: UInt64 = 1
     @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.") var record: String?
@@ -108,6 +109,7 @@ struct ReplayCommand: ParsableCommand {
         options.writes = writes
         options.depth = qd
         options.latenessWarnNs = latenessWarn.nanoseconds
+        options.driverThreads = drivers.value
         try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)
 
         let startedAt = ISO8601DateFormatter().string(from: Date())

@@ -41,6 +41,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
     @Option(help: "Record every run into this folder and compare it with the trace: the report gains each run's fidelity (see vqtrace compare).") var recordDir: String?
     @OptionGroup var vmHost: VMHostOption
+    @OptionGroup var drivers: DriverThreadsOption
 
     /// The layouts named by --layouts, in order.
     var specs: [String] { layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -69,6 +70,7 @@ struct SweepCommand: ParsableCommand {
         options.depth = qd
         options.speed = speed
         options.sharedIOThreads = sharedIOThreads
+        options.driverThreads = drivers.value
         var sweep = Sweep(tracePath: resolved.path, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
         sweep.recordDirectory = recordDir
