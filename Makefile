@@ -59,6 +59,7 @@ bench: release
 	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 10s --compare-fio
 	.build/release/vqtrace bench --backend null --vqs 8 --qd 128 --duration 5s --compare-fio
 	.build/release/vqtrace bench --component replay --duration 5s
+	.build/release/vqtrace bench --component replay --duration 5s --competing-load 1
 	rm -f /tmp/vqtrace-bench.img
 
 # Each harness is the sources of one module plus one Fuzz/*.swift file, built with libFuzzer and

@@ -27,11 +27,13 @@ public enum BenchmarkHelp {
         read a 1-second window of it.
 
         --component replay: open-loop replay fidelity. The OLTP model's 8-vq stream at 20k and \
-        100k IOPS (for --duration) is replayed on the null backend under LAYOUT, and the same \
+        100k IOPS (for --duration) is replayed on the null backend under LAYOUT with \
+        --driver-threads auto and then per-vq (or only the setting given), and the same \
         requests as a fio v3 iolog through fio --read_iolog with its null engine: how long \
         each took against the recorded span (drift), and the lateness of vqtrace's \
-        submissions against their deadlines (p50, p99, p99.9). --realtime runs the vCPU \
-        drivers under SCHED_FIFO.
+        submissions against their deadlines when the device was told (p50, p99, p99.9). \
+        --competing-load N runs N busy-loop processes beside it all (a host that is never \
+        idle); --realtime runs the vCPU drivers under SCHED_FIFO.
 
         --component import: vqtrace import of a fio v3 iolog and of blkparse text (Q and C \
         lines), both written from the same stream of the OLTP model of --requests requests: lines \

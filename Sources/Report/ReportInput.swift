@@ -38,6 +38,10 @@ public struct ReportRun: Sendable {
     public var warning: String?
     /// When the run was recorded and compared with its trace (`sweep --record-dir`).
     public var fidelity: RunFidelity?
+    /// Open-loop (or think) lateness p99 against the deadlines, ns; nil for other timings.
+    public var latenessP99Ns: Double?
+    /// The host could not keep the run's schedule: its figures measure the replayer.
+    public var scheduleMissed = false
 
     public init(id: Int64, layoutSpec: String, iops: Double, bytesPerSecond: Double, p50Ns: Double, p99Ns: Double, p999Ns: Double,
                 iothreadCPU: [(name: String, percent: Double)], timeline: [UInt64], latencyCDF: [(ns: Double, fraction: Double)], warning: String?) {

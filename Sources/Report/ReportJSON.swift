@@ -15,6 +15,7 @@ extension ReportModel {
                     "latency_p50_ns": summary(r.p50), "latency_p99_ns": summary(r.p99), "latency_p99_9_ns": summary(r.p999),
                     "iothread_cpu_percent": summary(r.iothreadCPU), "significant": r.significant,
                     "iops_per_run": r.runs.map(\.iops),
+                    "lateness_p99_ns_per_run": r.runs.map { $0.latenessP99Ns.map { $0 as Any } ?? NSNull() },
                 ]
                 if r.runs.contains(where: { $0.fidelity != nil }) {
                     o["fidelity_per_run"] = r.runs.map { run -> Any in
@@ -27,6 +28,7 @@ extension ReportModel {
             },
             "missing_runs": verdict.missing.map { ["layout": $0.configuration, "finished": $0.finished, "planned": $0.planned] },
             "unfinished_runs": input.unfinishedRuns.map { ["run": $0.id, "layout": $0.configuration] },
+            "schedule_missed_runs": input.runs.filter(\.scheduleMissed).map(\.id),
             "host_limited_layouts": verdict.hostLimited.map { ["layout": $0.layout, "iothreads": $0.iothreads] },
             "caveats": caveats, "warnings": warnings,
             "trace": Dictionary(uniqueKeysWithValues: input.traceSummary.map { ($0.0, $0.1) }),

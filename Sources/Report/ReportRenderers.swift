@@ -140,12 +140,23 @@ extension ReportModel {
         h += "<h2>Trace</h2>\n<table>" + input.traceSummary.map { "<tr><td>\(e($0.0))</td><td>\(e($0.1))</td></tr>" }.joined() + "</table>\n"
         h += "<h2>Host that measured</h2>\n<table>" + input.host.map { "<tr><td>\(e($0.0))</td><td>\(e($0.1))</td></tr>" }.joined() + "</table>\n"
         let fidelity = input.runs.contains { $0.fidelity != nil }
-        h += "<h2>Runs</h2>\n<table><tr><th>run</th><th>layout</th><th>IOPS</th><th>latency p99</th>" + (fidelity ? "<th>fidelity to the trace</th>" : "") + "</tr>"
-        h += input.runs.map { "<tr><td>\($0.id)</td><td>\(e($0.layoutSpec))</td><td>\(String(format: "%.0f", $0.iops))</td><td>\(SVGCharts.duration($0.p99Ns))</td>"
-            + (fidelity ? "<td title='\(e($0.fidelity?.answer ?? ""))'>\(e($0.fidelity?.figures ?? "–"))</td>" : "") + "</tr>" }.joined()
-        h += input.unfinishedRuns.map { "<tr class='warn'><td>\($0.id)</td><td>\(e($0.configuration))</td><td>never finished</td><td>–</td>" + (fidelity ? "<td>–</td>" : "") + "</tr>" }.joined()
+        let schedule = input.runs.contains { $0.latenessP99Ns != nil }
+        h += "<h2>Runs</h2>\n<table><tr><th>run</th><th>layout</th><th>IOPS</th><th>latency p99</th>" + (schedule ? "<th>schedule (lateness p99)</th>" : "")
+            + (fidelity ? "<th>fidelity to the trace</th>" : "") + "</tr>"
+        h += input.runs.map { run in
+            "<tr\(run.scheduleMissed ? " class='warn'" : "")><td>\(run.id)</td><td>\(e(run.layoutSpec))</td><td>\(String(format: "%.0f", run.iops))</td><td>\(SVGCharts.duration(run.p99Ns))</td>"
+                + (schedule ? "<td>\(Self.scheduleCell(run))</td>" : "")
+                + (fidelity ? "<td title='\(e(run.fidelity?.answer ?? ""))'>\(e(run.fidelity?.figures ?? "–"))</td>" : "") + "</tr>"
+        }.joined()
+        h += input.unfinishedRuns.map { "<tr class='warn'><td>\($0.id)</td><td>\(e($0.configuration))</td><td>never finished</td><td>–</td>" + (schedule ? "<td>–</td>" : "") + (fidelity ? "<td>–</td>" : "") + "</tr>" }.joined()
         h += "</table>\n<p>Made by vqtrace.</p>\n</body></html>\n"
         return h
+    }
+
+    /// Whether a run kept its schedule, in words, with its lateness p99.
+    static func scheduleCell(_ run: ReportRun) -> String {
+        guard let p99 = run.latenessP99Ns else { return "–" }
+        return (run.scheduleMissed ? "NOT KEPT" : "kept") + " (\(SVGCharts.duration(p99)))"
     }
 
     /// The same facts, tables and recommendation as Markdown.
@@ -181,6 +192,11 @@ extension ReportModel {
         m += "## Caveats\n\n" + caveats.map { "- \($0)" }.joined(separator: "\n") + "\n\n## Trace\n\n"
         m += input.traceSummary.map { "- \($0.0): \($0.1)" }.joined(separator: "\n") + "\n\n## Host that measured\n\n"
         m += input.host.map { "- \($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
+        let missed = input.runs.filter(\.scheduleMissed)
+        if !missed.isEmpty {
+            m += "\n## Runs whose schedule was not kept\n\nTheir figures measure the replayer on a busy host, not the layout.\n\n"
+            m += missed.map { "- run \($0.id) (\($0.layoutSpec)): \(Self.scheduleCell($0))" }.joined(separator: "\n") + "\n"
+        }
         if input.runs.contains(where: { $0.fidelity != nil }) {
             m += "\n## Fidelity of each run to the trace\n\n| run | layout | fidelity |\n|---:|---|---|\n"
             m += input.runs.map { "| \($0.id) | \($0.layoutSpec) | \($0.fidelity?.figures ?? "–") |" }.joined(separator: "\n") + "\n"

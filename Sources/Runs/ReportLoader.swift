@@ -77,6 +77,9 @@ public enum ReportLoader {
                 p50Ns: Double(latency.valueAtPercentile(50)), p99Ns: Double(latency.valueAtPercentile(99)), p999Ns: Double(latency.valueAtPercentile(99.9)),
                 iothreadCPU: try catalog.iothreads(ofRun: row.id).map { ($0.name, $0.cpuPercent) },
                 timeline: try catalog.timeline(ofRun: row.id), latencyCDF: cdf, warning: row.warning))
+            runs[runs.count - 1].latenessP99Ns = summary.lateness.map { Double($0.p99) }
+            // Older runs kept only the warning's words.
+            runs[runs.count - 1].scheduleMissed = summary.scheduleMissed ?? (row.warning?.contains("could not keep the schedule") ?? false)
             runs[runs.count - 1].fidelity = summary.fidelity.map {
                 RunFidelity(iopsError: $0.iopsError, reorderedShare: $0.reorderedShare, latencyP50Ratio: $0.latencyP50Ratio, answer: $0.answer)
             }

@@ -31,12 +31,15 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// How the vCPU drivers ran: the `--driver-threads` setting and the threads it made (nil
     /// for runs stored before this was kept).
     public var driverThreads: DriverThreadFigures?
+    /// Open or think timing: whether lateness p99 passed the run's `--lateness-warn` (the host
+    /// could not keep the schedule); nil for the other timings and older runs.
+    public var scheduleMissed: Bool?
 
     enum CodingKeys: String, CodingKey {
         case requests, replayed, skipped, seconds, iops, read, write
         case scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns"
         case targetPreparation = "target_preparation", damagedChunks = "damaged_chunks", recordsLost = "records_lost", fidelity
-        case driverThreads = "driver_threads"
+        case driverThreads = "driver_threads", scheduleMissed = "schedule_missed"
     }
 
     /// Figures a program measured itself: `read` and `write` over `seconds`, all replayed.
@@ -70,6 +73,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         damagedChunks = result.damagedChunks.isEmpty ? nil : result.damagedChunks.map(\.index)
         recordsLost = result.damagedChunks.isEmpty ? nil : result.damagedChunks.reduce(0) { $0 + $1.records }
         driverThreads = DriverThreadFigures(setting: result.driverThreads.description, threads: engine.driverThreads)
+        scheduleMissed = result.lateness.totalCount > 0 ? result.scheduleMissed : nil
     }
 
     /// Bytes read and written per second.
@@ -93,4 +97,8 @@ public struct DriverThreadFigures: Codable, Sendable, Equatable {
     /// `auto`, `per-vq` or a number.
     public var setting: String
     public var threads: Int
+    public init(setting: String, threads: Int) {
+        self.setting = setting
+        self.threads = threads
+    }
 }

@@ -71,6 +71,35 @@ struct SweepTests {
         #expect(model.outcome == .incomplete && model.recommendation == nil)
     }
 
+    @Test("every run whose schedule was not kept is marked in the report (HTML row, Markdown list, JSON ids); the driver threads are stored")
+    func scheduleNotKeptIsMarked() throws {
+        let dir = ScratchDirectory()
+        let (trace, catalog) = try Self.fixture(dir, requests: 2000, iops: 40_000)
+        var options = ReplayOptions()
+        options.timing = .open
+        options.driverThreads = .count(2)
+        // No host keeps a schedule within 1 ns: every run is marked.
+        options.latenessWarnNs = 1
+        let sweep = Sweep(tracePath: trace, traceId: nil, layouts: ["single", "rr:2"], repeats: 1, target: nil, backend: .null, options: options)
+        let outcome = try sweep.run(in: catalog)
+        let runs = try catalog.runs(sweepId: outcome.sweepId)
+        let summary = try RunSummary.decode(try #require(runs[0].summaryJSON))
+        #expect(summary.scheduleMissed == true && summary.driverThreads == DriverThreadFigures(setting: "2", threads: 2))
+        let model = try ReportModel(try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: "t", baseline: nil))
+        #expect(model.input.runs.allSatisfy(\.scheduleMissed) && model.input.runs.allSatisfy { $0.latenessP99Ns != nil })
+        let html = model.html()
+        #expect(html.components(separatedBy: "NOT KEPT").count - 1 == runs.count)
+        #expect(model.markdown().contains("## Runs whose schedule was not kept"))
+        #expect((model.json()["schedule_missed_runs"] as? [Int64]) == runs.map(\.id))
+
+        // A schedule kept within an hour is kept: nothing marked.
+        options.latenessWarnNs = 3_600_000_000_000
+        let kept = try Sweep(tracePath: trace, traceId: nil, layouts: ["single"], repeats: 1, target: nil, backend: .null, options: options).run(in: catalog)
+        let keptModel = try ReportModel(try ReportLoader.load(sweepId: kept.sweepId, catalog: catalog, title: "t", baseline: nil))
+        #expect(!keptModel.html().contains("NOT KEPT") && keptModel.html().contains("kept ("))
+        #expect(!keptModel.markdown().contains("schedule was not kept"))
+    }
+
     @Test("bad layouts and options are refused before the sweep row exists")
     func checksFirst() throws {
         let dir = ScratchDirectory()

@@ -14,15 +14,17 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay a trace through the engine under an IOThread layout, onto a file or device.",
         discussion: """
-            Each vq of the trace gets a vCPU driver thread that reads its own stream from the \
-            trace; IOThreads serve the vqs as LAYOUT maps them (see `vqtrace mapping --help`).
+            Each vq of the trace gets a vCPU driver with its own stream; --driver-threads \
+            threads serve them (auto: the CPUs the IOThreads leave, each thread one timer for \
+            its vqs). IOThreads serve the vqs as LAYOUT maps them (see `vqtrace mapping --help`).
 
             Timing: open (the default) issues each request at its recorded time divided by \
-            --speed, against absolute deadlines, and records how late each one went; closed \
-            keeps each vq's recorded in-flight depth (needs completion times); afap goes as \
+            --speed, against absolute deadlines, and records how late each one was when the \
+            device was told; closed keeps each vq's recorded in-flight depth (needs completion \
+            times); think also waits each request's recorded gap after what it followed (a \
+            completion, or the previous request), keeping the guest's idle time; afap goes as \
             fast as --qd allows. When lateness p99 passes --lateness-warn the run says so \
-            (and stores the warning): the host could not keep up, and the numbers measure \
-            the replayer, not the layout.
+            (and stores it; reports mark it): the host could not keep the schedule.
 
             Targets: a file or a block device. A file that does not exist is created at the \
             trace's capacity (never past the filesystem's free space), marked as vqtrace's \
@@ -110,43 +112,28 @@ struct ReplayCommand: ParsableCommand {
         options.depth = qd
         options.latenessWarnNs = latenessWarn.nanoseconds
         options.driverThreads = drivers.value
-        try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)
-
-        let startedAt = ISO8601DateFormatter().string(from: Date())
+        var replay = ReplayInvocation(tracePath: resolved.path, traceId: resolved.catalogued?.id, layout: layout, backend: backend,
+                                      target: target, options: options, safety: device.safety)
+        replay.pin = try PinPolicy(parsing: pin)
+        replay.sparseTarget = sparseTarget
+        replay.realtime = realtime
+        replay.recordPath = record
+        replay.replaceRecording = force
+        replay.compare = compare
+        try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)  // before the window's length is taken
         let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                         label: "replaying", enabled: options.timing == .open && !json)
-        if let record { try PartialFile.prepareOutput(record, replaceExisting: force) }
-        let recording = try record.map {
-            try ReplayRecording(of: resolved.path, into: $0, copies: vms, layout: layout, backend: backend, target: target, replaceExisting: force)
-        }
-        let result = try ReplayRunner.run(
-            tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
-            safety: device.safety, pin: try PinPolicy(parsing: pin),
-            sparseTarget: sparseTarget, realtime: realtime, recording: recording?.sink,
-            fillProgress: TargetFill.progressBar(enabled: !json, pausing: progress), shouldStop: Interrupt.shared.shouldStop)
+        let ran = try replay.run(storingIn: noCatalog ? nil : try catalog.open(), fillProgress: TargetFill.progressBar(enabled: !json, pausing: progress),
+                                 shouldStop: Interrupt.shared.shouldStop)
         progress.finish()
-        if result.interrupted {
-            // Part of a window is not a result: nothing is stored, the recording is dropped.
-            recording?.abandon()
-            print("replay interrupted after \(String(format: "%.1f", result.engine.wallSeconds)) s (\(result.engine.requests) requests completed); the run is not stored")
+        let outcome: ReplayInvocation.Outcome
+        switch ran {
+        case .success(let done): outcome = done
+        case .failure(let stopped):
+            print(stopped.description)
             throw Interrupted()
         }
-        let recorded = try recording?.finish(comparingWith: resolved.path, compare: compare)
-        let fidelity = recorded?.comparison.map { Fidelity($0, recording: record ?? "") }
-        let runId = noCatalog ? nil : try RunStore.store(result, RunStore.Context(
-            tracePath: resolved.path, traceId: resolved.catalogued?.id, layoutSpec: layout, backend: backend, target: target,
-            options: options, startedAt: startedAt), fidelity: fidelity, in: try catalog.open())
-        if json {
-            var document = ReplayDocument(result, tracePath: resolved.path, layout: layout, backend: backend, options: options, target: target, runId: runId)
-            document.recording = recorded?.figures
-            document.fidelity = fidelity
-            print(try TextFormat.json(document))
-        } else {
-            for line in ReplayText.lines(result, tracePath: resolved.path, layout: layout, backend: backend, options: options, target: target) { print(line) }
-            if let recorded { print(ReplayRecording.line(recorded.figures)) }
-            for line in recorded?.comparison?.lines ?? [] { print("  " + line) }
-            if let runId { print("  stored as run \(runId) in \(catalog.catalog)") }
-        }
-        if !result.engine.failures.isEmpty || !result.traceErrors.isEmpty { throw ExitCode(1) }
+        print(json ? try TextFormat.json(replay.document(outcome)) : replay.lines(outcome, catalogPath: catalog.catalog).joined(separator: "\n"))
+        if ReplayInvocation.failed(outcome) { throw ExitCode(1) }
     }
 }

@@ -113,10 +113,7 @@ struct TracesCommand: ParsableCommand {
         func run() throws {
             try PartialFile.prepareOutput(out, replaceExisting: force)
             let report = try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force))
-            print("repaired \(input) into \(out): \(report.recordsKept) records in \(report.chunksKept) chunks kept"
-                  + (report.damaged.isEmpty ? "" : "; \(DamagedChunk.summary(report.damaged, of: report.recordsKept + report.recordsLost) ?? "")"))
-            if let recovery = report.recovery { print("  the input was unfinished: \(recovery)") }
-            for chunk in report.damaged { print("  \(chunk)") }
+            for line in report.lines(input: input, out: out) { print(line) }
             if !noCatalog { try catalog.registerAndSay(out) }
         }
     }
