@@ -11,6 +11,9 @@ public struct PlannedRequest: Sendable, Equatable {
     /// The source's own number for the request, handed back in `completed` (the engine does
     /// not look at it).
     public var tag: UInt64
+    /// When the device was told of it (CLOCK_MONOTONIC ns): set by the driver, so that
+    /// `completed` sees it (0 before).
+    public var submittedNs: UInt64 = 0
 
     public init(type: VirtioBlkRequestType, sector: UInt64, length: UInt32, deadlineNs: UInt64 = 0, tag: UInt64 = 0) {
         self.type = type

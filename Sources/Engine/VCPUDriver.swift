@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// What a vCPU driver waits for after `service()`: its driver thread sleeps until the earliest
-/// of its drivers' waits. A completion on a driver's irqfd wakes the thread in every case but
-/// `finished` (interrupts are enabled whenever requests are in flight, unless polling).
+/// of its drivers' waits, armed for an interrupt from every driver with requests in flight, and
+/// polls their used rings while it is awake.
 enum DriverWait: Equatable {
     /// The deadline of the request it holds.
     case deadline(UInt64)
@@ -185,6 +185,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         for i in 0..<unpublishedCount {
             let slot = unpublished[i]
             submittedAt[slot] = now
+            planned[slot].submittedNs = now
             let deadline = planned[slot].deadlineNs
             if deadline > 0 { _ = statistics.lateness.record(now > deadline ? now - deadline : 0) }
         }
@@ -210,10 +211,16 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         statistics.interrupts += 1
     }
 
-    /// Arms the queue's interrupts (or turns them off for a polling thread) before the first `service()`.
-    func begin() {
-        if pollForCompletions { ring.disableInterrupts() } else { _ = ring.enableInterrupts() }
-    }
+    /// Interrupts start off: the driver thread arms them only before it sleeps.
+    func begin() { ring.disableInterrupts() }
+
+    /// Asks for an interrupt on the next completion, before the driver thread sleeps; true when
+    /// completions are already waiting (serve instead of sleeping: no interrupt will come).
+    func armInterrupts() -> Bool { ring.enableInterrupts() }
+
+    /// The driver thread is awake again: completions are polled, so the device need not signal
+    /// them (each signal is an eventfd write on the IOThread).
+    func disarmInterrupts() { ring.disableInterrupts() }
 
     /// Submits what is due (up to the depth), tells the device, reaps what completed, and says
     /// what the driver waits for next. Never blocks: a source whose data is not there says so.
@@ -268,8 +275,6 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
             }
             if reaped > 0 { continue }  // slots came free, or the source may go on
             if device.isBroken { return fail("device \(device.config.name) is broken: \(device.brokenReason ?? "")") }
-            // Re-armed, then re-checked: a completion that raced the arming is reaped now.
-            if inFlight > 0 && !pollForCompletions && ring.enableInterrupts() { continue }
             if dueAt > 0 { return .deadline(dueAt) }
             if sourceBehind { return .source }
             if inFlight > 0 { return .completion }

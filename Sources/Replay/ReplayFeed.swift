@@ -151,11 +151,18 @@ public final class ReplayFeed: @unchecked Sendable {
         }
 
         mutating func run() throws {
+            // With every ring full, the reader sleeps longer and longer (up to 5 ms: a ring of
+            // 8,192 records lasts far longer at any replay rate), so that it does not wake 10,000
+            // times a second beside the drivers it feeds; a driver that runs dry brings it back
+            // to 100 µs.
+            var idleUs: UInt32 = 100
             while !feed.stopFlag.load(ordering: .relaxed) {
                 var progressed = try advanceShared()
                 for l in lanes.indices where !lanes[l].done { progressed = try advanceLane(l) || progressed }
                 if sharedDone && lanes.allSatisfy(\.done) { return }
-                if !progressed { usleep(100) }
+                if progressed { continue }
+                idleUs = feed.channels.values.contains { $0.hungry.load(ordering: .relaxed) && !$0.ended.load(ordering: .relaxed) } ? 100 : min(idleUs * 2, 5_000)
+                usleep(idleUs)
             }
         }
 

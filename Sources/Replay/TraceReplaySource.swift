@@ -129,7 +129,7 @@ public struct TraceReplaySource: RequestSource {
     public mutating func fill(_ request: PlannedRequest, data: UnsafeMutableRawPointer) {}
 
     public mutating func completed(_ request: PlannedRequest, status: UInt8, data: UnsafeMutableRawPointer) {
-        think?.replayedCompletion(tag: request.tag)
+        think?.replayedCompletion(of: request)
     }
 
     /// The driver stopped for good (its device broke): the feed stops reading for this vq.
@@ -149,9 +149,14 @@ struct RecordedCompletion: Comparable {
 
 /// Think-time closed-loop timing, as //TRACE's think-limited replay: a request goes a recorded
 /// gap after what it followed in the recording, the completion of an earlier request (when one
-/// came after the previous submission) or the previous submission, measured from when that
-/// happened in the replay; the recorded depth still applies. A guest's idle time is kept, and
-/// a faster or slower device moves what follows its completions.
+/// came after the previous submission) or the previous submission, as that happened in the
+/// replay; the recorded depth still applies. A guest's idle time is kept, and a faster or
+/// slower device moves what follows its completions.
+///
+/// The replay's own lateness does not carry on down the chain: a completion counts from the
+/// request's deadline plus its replayed latency (not from its late submission), and a
+/// submission from its deadline. Otherwise every wake-up a busy host delays would stretch all
+/// that follows, and the span would measure the replayer.
 struct ThinkTime {
     /// Replay completion times by tag, modulo their count; `completedTag` says whose it is.
     private static let remembered = 8192
@@ -187,12 +192,14 @@ struct ThinkTime {
     }
 
     mutating func submitted(_ record: TraceRecord, deadline: UInt64) {
-        previous = (record.submitNs, max(deadline, RunClock.nowNs))
+        previous = (record.submitNs, deadline)
     }
 
-    mutating func replayedCompletion(tag: UInt64) {
-        let slot = Int(tag % UInt64(Self.remembered))
-        completedAt[slot] = RunClock.nowNs
-        completedTag[slot] = tag
+    mutating func replayedCompletion(of request: PlannedRequest) {
+        let slot = Int(request.tag % UInt64(Self.remembered))
+        let now = RunClock.nowNs
+        let latency = request.submittedNs > 0 && now > request.submittedNs ? now - request.submittedNs : 0
+        completedAt[slot] = request.deadlineNs > 0 ? request.deadlineNs + latency : now
+        completedTag[slot] = request.tag
     }
 }

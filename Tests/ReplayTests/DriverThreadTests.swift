@@ -150,6 +150,22 @@ struct DriverThreadTests {
         #expect(vdb == 12_000)
     }
 
+    @Test("a replay stopped while one vq has no records at all ends at once, every setting (it used to wait on the feed forever)",
+          arguments: [DriverThreads.perVQ, .count(1)])
+    func stopWithAnEmptyQueue(drivers: DriverThreads) throws {
+        let dir = ScratchDirectory()
+        // vq 1 never has a request; vq 0 has 5 s of them.
+        let records = (0..<50_000).map { TraceRecord(vq: 0, type: .read, sector: UInt64($0 % 1000) * 8, length: 4096, submitNs: 1_000_000 + UInt64($0) * 100_000) }
+        try writeTrace(records, at: dir.file("t.vqt"), numQueues: 2)
+        var options = ReplayOptions()
+        options.driverThreads = drivers
+        let started = Date()
+        let result = try ReplayRunner.run(tracePath: dir.file("t.vqt"), target: nil, layoutSpec: "single", backend: .null, options: options, safety: nil,
+                                          shouldStop: { Date().timeIntervalSince(started) > 0.3 })
+        #expect(result.interrupted)
+        #expect(result.engine.requests > 0 && result.engine.requests < 50_000)
+    }
+
     @Test("think timing keeps the guest's idle time: the recorded span within 2% on the null backend, where closed drops it")
     func thinkTimeKeepsTheSpan() throws {
         let dir = ScratchDirectory()
