@@ -37,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         // Latency distributions with bounded memory and fixed relative precision (HdrHistogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        // The shared catalog of a fleet of hosts lives in PostgreSQL; postgres-nio speaks its wire
+        // protocol (extended queries with bound parameters, bytea, transactions) without libpq.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // C11 acquire/release loads, stores and fences on ring indices in shared guest memory.
@@ -112,7 +115,8 @@ let package = Package(
         .target(name: "Demo", dependencies: ["Benchmarks", "Runs", "Replay", "Catalog", "Trace", "Layout", "Workload", "BlockBackend", "Units"]),
 
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
-        .target(name: "Catalog", dependencies: ["Trace", "Units", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Catalog", dependencies: ["Trace", "Units", .product(name: "GRDB", package: "GRDB.swift"),
+                                               .product(name: "PostgresNIO", package: "postgres-nio")]),
 
         .executableTarget(
             name: "vqtrace",

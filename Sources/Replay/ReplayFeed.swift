@@ -21,9 +21,14 @@ public final class ReplayFeed: @unchecked Sendable {
     /// Damaged chunks the reader skipped (their records are not replayed); set before `finished`.
     public private(set) var damaged: [DamagedChunk] = []
 
-    /// Starts reading `path` in [from, to) for `queues`.
-    public init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
-        let reader = try TraceReader(path: path)
+    /// Starts reading the file at `path` in [from, to) for `queues`.
+    public convenience init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
+        try self.init(trace: .file(path), from: from, to: to, queues: queues, capacity: capacity)
+    }
+
+    /// Starts reading `trace` (a file, or a catalog's copy) in [from, to) for `queues`.
+    public init(trace: TraceLocation, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
+        let reader = try trace.open()
         var rings: [UInt32: SPSCRing<TraceRecord>] = [:]
         for key in queues { rings[key.rawValue] = SPSCRing(capacity: capacity) }
         self.rings = rings

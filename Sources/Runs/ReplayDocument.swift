@@ -34,11 +34,14 @@ public struct ReplayDocument: Encodable, Sendable {
     public var traceErrors: [String]
     public var damagedChunks: [DamagedChunkFigures]
     public var targetPreparation: TargetPreparation
+    /// Chunks fetched from the catalog, for a trace read from it (nil for a file).
+    public var catalogChunksFetched: Int?
 
     enum CodingKeys: String, CodingKey {
         case fioVersion = "fio version", trace, layout, backend, timing, speed, target, runId = "run_id", jobs, iothreads, vqs
         case replayed, skipped, scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns", warning, failures
         case traceErrors = "trace_errors", damagedChunks = "damaged_chunks", targetPreparation = "target_preparation"
+        case catalogChunksFetched = "catalog_chunks_fetched"
     }
 
     public init(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions, target: String?, runId: Int64?) {

@@ -38,7 +38,7 @@ extension Sweep {
 
     /// Runs the sweep, saying each event through `say`, and when every run is stored writes
     /// the report next to `htmlPath`.
-    public func runAndReport(in catalog: TraceCatalog, title: String, htmlPath: String, vmHostCPUs: CPUSet? = nil, indent: String = "",
+    public func runAndReport(in catalog: any CatalogStore, title: String, htmlPath: String, vmHostCPUs: CPUSet? = nil, indent: String = "",
                              say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
                              fillProgress: TargetFill.ProgressHandler? = nil) throws -> Reported {
         let outcome = try run(in: catalog, events: { say($0.line(for: self, indent: indent)) }, shouldStop: shouldStop, fillProgress: fillProgress)

@@ -35,7 +35,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = try TracesCommand.resolve(trace, catalog: catalog).path
+        let path = try TracesCommand.resolve(trace, catalog: catalog).localPath()
         try OutputFile.prepare(out, force: force)
         let names = fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let result = try format.export(tracePath: path, out: out, fioFileNames: names, replaceExisting: force)

@@ -90,7 +90,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let resolved = try TracesCommand.resolve(trace, catalog: catalog)
-        let reader = try TraceReader(path: resolved.path)
+        let reader = try resolved.location.open()
         var options = ReplayOptions()
         options.timing = timing
         options.speed = speed
@@ -106,7 +106,7 @@ struct ReplayCommand: ParsableCommand {
         options.writes = writes
         options.depth = qd
         options.latenessWarnNs = latenessWarn.nanoseconds
-        try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)
+        try ReplayRunner.check(trace: resolved.location, layoutSpecs: [layout], options: options)
 
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
@@ -119,7 +119,7 @@ struct ReplayCommand: ParsableCommand {
             recorder = (RecordingSink.writing(to: writer), writer)
         }
         let result = try ReplayRunner.run(
-            tracePath: resolved.path, target: target, layoutSpec: layout, backend: backend, options: options,
+            trace: resolved.location, target: target, layoutSpec: layout, backend: backend, options: options,
             safety: device.safety, pin: try PinPolicy(parsing: pin),
             sparseTarget: sparseTarget, realtime: realtime, recording: recorder?.sink,
             fillProgress: TargetFill.progressBar(enabled: !json, pausing: progress), shouldStop: Interrupt.shared.shouldStop)
@@ -136,14 +136,16 @@ struct ReplayCommand: ParsableCommand {
             if !json { print("recorded \(totals.records) requests as the device saw them into \(record!)") }
         }
         let runId = noCatalog ? nil : try RunStore.store(result, RunStore.Context(
-            tracePath: resolved.path, traceId: resolved.catalogued?.id, layoutSpec: layout, backend: backend, target: target,
+            tracePath: resolved.location.description, traceId: resolved.catalogued?.id, layoutSpec: layout, backend: backend, target: target,
             options: options, startedAt: startedAt), in: try catalog.open())
         if json {
-            print(try TextFormat.json(ReplayDocument(result, tracePath: resolved.path, layout: layout, backend: backend, options: options,
-                                                     target: target, runId: runId)))
+            var document = ReplayDocument(result, tracePath: resolved.location.description, layout: layout, backend: backend, options: options, target: target, runId: runId)
+            document.catalogChunksFetched = resolved.catalogSource?.chunksFetched
+            print(try TextFormat.json(document))
         } else {
-            for line in ReplayText.lines(result, tracePath: resolved.path, layout: layout, backend: backend, options: options, target: target) { print(line) }
-            if let runId { print("  stored as run \(runId) in \(catalog.catalog)") }
+            for line in ReplayText.lines(result, tracePath: resolved.location.description, layout: layout, backend: backend, options: options, target: target) { print(line) }
+            if let source = resolved.catalogSource { print("  fetched \(source.chunksFetched) of \(reader.chunks.count) chunks from the catalog") }
+            if let runId { print("  stored as run \(runId) in \(try catalog.location)") }
         }
         if !result.engine.failures.isEmpty || !result.traceErrors.isEmpty { throw ExitCode(1) }
     }
