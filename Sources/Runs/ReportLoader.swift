@@ -145,12 +145,15 @@ public enum ReportLoader {
         let chosenBaseline = baseline
             ?? ((layouts.contains("single") || planned.contains("single")) ? "single" : (planned.first ?? layouts.first.map { $0.components(separatedBy: " ×")[0] } ?? "single"))
         let (kind, format) = targetFacts(target)
+        // What a suggested `vqtrace sweep` names: the file, or for a trace read from the catalog, its id.
+        let commandTrace = tracePath.isEmpty ? nil
+            : (!FileManager.default.fileExists(atPath: tracePath) ? meta?.traceId.map { "\($0)" } : nil) ?? tracePath
         var input = ReportInput(
             title: title, baseline: chosenBaseline, layouts: layouts, runs: runs,
             numQueues: devices.first?.numQueues ?? 1, deviceName: devices.first?.name ?? "vda", devices: devices,
             timing: meta?.timing ?? "", backend: meta?.backend ?? "", target: target,
             traceSummary: traceLines, host: hostLines, onlineCPUs: host.onlineCPUs, largeRequestShare: largeShare, vms: meta?.vms ?? 1,
-            plan: plan, unfinishedRuns: unfinished, tracePath: tracePath.isEmpty ? nil : tracePath, targetKind: kind, targetFormat: format)
+            plan: plan, unfinishedRuns: unfinished, tracePath: commandTrace, targetKind: kind, targetFormat: format)
         input.notes = warnings
         return input
     }
