@@ -30,25 +30,31 @@ extension CatalogStore {
         let reader: TraceReader
         do { reader = try TraceReader(path: absolute) } catch { throw CatalogError.trace(error) }
         let trace = try register(reader, path: absolute)
-        guard let trailerOffset = reader.trailerOffset else { throw CatalogError.incomplete(path: absolute, problem: "no trailer") }
-        var bytes: Int64 = 0
-        try write { db in
-            for (i, chunk) in reader.chunks.enumerated() {
-                let data: [UInt8]
-                do throws(TraceFileError) { data = try reader.rawBytes(offset: chunk.offset, count: Int(chunk.length)) } catch { throw CatalogError.trace(error) }
-                try db.execute("UPDATE traceChunk SET bytes = ? WHERE traceId = ? AND chunkIndex = ?", [Data(data), trace.id, i])
-                bytes += Int64(data.count)
-            }
-            do {
-                let header = try reader.rawBytes(offset: 0, count: reader.headerLength)
-                let tail = try reader.rawBytes(offset: trailerOffset, count: Int(reader.fileSize - trailerOffset))
-                try db.execute("UPDATE trace SET headerBytes = ?, trailerBytes = ? WHERE id = ?", [Data(header), Data(tail), trace.id])
-                bytes += Int64(header.count + tail.count)
-            } catch let error as TraceFileError { throw CatalogError.trace(error) }
-        }
+        let bytes = try storeBytes(of: reader, onTrace: trace.id)
         var pushed = trace
         pushed.isPushed = true
         return CatalogPush(trace: pushed, chunks: reader.chunks.count, bytes: bytes)
+    }
+
+    /// Stores `reader`'s bytes on trace row `traceId`: each chunk on its row, the header and the
+    /// trailer on the trace row, in one transaction. Returns the bytes stored.
+    func storeBytes(of reader: TraceReader, onTrace traceId: Int64) throws -> Int64 {
+        guard let trailerOffset = reader.trailerOffset else { throw CatalogError.incomplete(path: reader.path, problem: "no trailer") }
+        func raw(_ offset: UInt64, _ count: Int) throws -> Data {
+            do throws(TraceFileError) { return Data(try reader.rawBytes(offset: offset, count: count)) } catch { throw CatalogError.trace(error) }
+        }
+        return try write { db in
+            var bytes: Int64 = 0
+            for (i, chunk) in reader.chunks.enumerated() {
+                let data = try raw(chunk.offset, Int(chunk.length))
+                try db.execute("UPDATE traceChunk SET bytes = ? WHERE traceId = ? AND chunkIndex = ?", [data, traceId, i])
+                bytes += Int64(data.count)
+            }
+            let header = try raw(0, reader.headerLength)
+            let tail = try raw(trailerOffset, Int(reader.fileSize - trailerOffset))
+            try db.execute("UPDATE trace SET headerBytes = ?, trailerBytes = ? WHERE id = ?", [header, tail, traceId])
+            return bytes + Int64(header.count + tail.count)
+        }
     }
 
     /// The header, trailer and chunk places of pushed trace `traceId`.

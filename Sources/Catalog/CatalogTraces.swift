@@ -235,6 +235,16 @@ extension CatalogStore {
         try write { db in try db.execute("DELETE FROM trace WHERE id = ?", [traceId]) }
     }
 
+    /// `traces rm`: drops the trace `reference` names and, unless `keepFile`, deletes its file
+    /// when it is this host's; says what it did.
+    public func remove(_ reference: String, keepFile: Bool) throws -> String {
+        let entry = try find(reference)
+        try remove(traceId: entry.id)
+        let deletes = !keepFile && entry.host == host.name && FileManager.default.fileExists(atPath: entry.path)
+        if deletes { try FileManager.default.removeItem(atPath: entry.path) }
+        return "removed trace \(entry.id) (\(entry.name))" + (deletes ? " and deleted \(entry.path)" : "; kept \(entry.path)")
+    }
+
     /// Rebuilds this host's trace and chunk rows from the files: every path it catalogued and
     /// every *.vqt in `directories` is read again; rows of files that no longer exist are dropped.
     public func reindex(directories: [String]) throws -> CatalogReindexReport {

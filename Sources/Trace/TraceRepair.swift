@@ -9,6 +9,13 @@ public enum TraceRepair {
         /// Why the input had no usable trailer (it was unfinished), if so.
         public var recovery: String?
         public var recordsLost: UInt64 { damaged.reduce(0) { $0 + $1.records } }
+
+        /// `traces repair`: what was kept, what the input lacked, each damaged chunk.
+        public func lines(input: String, out: String) -> [String] {
+            ["repaired \(input) into \(out): \(recordsKept) records in \(chunksKept) chunks kept"
+                + (damaged.isEmpty ? "" : "; \(DamagedChunk.summary(damaged, of: recordsKept + recordsLost) ?? "")")]
+                + (recovery.map { ["  the input was unfinished: \($0)"] } ?? []) + damaged.map { "  \($0)" }
+        }
     }
 
     /// Reads `input` chunk by chunk (a damaged chunk costs only itself) and writes its records,

@@ -4,6 +4,7 @@ import Foundation
 import Replay
 import Runs
 import Trace
+import Units
 
 /// The `vqtrace` command: record virtio-blk virtqueue streams, replay them under IOThread
 /// layouts, and report which layout wins. Subcommands live in Commands/, one per file.
@@ -23,33 +24,17 @@ struct VQTrace: ParsableCommand {
             Start with `vqtrace demo` (the whole job, small), then `vqtrace generate --help` or `vqtrace import --help` for your own workload.
             """,
         version: "vqtrace \(version) (trace format \(TraceFormat.majorVersion).\(TraceFormat.minorVersion))",
-        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ServeCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ServeCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, SweepCommand.self, ReportCommand.self, CatalogCommand.self, MappingCommand.self, BenchCommand.self])
 
     /// Exit status: 0 done, 1 a run-time failure, 2 a usage mistake (a bad option, layout, target
     /// or trace shape, found before any work starts; ArgumentParser's own code for these is 64),
     /// 130 interrupted by SIGINT or SIGTERM after a clean stop.
-    /// `--qd -1` as `--qd=-1`: ArgumentParser reads a word that starts with "-" as an option and
-    /// would answer "Missing value", where the user needs to hear that -1 is out of range. No
-    /// vqtrace option is a dash and a digit, so such a word can only be a value.
-    static func valuesMayBeNegative(_ arguments: [String]) -> [String] {
-        var out: [String] = []
-        for argument in arguments {
-            if let option = out.last, option.hasPrefix("--"), !option.contains("="), argument.count > 1, argument.hasPrefix("-"),
-               let second = argument.dropFirst().first, second.isNumber || second == "." {
-                out[out.count - 1] = option + "=" + argument
-            } else {
-                out.append(argument)
-            }
-        }
-        return out
-    }
-
     static func main() {
         // Line-buffered even into a pipe, so `vqtrace sweep … | tee log` shows each run as it ends.
         linux_line_buffer_stdout()
         Interrupt.shared.install()
         do {
-            var command = try parseAsRoot(Self.valuesMayBeNegative(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(CommandLineWords.valuesMayBeNegative(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             // Whatever the work threw on its way out of an interruption (an import's or a

@@ -91,21 +91,11 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let resolved = try TracesCommand.resolve(trace, catalog: catalog)
         let reader = try resolved.location.open()
-        var options = ReplayOptions()
-        options.timing = timing
-        options.speed = speed
+        var options = ReplayOptions(timing: timing, speed: speed, vqs: try vqs.map { Set(try CPUSet(parsing: $0).cpus) }, vms: vms,
+                                    sharedIOThreads: sharedIOThreads, jitterNs: jitter.nanoseconds, seed: seed, writes: writes, depth: qd,
+                                    latenessWarnNs: latenessWarn.nanoseconds)
         let start = reader.totals.firstSubmitNs
-        // Saturating: a window past the end of time is simply after the trace (check() says so).
-        if let from { options.fromNs = start.addingReportingOverflow(from.nanoseconds).overflow ? .max - 1 : start + from.nanoseconds }
-        if let to { options.toNs = start.addingReportingOverflow(to.nanoseconds).overflow ? .max : start + to.nanoseconds }
-        if let vqs { options.vqs = Set(try CPUSet(parsing: vqs).cpus) }
-        options.vms = vms
-        options.sharedIOThreads = sharedIOThreads
-        options.jitterNs = jitter.nanoseconds
-        options.seed = seed
-        options.writes = writes
-        options.depth = qd
-        options.latenessWarnNs = latenessWarn.nanoseconds
+        options.window(fromOffsetNs: from?.nanoseconds, toOffsetNs: to?.nanoseconds, traceStart: start)
         try ReplayRunner.check(trace: resolved.location, layoutSpecs: [layout], options: options)
 
         let startedAt = ISO8601DateFormatter().string(from: Date())

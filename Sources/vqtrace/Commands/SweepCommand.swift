@@ -78,23 +78,9 @@ struct SweepCommand: ParsableCommand {
                               report: report, vmHostCPUs: try vmHost.cpus())
     }
 
-    /// Runs `sweep` printing each stored run, then writes its report and prints the answer; an
-    /// interrupted or failed sweep says what was stored and ends the command (130 or 1).
+    /// Runs `sweep` printing each stored run and the answer (`Sweep.runAndSay`).
     static func runAndReport(_ sweep: Sweep, catalog: any CatalogStore, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "") throws {
-        let done = try sweep.runAndReport(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, say: { print($0) },
-                                          shouldStop: Interrupt.shared.shouldStop, fillProgress: TargetFill.progressBar())
-        guard let model = done.model else {
-            print(done.outcome.description)
-            if done.outcome.interrupted { throw Interrupted() }
-            throw SweepError(done.outcome.description)
-        }
-        print("\n\(indent)\(model.answer.replacingOccurrences(of: "`", with: ""))")
-        print("\(indent)report: " + done.files.joined(separator: ", "))
+        try sweep.runAndSay(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, say: { print($0) },
+                            shouldStop: Interrupt.shared.shouldStop, fillProgress: TargetFill.progressBar())
     }
-}
-
-/// A sweep that could not finish (a run failed); the runs stored before it stay.
-struct SweepError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

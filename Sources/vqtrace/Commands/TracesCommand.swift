@@ -113,11 +113,7 @@ struct TracesCommand: ParsableCommand {
 
         func run() throws {
             try OutputFile.prepare(out, force: force)
-            let report = try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force))
-            print("repaired \(input) into \(out): \(report.recordsKept) records in \(report.chunksKept) chunks kept"
-                  + (report.damaged.isEmpty ? "" : "; \(DamagedChunk.summary(report.damaged, of: report.recordsKept + report.recordsLost) ?? "")"))
-            if let recovery = report.recovery { print("  the input was unfinished: \(recovery)") }
-            for chunk in report.damaged { print("  \(chunk)") }
+            for line in try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force)).lines(input: input, out: out) { print(line) }
             if !noCatalog { try catalog.registerAndSay(out) }
         }
     }
@@ -129,13 +125,7 @@ struct TracesCommand: ParsableCommand {
         @Argument(help: "The trace: a catalog id, name or path.") var trace: String
         @Flag(help: "Only drop the catalog rows; leave the .vqt file.") var keepFile = false
 
-        func run() throws {
-            let open = try catalog.open()
-            let entry = try open.find(trace)
-            try open.remove(traceId: entry.id)
-            if !keepFile && FileManager.default.fileExists(atPath: entry.path) { try FileManager.default.removeItem(atPath: entry.path) }
-            print("removed trace \(entry.id) (\(entry.name))" + (keepFile ? "; kept \(entry.path)" : " and deleted \(entry.path)"))
-        }
+        func run() throws { print(try catalog.open().remove(trace, keepFile: keepFile)) }
     }
 
     struct Reindex: ParsableCommand {
