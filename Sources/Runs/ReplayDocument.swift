@@ -92,5 +92,6 @@ public struct ReplayDocument: Encodable, Sendable {
         try c.encode(traceErrors, forKey: .traceErrors)
         try c.encode(damagedChunks, forKey: .damagedChunks)
         try c.encode(targetPreparation, forKey: .targetPreparation)
+        try c.encodeIfPresent(catalogChunksFetched, forKey: .catalogChunksFetched)
     }
 }

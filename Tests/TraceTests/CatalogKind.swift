@@ -31,7 +31,8 @@ enum CatalogKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 struct PostgresAvailability {
     @Test("the throwaway PostgreSQL server of make test is there", .enabled(if: TestPostgres.url != nil, Comment(rawValue: TestPostgres.missing)))
     func serverAnswers() throws {
-        let store = try CatalogKind.postgres.fresh(ScratchDirectory())
+        let dir = ScratchDirectory()
+        let store = try CatalogKind.postgres.fresh(dir)
         #expect(try store.appliedMigrations().count == 5)
     }
 }

@@ -24,7 +24,8 @@ struct CatalogStoreTests {
     @Test("a finished run is stored whole in one call and reads back the same, with its host", arguments: CatalogKind.available)
     func runRoundTrip(kind: CatalogKind) throws {
         let host = CatalogHost(name: "rack1-a", hostname: "a", cpuModel: "Test CPU", cpus: 64, kernel: "6.1.0")
-        let catalog = try kind.fresh(ScratchDirectory(), host: host)
+        let dir = ScratchDirectory()
+        let catalog = try kind.fresh(dir, host: host)
         let sweep = try catalog.createSweep(traceId: nil, parametersJSON: "{}", traceFingerprint: "f")
         let stored = Self.results(queues: 8, buckets: 600, seed: 3)
         let id = try catalog.storeRun(Self.newRun(sweepId: sweep), stored)
@@ -40,7 +41,8 @@ struct CatalogStoreTests {
 
     @Test("a run whose results cannot be stored leaves no row at all", arguments: CatalogKind.available)
     func noTornRun(kind: CatalogKind) throws {
-        let catalog = try kind.fresh(ScratchDirectory())
+        let dir = ScratchDirectory()
+        let catalog = try kind.fresh(dir)
         var bad = Self.results(queues: 2, buckets: 10)
         bad.iothreads += bad.iothreads  // the same IOThread twice: the primary key refuses the second
         #expect(throws: (any Error).self) { try catalog.storeRun(Self.newRun(), bad) }
@@ -75,8 +77,9 @@ struct CatalogStoreTests {
     func pushReadPull(kind: CatalogKind) throws {
         let dir = ScratchDirectory()
         // 40 chunks of 100 records, one record per ms: chunk i covers [100 i, 100 i + 99] ms.
-        let records = (0..<4000).map { i in
-            TraceRecord(vq: UInt16(i % 4), type: i % 5 == 0 ? .write : .read, sector: UInt64(i) * 8, length: 4096, submitNs: UInt64(i) * 1_000_000)
+        let records: [TraceRecord] = (0..<4000).map { (i: Int) -> TraceRecord in
+            let type: TraceRequestType = i % 5 == 0 ? .write : .read
+            return TraceRecord(vq: UInt16(i % 4), type: type, sector: UInt64(i) * 8, length: 4096, submitNs: UInt64(i) * 1_000_000)
         }
         try Fixtures.write(records, to: dir.file("w.vqt"), recordsPerChunk: 100)
         let original = Fixtures.bytes(of: dir.file("w.vqt"))
