@@ -106,10 +106,11 @@ let package = Package(
                            .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // What `vqtrace bench` measures, as functions a program can call: the virtqueue round
-        // trip, the trace codec, the importers, the engine against fio, replay fidelity.
+        // trip, the trace codec, the importers, the engine against fio, replay fidelity, the catalog.
         .target(
             name: "Benchmarks",
-            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd"]),
+            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd", "Catalog",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // The end-to-end demo (`vqtrace demo`) as a function a program can call.
         .target(name: "Demo", dependencies: ["Benchmarks", "Runs", "Replay", "Catalog", "Trace", "Layout", "Workload", "BlockBackend", "Units"]),
