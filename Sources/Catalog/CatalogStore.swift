@@ -61,6 +61,13 @@ public protocol CatalogStore: AnyObject, Sendable {
     func write<T>(_ body: (any CatalogSQL) throws -> T) throws -> T
     /// The names of the migrations applied, in order.
     func appliedMigrations() throws -> [String]
+    /// Runs `body`, which reads with one statement: a store may skip the transaction around it
+    /// (one statement is consistent on its own), which saves a chunk fetch two round trips.
+    func readStatement<T>(_ body: (any CatalogSQL) throws -> T) throws -> T
+}
+
+extension CatalogStore {
+    public func readStatement<T>(_ body: (any CatalogSQL) throws -> T) throws -> T { try read(body) }
 }
 
 extension CatalogStore {

@@ -77,7 +77,7 @@ extension CatalogStore {
     /// The bytes of chunks `indices` of pushed trace `traceId`, by index: one query for them all.
     func chunkBytes(ofTrace traceId: Int64, indices: [Int]) throws -> [Int: Data] {
         guard !indices.isEmpty else { return [:] }
-        return try read { db in
+        return try readStatement { db in
             let marks = Array(repeating: "?", count: indices.count).joined(separator: ", ")
             var found: [Int: Data] = [:]
             for row in try db.query("SELECT chunkIndex, bytes FROM traceChunk WHERE traceId = ? AND chunkIndex IN (\(marks))",
@@ -97,8 +97,9 @@ extension CatalogStore {
         let frame = try frame(ofTrace: traceId)
         do { try PartialFile.check(path: path, replaceExisting: replaceExisting) } catch { throw CatalogError.database(error.description) }
         let partial = path + ".partial"
-        FileManager.default.createFile(atPath: partial, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: partial) else { throw CatalogError.database("cannot write \(partial)") }
+        guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
+            throw CatalogError.database("cannot write \(partial)")
+        }
         do {
             handle.write(frame.header)
             // A few chunks a query: bounded memory, few round trips.

@@ -68,6 +68,12 @@ public final class PostgresCatalog: CatalogStore, @unchecked Sendable {
         try transaction("BEGIN", body)
     }
 
+    public func readStatement<T>(_ body: (any CatalogSQL) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(PostgresStatements(catalog: self))
+    }
+
     public func appliedMigrations() throws -> [String] {
         try read { db in try db.query("SELECT identifier FROM schemaMigration ORDER BY appliedOrder").map { $0.string("identifier") } }
     }
