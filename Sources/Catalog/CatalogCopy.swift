@@ -35,7 +35,8 @@ public enum CatalogCopy {
         var traceIds: [Int64: Int64] = [:]
         for trace in try source.traces() {
             let row = try source.read { db in try db.first("SELECT \(traceColumns.joined(separator: ", ")), trailerBytes IS NOT NULL AS pushed FROM trace WHERE id = ?", [trace.id])! }
-            let values = traceColumns.map { $0 == "host" ? host(row[$0]) : row[$0] }
+            // SQLite keeps a boolean as 0 or 1; PostgreSQL's column is boolean.
+            let values = traceColumns.map { $0 == "host" ? host(row[$0]) : $0 == "complete" ? .boolean(row.bool($0)) : row[$0] }
             let devices = try source.read { db in try db.query("SELECT * FROM traceDevice WHERE traceId = ? ORDER BY device", [trace.id]) }
             let chunks = try source.read { db in
                 try db.query("SELECT chunkIndex, \"offset\", length, firstSubmitNs, lastSubmitNs, records, queueSet FROM traceChunk WHERE traceId = ? ORDER BY chunkIndex", [trace.id])
