@@ -93,6 +93,14 @@ public enum CatalogCopy {
                      try db.query("SELECT * FROM runTimeline WHERE runId = ?", [id]))
                 }
             }
+            // A group copied before (the same host, start and layout of its first run) is not copied twice.
+            if let first = runs.first, try target.read({ db in
+                try db.first("SELECT id FROM run WHERE host = ? AND startedAt = ? AND layoutSpec = ? AND tracePath = ?",
+                             [host(first["host"]), first["startedAt"], first["layoutSpec"], first["tracePath"]])
+            }) != nil {
+                report.skipped.append(sweep.map { "sweep \($0.int64("id")): copied before" } ?? "\(runs.count) runs without a sweep: copied before")
+                continue
+            }
             try target.write { db in
                 var newSweep: CatalogValue = .null
                 if let sweep {

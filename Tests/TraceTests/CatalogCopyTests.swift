@@ -43,7 +43,9 @@ struct CatalogCopyTests {
         // The pushed bytes rebuild the file.
         try shared.pull(traceId: copied.id, to: dir.file("back.vqt"))
         #expect(Fixtures.bytes(of: dir.file("back.vqt")) == Fixtures.bytes(of: dir.file("m.vqt")))
-        // A second copy skips the trace it already has (same host and path).
-        #expect(try CatalogCopy.copy(from: local, to: shared, withTraces: false, relabel: "db7").skipped.count == 1)
+        // A second copy skips what it copied before: the trace (same host and path), the sweep, the loose run.
+        let again = try CatalogCopy.copy(from: local, to: shared, withTraces: false, relabel: "db7")
+        #expect(again.skipped.count == 3 && again.runs == 0 && again.traces == 0, "\(again.lines)")
+        #expect(try shared.rows("SELECT id FROM run").count == 4)
     }
 }
