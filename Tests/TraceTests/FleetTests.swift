@@ -87,7 +87,14 @@ struct FleetTests {
         #expect(Fixtures.bytes(of: dir.file("pulled.vqt")) == original)
         let verify = try runVQTrace(["traces", "verify", dir.file("pulled.vqt")], in: dir.path)
         #expect(verify.status == 0, "\(verify.output)")
-        let list = try runVQTrace(["traces", "list", "--catalog", url], in: dir.path)
-        #expect(list.output.contains("pushed") && list.output.contains("recorder"), "\(list.output)")
+        // VQTRACE_CATALOG names the catalog of every command without --catalog.
+        let list = try runChild("/usr/bin/env", ["VQTRACE_CATALOG=\(url)", vqtraceExecutable(), "traces", "list"], in: dir.path, mergingStandardError: true)
+        #expect(list.status == 0 && list.text.contains("pushed") && list.text.contains("recorder"), "\(list.text)")
+        // A catalog that cannot be reached says where and what to check, and never its password.
+        let secret = "postgres://fleet:hunter2@127.0.0.1:1/fleet"
+        let help = try runChild("/usr/bin/env", ["VQTRACE_CATALOG=\(secret)", vqtraceExecutable(), "traces", "list", "--help"], in: dir.path, mergingStandardError: true)
+        #expect(help.status == 0 && !help.text.contains("hunter2"))
+        let down = try runChild("/usr/bin/env", ["VQTRACE_CATALOG=\(secret)", vqtraceExecutable(), "traces", "list"], in: dir.path, mergingStandardError: true)
+        #expect(down.status == 1 && down.text.contains("127.0.0.1:1") && !down.text.contains("hunter2"), "\(down.text)")
     }
 }
