@@ -83,7 +83,12 @@ public struct FleetReport: Sendable {
                 return (host.name, other == host.model.input.baseline && host.model.outcome == .equivalent
                     ? "the layouts measure equivalent there: keep \(other)" : "\(other) wins there\(host.gain)")
             }
-            return (host.name, "\(host.model.outcome.rawValue) there: \(host.model.answer.replacingOccurrences(of: "`", with: ""))")
+            // The closest contender, in a few words; the host's own report has the whole answer.
+            let contender = host.model.results.filter { $0.spec != host.model.input.baseline && $0.change != nil }
+                .max { abs($0.change!) < abs($1.change!) }
+            let detail = host.model.outcome == .incomplete ? "runs are missing"
+                : contender.map { "\($0.spec) \(ReportModel.percent($0.change!)) IOPS against \(host.model.input.baseline), not beyond the noise" } ?? "too few runs"
+            return (host.name, "\(host.model.outcome.rawValue) (\(detail); `vqtrace report --sweep \(host.sweepId)` says more)")
         }
         self.differing = differing
         let names = hosts.map { "\($0.name)\($0.gain)" }.joined(separator: ", ")
@@ -97,7 +102,7 @@ public struct FleetReport: Sendable {
             answer = "\(choice) wins on \(agree), but not everywhere: "
                 + differing.map { "on \($0.host) \($0.why)" }.joined(separator: "; ") + "."
         } else {
-            answer = "No host's runs tell the layouts apart yet: " + differing.map { "\($0.host) is \($0.why)" }.joined(separator: "; ")
+            answer = "No host's runs tell the layouts apart yet: " + differing.map { "\($0.host) is \($0.why)" }.joined(separator: "; ") + "."
         }
     }
 
@@ -131,10 +136,14 @@ public struct FleetReport: Sendable {
             + "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
             + ".differs{background:#fff3cd}</style></head><body><h1>IOThread layouts across hosts</h1>"
-        out += "<p class=\"answer\"><strong>\(e(answer))</strong></p><table><tr><th>host</th><th>sweep</th><th>outcome</th><th>choice</th></tr>"
+        out += "<p class=\"answer\"><strong>\(e(answer.replacingOccurrences(of: "`", with: "")))</strong></p>"
+        out += "<table><tr><th>host</th><th>sweep</th><th>CPU</th><th>CPUs</th><th>kernel</th><th>target model</th><th>outcome</th><th>choice</th></tr>"
         for host in hosts {
             let differs = differing.contains { $0.host == host.name }
-            out += "<tr\(differs ? " class=\"differs\"" : "")><td>\(e(host.name))</td><td>\(host.sweepId)</td><td>\(host.model.outcome.rawValue)</td><td>\(e(host.choice ?? "–"))</td></tr>"
+            let facts = Dictionary(host.model.input.host, uniquingKeysWith: { a, _ in a })
+            out += "<tr\(differs ? " class=\"differs\"" : "")><td>\(e(host.name))</td><td>\(host.sweepId)</td>"
+                + ["CPU", "CPUs", "kernel", "target model"].map { "<td>\(e(facts[$0] ?? "–"))</td>" }.joined()
+                + "<td>\(host.model.outcome.rawValue)</td><td>\(e(host.choice ?? "–"))</td></tr>"
         }
         out += "</table>"
         for table in tables {
