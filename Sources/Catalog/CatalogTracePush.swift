@@ -100,6 +100,7 @@ extension CatalogStore {
         guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
             throw CatalogError.database("cannot write \(partial)")
         }
+        var handleOpen = true
         do {
             handle.write(frame.header)
             // A few chunks a query: bounded memory, few round trips.
@@ -117,6 +118,7 @@ extension CatalogStore {
             }
             handle.write(frame.tail)
             try handle.synchronize()
+            handleOpen = false
             try handle.close()
             let verification = try TraceReader(path: partial).verify()
             guard verification.isClean, (try FileManager.default.attributesOfItem(atPath: partial)[.size] as? NSNumber)?.uint64Value == frame.fileSize else {
@@ -126,7 +128,7 @@ extension CatalogStore {
             try FileManager.default.moveItem(atPath: partial, toPath: path)
             return verification
         } catch {
-            try? handle.close()
+            if handleOpen { try? handle.close() }  // never twice: the number may be another file's by now
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
