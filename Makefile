@@ -5,8 +5,9 @@
 #   make guest-test  boot a real Linux guest (QEMU, TCG) on vqtrace serve and on qemu-storage-daemon
 
 SHELL := /bin/bash
-# qemu-system-x86, cpio, kmod and busybox-static build and boot the test guest (guest/).
-APT_PACKAGES := liburing-dev libzstd-dev libsqlite3-dev pkg-config fio chromium qemu-system-x86 cpio kmod busybox-static
+# qemu-system-x86, cpio, kmod and busybox-static build and boot the test guest (guest/);
+# postgresql is the throwaway server the catalog tests run against (Tests/postgres-test-server.sh).
+APT_PACKAGES := liburing-dev libzstd-dev libsqlite3-dev pkg-config fio chromium qemu-system-x86 cpio kmod busybox-static postgresql
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
 SWIFT_BIN := $(dir $(shell readlink -f $$(command -v swiftc)))
@@ -44,7 +45,13 @@ test: deps
 	@# The libraries as another package uses them: Examples/ReplayTrace depends on this one by path.
 	swift build --package-path Examples/ReplayTrace
 	Examples/ReplayTrace/.build/debug/ReplayTrace
+	@# A throwaway PostgreSQL (initdb in /tmp, a free loopback port) for the PostgreSQL half of the
+	@# catalog tests, stopped whatever the tests do; without one those cases are skipped, saying why.
 	@set -o pipefail; mkdir -p .build; \
+	if pgdir=$$(Tests/postgres-test-server.sh start); then \
+	  export VQTRACE_TEST_POSTGRES=$$(cat $$pgdir/url); trap 'Tests/postgres-test-server.sh stop '"$$pgdir" EXIT; \
+	  echo "test PostgreSQL at $$VQTRACE_TEST_POSTGRES"; \
+	else echo "no test PostgreSQL could be started: the PostgreSQL catalog tests are skipped"; fi; \
 	swift test --skip-build 2>&1 | tee .build/test-output.log; status=$$?; \
 	total=$$(grep -oE 'Test run with [0-9]+ tests?' .build/test-output.log | grep -oE '[0-9]+' | tail -1); \
 	failed=$$(grep -cE '^✘ Test .* failed' .build/test-output.log); \

@@ -45,6 +45,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
         // Errno and FileDescriptor: system-call failures carry a typed errno, not a strerror string.
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        // The shared catalog of a fleet of hosts lives in PostgreSQL; postgres-nio speaks its wire
+        // protocol (extended queries with bound parameters, bytea, transactions) without libpq.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // C11 acquire/release loads, stores and fences on ring indices in shared guest memory.
@@ -118,10 +121,11 @@ let package = Package(
                            .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // What `vqtrace bench` measures, as functions a program can call: the virtqueue round
-        // trip, the trace codec, the importers, the engine against fio, replay fidelity.
+        // trip, the trace codec, the importers, the engine against fio, replay fidelity, the catalog.
         .target(
             name: "Benchmarks",
-            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd"]),
+            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd", "Catalog",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // The end-to-end demo (`vqtrace demo`) as a function a program can call.
         .target(name: "Demo", dependencies: ["Benchmarks", "Runs", "Replay", "Catalog", "Trace", "Layout", "Workload", "BlockBackend", "Units"]),
@@ -131,7 +135,8 @@ let package = Package(
         .target(name: "Compare", dependencies: ["Trace", "Units", "Report"]),
 
         // The SQLite catalog: an index of traces and chunks, and the tables replay runs fill.
-        .target(name: "Catalog", dependencies: ["Trace", "Units", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Catalog", dependencies: ["Trace", "Units", .product(name: "GRDB", package: "GRDB.swift"),
+                                               .product(name: "PostgresNIO", package: "postgres-nio")]),
 
         .executableTarget(
             name: "vqtrace",

@@ -26,6 +26,12 @@ public enum BenchmarkHelp {
         on one core, and (with --window-requests) the time to open a large trace and \
         read a 1-second window of it.
 
+        --component catalog: runs stored per second (8 vqs with latency histograms, 3 \
+        IOThreads, a 60 s timeline, one transaction each) on a temporary SQLite catalog \
+        and on --catalog when it is a PostgreSQL URL (runs are added to it); with \
+        --window-requests, a trace that large is pushed there and 1-second windows are \
+        read from it and from the local file (ms each, chunks fetched).
+
         --component replay: open-loop replay fidelity. The OLTP model's 8-vq stream at 20k and \
         100k IOPS (for --duration) is replayed on the null backend under LAYOUT with \
         --driver-threads auto and then per-vq (or only the setting given), and the same \

@@ -30,11 +30,12 @@ public struct Demo: Sendable {
 
     /// Runs it with traces next to `catalog`'s file. Returns the sweep and its report (nil
     /// model when the sweep stopped early).
-    public func run(catalog: TraceCatalog, say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
+    public func run(catalog: any CatalogStore, say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
                     fillProgress: TargetFill.ProgressHandler? = nil) throws -> Sweep.Reported {
         say("vqtrace demo")
         say("  trace → verify → virtqueue core → sweep \(Self.layouts.joined(separator: ", ")) → \(reportPath)\n")
-        let folder = (catalog.path as NSString).deletingLastPathComponent
+        // Beside a SQLite catalog's file; with a shared catalog, in Traces/.
+        let folder = (catalog as? TraceCatalog).map { ($0.path as NSString).deletingLastPathComponent } ?? "Traces"
         let tracePath = (folder as NSString).appendingPathComponent("demo.vqt")
         let start = Date()
         // The demo's own files: each run of the demo writes them again.

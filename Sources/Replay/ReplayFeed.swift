@@ -50,9 +50,14 @@ public final class ReplayFeed: @unchecked Sendable {
     /// Queues that got a cursor of their own (so as not to hold the others back); set before `finished`.
     public private(set) var detachedQueues: [QueueKey] = []
 
-    /// Starts reading `path` in [from, to) for `queues`.
-    public init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
-        let reader = try TraceReader(path: path)
+    /// Starts reading the file at `path` in [from, to) for `queues`.
+    public convenience init(path: String, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
+        try self.init(trace: .file(path), from: from, to: to, queues: queues, capacity: capacity)
+    }
+
+    /// Starts reading `trace` (a file, or a catalog's copy) in [from, to) for `queues`.
+    public init(trace: TraceLocation, from: UInt64, to: UInt64, queues: Set<QueueKey>, capacity: Int = 8192) throws {
+        let reader = try trace.open()
         var channels: [UInt32: Channel] = [:]
         for key in queues { channels[key.rawValue] = Channel(capacity: capacity) }
         self.channels = channels

@@ -51,4 +51,26 @@ public struct ReplayOptions: Sendable {
     public var driverThreads = DriverThreads.auto
 
     public init() {}
+
+    /// Every option at once, as a command line gives them.
+    public init(timing: Timing, speed: Double, vqs: Set<Int>?, vms: Int, sharedIOThreads: Bool, jitterNs: UInt64, seed: UInt64,
+                writes: Writes, depth: Int, latenessWarnNs: UInt64) {
+        self.timing = timing
+        self.speed = speed
+        self.vqs = vqs
+        self.vms = vms
+        self.sharedIOThreads = sharedIOThreads
+        self.jitterNs = jitterNs
+        self.seed = seed
+        self.writes = writes
+        self.depth = depth
+        self.latenessWarnNs = latenessWarnNs
+    }
+
+    /// Sets the window from offsets after the trace's first request (`--from`, `--to`);
+    /// saturating: a window past the end of time is simply after the trace (`check` says so).
+    public mutating func window(fromOffsetNs from: UInt64?, toOffsetNs to: UInt64?, traceStart start: UInt64) {
+        if let from { fromNs = start.addingReportingOverflow(from).overflow ? .max - 1 : start + from }
+        if let to { toNs = start.addingReportingOverflow(to).overflow ? .max : start + to }
+    }
 }

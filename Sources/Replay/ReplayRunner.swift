@@ -61,8 +61,12 @@ public enum ReplayRunner {
     /// for all its layouts, so that a bad one is refused before the first run, not after it).
     /// Throws `ReplayError.usage` naming the option and what the trace allows.
     public static func check(tracePath: String, layoutSpecs: [String], options: ReplayOptions) throws {
-        let reader = try TraceReader(path: tracePath)
-        try check(reader, layoutSpecs: layoutSpecs, options: options)
+        try check(trace: .file(tracePath), layoutSpecs: layoutSpecs, options: options)
+    }
+
+    /// `check(tracePath:…)` for a trace anywhere (a file, or a catalog's copy).
+    public static func check(trace: TraceLocation, layoutSpecs: [String], options: ReplayOptions) throws {
+        try check(try trace.open(), layoutSpecs: layoutSpecs, options: options)
     }
 
     static func check(_ reader: TraceReader, layoutSpecs: [String], options: ReplayOptions) throws {
@@ -124,7 +128,15 @@ public enum ReplayRunner {
     public static func prepareTarget(tracePath: String, target: String, options: ReplayOptions, safety: DeviceSafety?,
                                      sparseTarget: Bool = false, fillProgress: TargetFill.ProgressHandler? = nil,
                                      shouldStop: (@Sendable () -> Bool)? = nil) throws -> TargetPreparation {
-        let reader = try TraceReader(path: tracePath)
+        try prepareTarget(trace: .file(tracePath), target: target, options: options, safety: safety, sparseTarget: sparseTarget,
+                          fillProgress: fillProgress, shouldStop: shouldStop)
+    }
+
+    /// `prepareTarget(tracePath:…)` for a trace anywhere (a file, or a catalog's copy).
+    public static func prepareTarget(trace: TraceLocation, target: String, options: ReplayOptions, safety: DeviceSafety?,
+                                     sparseTarget: Bool = false, fillProgress: TargetFill.ProgressHandler? = nil,
+                                     shouldStop: (@Sendable () -> Bool)? = nil) throws -> TargetPreparation {
+        let reader = try trace.open()
         let needs = targetNeeds(reader, options: options, queues: replayedQueues(reader.metadata, options: options), sparse: sparseTarget)
         let capacity = (reader.metadata.devices.map(\.capacitySectors).max() ?? 0) * 512
         let requirements = TargetRequirements(path: target, capacity: capacity, writes: needs.writes, sparse: sparseTarget, readRanges: needs.readRanges)
@@ -143,7 +155,18 @@ public enum ReplayRunner {
                            realtime: Bool = false, recording: RecordingSink? = nil,
                            fillProgress: TargetFill.ProgressHandler? = nil,
                            shouldStop: (@Sendable () -> Bool)? = nil) throws -> ReplayResult {
-        let reader = try TraceReader(path: tracePath)
+        try run(trace: .file(tracePath), target: target, layoutSpec: layoutSpec, backend: backend, options: options, safety: safety,
+                pin: pin, sparseTarget: sparseTarget, realtime: realtime, recording: recording, fillProgress: fillProgress, shouldStop: shouldStop)
+    }
+
+    /// `run(tracePath:…)` for a trace anywhere: a file, or a trace a catalog holds, whose
+    /// chunks are fetched as the feed reads them (only the window's).
+    public static func run(trace: TraceLocation, target: String?, layoutSpec: String, backend: BackendKind,
+                           options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
+                           realtime: Bool = false, recording: RecordingSink? = nil,
+                           fillProgress: TargetFill.ProgressHandler? = nil,
+                           shouldStop: (@Sendable () -> Bool)? = nil) throws -> ReplayResult {
+        let reader = try trace.open()
         let metadata = reader.metadata
         try check(reader, layoutSpecs: [layoutSpec], options: options)
 
@@ -196,7 +219,7 @@ public enum ReplayRunner {
         let needs = targetNeeds(reader, options: options, queues: queues, sparse: sparseTarget && backend != .null && target != nil)
         job.writes = needs.writes
         job.targetReadRanges = needs.readRanges
-        let feeds = try (0..<options.vms).map { _ in try ReplayFeed(path: tracePath, from: options.fromNs, to: options.toNs, queues: queues) }
+        let feeds = try (0..<options.vms).map { _ in try ReplayFeed(trace: trace, from: options.fromNs, to: options.toNs, queues: queues) }
         defer { for feed in feeds { feed.stop() } }
         let engine = try Engine.run(job) { device, vq in
             let copy = device / perDevice

@@ -38,10 +38,10 @@ public final class ReplayRecording: @unchecked Sendable {
     public let writer: TraceWriter
     public let sink: RecordingSink
 
-    /// Starts a recording of replays of `tracePath` (its devices once per copy) into `path`.
-    public init(of tracePath: String, into path: String, copies: Int, layout: String, backend: BackendKind, target: String?,
+    /// Starts a recording of replays of `trace` (its devices once per copy) into `path`.
+    public init(of trace: TraceLocation, into path: String, copies: Int, layout: String, backend: BackendKind, target: String?,
                 replaceExisting: Bool = false) throws {
-        let replayed = try TraceReader(path: tracePath).metadata
+        let replayed = try trace.open().metadata
         self.path = path
         writer = try TraceWriter(path: path, metadata: .recording(of: replayed, copies: copies, layout: layout, backend: backend.rawValue, target: target),
                                  options: .init(replaceExisting: replaceExisting))
@@ -61,12 +61,12 @@ public final class ReplayRecording: @unchecked Sendable {
     /// Drops the recording (an interrupted run): no file is left.
     public func abandon() { writer.abandon() }
 
-    /// Finishes the recording of a replay of `tracePath` and, with `compare`, compares it with
+    /// Finishes the recording of a replay of `trace` and, with `compare`, compares it with
     /// the trace: what `replay --record [--compare]` reports.
-    public func finish(comparingWith tracePath: String, compare: Bool) throws -> (figures: ReplayDocument.RecordingFigures, comparison: Comparison?) {
+    public func finish(comparingWith trace: TraceLocation, compare: Bool) throws -> (figures: ReplayDocument.RecordingFigures, comparison: Comparison?) {
         let totals = try finish()
         let figures = ReplayDocument.RecordingFigures(path: path, records: totals.records, dropped: sink.dropped, reordered: sink.reordered)
-        return (figures, compare ? try self.compare(with: tracePath) : nil)
+        return (figures, compare ? try self.compare(with: trace) : nil)
     }
 
     /// The recording for a terminal: what it holds and the records it could not keep.
@@ -76,7 +76,7 @@ public final class ReplayRecording: @unchecked Sendable {
     }
 
     /// The finished recording against the trace it replayed.
-    public func compare(with tracePath: String) throws -> Comparison {
-        try TraceComparison.compare(TraceReader(path: tracePath), TraceReader(path: path))
+    public func compare(with trace: TraceLocation) throws -> Comparison {
+        try TraceComparison.compare(trace.open(), TraceReader(path: path))
     }
 }

@@ -56,12 +56,15 @@ public struct ReplayDocument: Encodable, Sendable {
             self.reordered = reordered
         }
     }
+    /// Chunks fetched from the catalog, for a trace read from it (nil for a file).
+    public var catalogChunksFetched: Int?
 
     enum CodingKeys: String, CodingKey {
         case fioVersion = "fio version", trace, layout, backend, timing, speed, target, runId = "run_id", jobs, iothreads, vqs
         case replayed, skipped, scheduledNs = "scheduled_ns", replayedNs = "replayed_ns", lateness = "lateness_ns", warning, failures
         case traceErrors = "trace_errors", damagedChunks = "damaged_chunks", targetPreparation = "target_preparation"
         case timeline, timelineBucketNs = "timeline_bucket_ns", recording, fidelity, driverThreads = "driver_threads"
+        case catalogChunksFetched = "catalog_chunks_fetched"
     }
 
     public init(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions, target: String?, runId: Int64?) {
@@ -124,5 +127,6 @@ public struct ReplayDocument: Encodable, Sendable {
         try c.encode(timelineBucketNs, forKey: .timelineBucketNs)
         try c.encodeIfPresent(recording, forKey: .recording)
         try c.encodeIfPresent(fidelity, forKey: .fidelity)
+        try c.encodeIfPresent(catalogChunksFetched, forKey: .catalogChunksFetched)
     }
 }

@@ -5,11 +5,14 @@ import Engine
 import Foundation
 import Replay
 import Trace
+import Units
 
 /// One replay as `vqtrace replay` makes it: the run, optionally recorded and compared with its
 /// trace, then stored in the catalog. An interrupted run stores nothing and drops its recording.
 public struct ReplayInvocation {
-    public var tracePath: String
+    /// The trace: a file, or a catalog's copy (`ResolvedTrace.location`).
+    public var trace: TraceLocation
+    public var tracePath: String { trace.description }
     public var traceId: Int64?
     public var layout: String
     public var backend: BackendKind
@@ -24,6 +27,8 @@ public struct ReplayInvocation {
     public var replaceRecording = false
     /// With `recordPath`: compare the recording with the trace.
     public var compare = false
+    /// The catalog's copy the trace is read from, when it is not a local file (its fetches are reported).
+    public var catalogSource: CatalogTraceSource?
 
     /// What a finished replay made.
     public struct Outcome {
@@ -35,9 +40,9 @@ public struct ReplayInvocation {
         public var runId: Int64?
     }
 
-    public init(tracePath: String, traceId: Int64?, layout: String, backend: BackendKind, target: String?, options: ReplayOptions,
+    public init(trace: TraceLocation, traceId: Int64?, layout: String, backend: BackendKind, target: String?, options: ReplayOptions,
                 safety: DeviceSafety?) {
-        self.tracePath = tracePath
+        self.trace = trace
         self.traceId = traceId
         self.layout = layout
         self.backend = backend
@@ -48,24 +53,24 @@ public struct ReplayInvocation {
 
     /// Replays, records, compares and stores (into `catalog` when given); nil when `shouldStop`
     /// stopped it, with the seconds it ran and the requests it completed.
-    public func run(storingIn catalog: TraceCatalog?, fillProgress: TargetFill.ProgressHandler? = nil,
+    public func run(storingIn catalog: (any CatalogStore)?, fillProgress: TargetFill.ProgressHandler? = nil,
                     shouldStop: (@Sendable () -> Bool)? = nil) throws -> Result<Outcome, Stopped> {
-        try ReplayRunner.check(tracePath: tracePath, layoutSpecs: [layout], options: options)
+        try ReplayRunner.check(trace: trace, layoutSpecs: [layout], options: options)
         let startedAt = ISO8601DateFormatter().string(from: Date())
         if let recordPath { try PartialFile.prepareOutput(recordPath, replaceExisting: replaceRecording) }
         let recording = try recordPath.map {
-            try ReplayRecording(of: tracePath, into: $0, copies: options.vms, layout: layout, backend: backend, target: target,
+            try ReplayRecording(of: trace, into: $0, copies: options.vms, layout: layout, backend: backend, target: target,
                                 replaceExisting: replaceRecording)
         }
         let result = try ReplayRunner.run(
-            tracePath: tracePath, target: target, layoutSpec: layout, backend: backend, options: options, safety: safety, pin: pin,
+            trace: trace, target: target, layoutSpec: layout, backend: backend, options: options, safety: safety, pin: pin,
             sparseTarget: sparseTarget, realtime: realtime, recording: recording?.sink, fillProgress: fillProgress, shouldStop: shouldStop)
         if result.interrupted {
             // Part of a window is not a result: nothing is stored, the recording is dropped.
             recording?.abandon()
             return .failure(Stopped(seconds: result.engine.wallSeconds, requests: result.engine.requests))
         }
-        let recorded = try recording?.finish(comparingWith: tracePath, compare: compare)
+        let recorded = try recording?.finish(comparingWith: trace, compare: compare)
         let fidelity = recorded?.comparison.map { Fidelity($0, recording: recordPath ?? "") }
         let runId = try catalog.map {
             try RunStore.store(result, RunStore.Context(tracePath: tracePath, traceId: traceId, layoutSpec: layout, backend: backend,
@@ -88,6 +93,7 @@ public struct ReplayInvocation {
         var document = ReplayDocument(o.result, tracePath: tracePath, layout: layout, backend: backend, options: options, target: target, runId: o.runId)
         document.recording = o.recording
         document.fidelity = o.fidelity
+        document.catalogChunksFetched = catalogSource?.chunksFetched
         return document
     }
 
@@ -96,6 +102,7 @@ public struct ReplayInvocation {
         var lines = ReplayText.lines(o.result, tracePath: tracePath, layout: layout, backend: backend, options: options, target: target)
         if let recording = o.recording { lines.append(ReplayRecording.line(recording)) }
         lines += (o.comparison?.lines ?? []).map { "  " + $0 }
+        if let source = catalogSource { lines.append("  fetched \(source.chunksFetched) chunks (\(TextFormat.bytes(UInt64(max(0, source.bytesFetched))))) from the catalog") }
         if let runId = o.runId { lines.append("  stored as run \(runId) in \(catalogPath)") }
         return lines
     }

@@ -12,20 +12,20 @@ import Trace
 public enum ReportLoader {
     /// The report of `runIds`. Runs that are exactly one sweep's runs are that sweep, and are
     /// checked against its plan; any other choice of runs has no plan to check.
-    public static func load(runIds: [Int64], catalog: TraceCatalog, title: String, baseline: String?) throws -> ReportInput {
+    public static func load(runIds: [Int64], catalog: any CatalogStore, title: String, baseline: String?) throws -> ReportInput {
         guard !runIds.isEmpty else { throw ReportError("no runs given") }
         let runs = try catalog.runs(ids: runIds)
         return try load(runs, plan: try wholeSweepPlan(runs, catalog: catalog), catalog: catalog, title: title, baseline: baseline)
     }
 
     /// The report of sweep `sweepId`: every run row it has, finished or not, against its plan.
-    public static func load(sweepId: Int64, catalog: TraceCatalog, title: String, baseline: String?) throws -> ReportInput {
+    public static func load(sweepId: Int64, catalog: any CatalogStore, title: String, baseline: String?) throws -> ReportInput {
         let plan = try self.plan(sweepId: sweepId, catalog: catalog)
         return try load(try catalog.runs(sweepId: sweepId), plan: plan, catalog: catalog, title: title, baseline: baseline)
     }
 
     /// The plan of the sweep whose runs are exactly `runs`, else nil.
-    static func wholeSweepPlan(_ runs: [CatalogRun], catalog: TraceCatalog) throws -> SweepPlan? {
+    static func wholeSweepPlan(_ runs: [CatalogRun], catalog: any CatalogStore) throws -> SweepPlan? {
         let sweeps = Set(runs.map(\.sweepId))
         guard sweeps.count == 1, let sweep = sweeps.first ?? nil else { return nil }
         let all = try catalog.runs(sweepId: sweep).map(\.id)
@@ -33,14 +33,14 @@ public enum ReportLoader {
     }
 
     /// What sweep `sweepId` set out to run (`SweepParameters`, its row's `parametersJSON`).
-    public static func plan(sweepId: Int64, catalog: TraceCatalog) throws -> SweepPlan {
-        guard let sweep = try catalog.sweep(id: sweepId) else { throw ReportError("no sweep \(sweepId) in \(catalog.path)") }
+    public static func plan(sweepId: Int64, catalog: any CatalogStore) throws -> SweepPlan {
+        guard let sweep = try catalog.sweep(id: sweepId) else { throw ReportError("no sweep \(sweepId) in \(catalog.location)") }
         let parameters = (try? SweepParameters.decode(sweep.parametersJSON)) ?? SweepParameters(layouts: nil, repeats: 1)
         return SweepPlan(sweepId: sweepId, layouts: parameters.layouts, repeats: parameters.repeats,
                          vmCounts: parameters.vms ?? [1], queueDepth: parameters.queueDepth)
     }
 
-    static func load(_ rows: [CatalogRun], plan: SweepPlan?, catalog: TraceCatalog, title: String, baseline: String?) throws -> ReportInput {
+    static func load(_ rows: [CatalogRun], plan: SweepPlan?, catalog: any CatalogStore, title: String, baseline: String?) throws -> ReportInput {
         var runs: [ReportRun] = []
         var unfinished: [UnfinishedRun] = []
         var layouts: [String] = []
@@ -90,7 +90,8 @@ public enum ReportLoader {
         }
         let meta = last ?? rows.first
 
-        // The trace, when its file is still there and is still the file the runs replayed.
+        // The trace, when its file is still there and is still the file the runs replayed; a
+        // trace this host reads from the catalog is described by its catalog row.
         let tracePath = meta?.tracePath ?? ""
         var traceLines: [(String, String)] = [("file", tracePath)]
         var devices: [ReportDevice] = []
@@ -114,6 +115,17 @@ public enum ReportLoader {
                 ("mix", String(format: "read %.1f%%, write %.1f%%, flush %.1f%%", Double(summary.mix[0]) * 100 / total, Double(summary.mix[1]) * 100 / total, Double(summary.mix[2]) * 100 / total)),
                 ("sizes", summary.sizeHistogram.enumerated().filter { $0.element > 0 }.map { "\(1 << $0.offset) B \(String(format: "%.0f%%", Double($0.element) * 100 / total))" }.joined(separator: ", ")),
             ]
+        } else if let traceId = meta?.traceId, let trace = try? catalog.find("\(traceId)"),
+                  let stored = try? catalog.rows("SELECT name, capacitySectors, numQueues FROM traceDevice WHERE traceId = ? ORDER BY device", [traceId]) {
+            devices = stored.map { ReportDevice(name: $0["name"] ?? "vda", numQueues: Int($0["numQueues"] ?? "") ?? 1,
+                                                capacityBytes: (UInt64($0["capacitySectors"] ?? "") ?? 0) * 512) }
+            let total = Double(max(trace.records, 1))
+            traceLines.append(("source", "\(trace.sourceKind): \(trace.sourceName)"))
+            for device in devices { traceLines.append(("device", "\(device.name), \(TextFormat.bytes(device.capacityBytes ?? 0)), \(device.numQueues) vqs")) }
+            traceLines += [
+                ("requests", "\(trace.records) over \(String(format: "%.2f", Double(trace.lastSubmitNs - trace.firstSubmitNs) / 1e9)) s"),
+                ("mix", String(format: "read %.1f%%, write %.1f%%, flush %.1f%%", Double(trace.mix[0]) * 100 / total, Double(trace.mix[1]) * 100 / total, Double(trace.mix[2]) * 100 / total)),
+            ]
         } else if let layout = meta.flatMap({ try? JSONDecoder().decode(LayoutDocument.self, from: Data($0.layoutJSON.utf8)) }) {
             // The file is gone: the devices as the last run laid them out.
             devices = layout.devices.map { ReportDevice(name: $0.name, numQueues: $0.assignment.count) }
@@ -122,6 +134,7 @@ public enum ReportLoader {
         var hostLines: [(String, String)] = [("CPU", host.cpuModel), ("CPUs", "\(host.onlineCPUs)"), ("kernel", host.kernel), ("hostname", host.hostname)]
         let target = meta?.target ?? ""
         hostLines.append(("target", target))
+        if let model = meta?.targetModel, model != "unknown", model != "null" { hostLines.append(("target model", model)) }
         if let summary = last?.summaryJSON.flatMap({ try? RunSummary.decode($0) }), let preparation = summary.targetPreparation {
             hostLines.append(("target preparation", preparation.summary))
         }
@@ -130,7 +143,7 @@ public enum ReportLoader {
             if let node = try? String(contentsOfFile: "/sys/class/block/\(name)/device/numa_node", encoding: .utf8) {
                 hostLines.append(("target NUMA node", node.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
-            if let model = try? String(contentsOfFile: "/sys/class/block/\(name)/device/model", encoding: .utf8) {
+            if meta?.targetModel == nil, let model = try? String(contentsOfFile: "/sys/class/block/\(name)/device/model", encoding: .utf8) {
                 hostLines.append(("target model", model.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
         }
@@ -138,12 +151,15 @@ public enum ReportLoader {
         let chosenBaseline = baseline
             ?? ((layouts.contains("single") || planned.contains("single")) ? "single" : (planned.first ?? layouts.first.map { $0.components(separatedBy: " ×")[0] } ?? "single"))
         let (kind, format) = targetFacts(target)
+        // What a suggested `vqtrace sweep` names: the file, or for a trace read from the catalog, its id.
+        let commandTrace = tracePath.isEmpty ? nil
+            : (!FileManager.default.fileExists(atPath: tracePath) ? meta?.traceId.map { "\($0)" } : nil) ?? tracePath
         var input = ReportInput(
             title: title, baseline: chosenBaseline, layouts: layouts, runs: runs,
             numQueues: devices.first?.numQueues ?? 1, deviceName: devices.first?.name ?? "vda", devices: devices,
             timing: meta?.timing ?? "", backend: meta?.backend ?? "", target: target,
             traceSummary: traceLines, host: hostLines, onlineCPUs: host.onlineCPUs, largeRequestShare: largeShare, vms: meta?.vms ?? 1,
-            plan: plan, unfinishedRuns: unfinished, tracePath: tracePath.isEmpty ? nil : tracePath, targetKind: kind, targetFormat: format)
+            plan: plan, unfinishedRuns: unfinished, tracePath: commandTrace, targetKind: kind, targetFormat: format)
         input.notes = warnings
         return input
     }

@@ -6,7 +6,8 @@ import Replay
 import Trace
 
 /// Stores a finished replay in the catalog: the run row with its summary, its IOThreads, its vqs
-/// with latency histograms, and completions per 100 ms, in one transaction.
+/// with latency histograms, and completions per 100 ms, in one transaction, with the host it
+/// ran on (the catalog's host) and the model of the target's disk.
 public enum RunStore {
     /// What a run replayed and how, beside its result.
     public struct Context: Sendable {
@@ -34,25 +35,26 @@ public enum RunStore {
 
     /// Stores `result` and returns the run's id. An interrupted run is not a result: refused.
     @discardableResult
-    public static func store(_ result: ReplayResult, _ context: Context, fidelity: Fidelity? = nil, in catalog: TraceCatalog) throws -> Int64 {
+    public static func store(_ result: ReplayResult, _ context: Context, fidelity: Fidelity? = nil, in catalog: any CatalogStore) throws -> Int64 {
         precondition(!result.interrupted, "an interrupted run is not stored")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let options = context.options
-        let id = try catalog.insertRun(NewRun(
+        let run = NewRun(
             traceId: context.traceId, tracePath: context.tracePath, layoutSpec: context.layoutSpec,
             layoutJSON: try LayoutDocument(result.layout).encoded(), backend: context.backend.rawValue,
             timing: options.timing.rawValue, speed: options.speed, target: context.target ?? "null",
-            hostJSON: String(decoding: try encoder.encode(TraceMetadata.Host.current()), as: UTF8.self),
-            startedAt: context.startedAt, sweepId: context.sweepId, traceFingerprint: result.traceFingerprint))
+            hostJSON: String(decoding: try encoder.encode(catalog.host.metadataHost), as: UTF8.self),
+            startedAt: context.startedAt, sweepId: context.sweepId, traceFingerprint: result.traceFingerprint,
+            targetModel: CatalogHost.deviceModel(of: context.backend == .null ? nil : context.target))
         var timeline: [UInt64] = []
         for q in result.engine.queues {
             if timeline.count < q.timeline.count { timeline += Array(repeating: 0, count: q.timeline.count - timeline.count) }
             for (i, n) in q.timeline.enumerated() { timeline[i] += n }
         }
         let deviceIndex = Dictionary(uniqueKeysWithValues: result.layout.devices.enumerated().map { ($0.element.name, $0.offset) })
-        try catalog.finishRun(
-            id, warning: result.warning, summaryJSON: try { var s = RunSummary(result); s.fidelity = fidelity; return try s.encoded() }(),
+        let results = RunResults(
+            warning: result.warning, summaryJSON: try { var s = RunSummary(result); s.fidelity = fidelity; return try s.encoded() }(),
             iothreads: result.engine.iothreads.map {
                 RunIOThreadRow(name: $0.name, requests: Int64($0.requests), passes: Int64($0.passes), kicks: Int64($0.kicks),
                                notifications: Int64($0.notifications), cpuPercent: $0.cpuPercent)
@@ -65,6 +67,6 @@ public enum RunStore {
             },
             timeline: timeline, windowFromNs: options.fromNs > 0 ? Int64(clamping: options.fromNs) : nil,
             windowToNs: options.toNs == .max ? nil : Int64(clamping: options.toNs), vms: options.vms)
-        return id
+        return try catalog.storeRun(run, results)
     }
 }

@@ -15,7 +15,10 @@ import Trace
 /// is marked). An interruption stops the run in progress, which is not stored; the runs already
 /// stored stay, and the report of the sweep names what is missing.
 public struct Sweep: Sendable {
-    public var tracePath: String
+    /// The trace: a file, or a trace a catalog holds (then only the window's chunks are fetched).
+    public var trace: TraceLocation
+    /// Its path (or catalog location), as the runs store it.
+    public var tracePath: String { trace.description }
     /// The catalogued trace, when it is (its id goes into the sweep and run rows).
     public var traceId: Int64?
     /// The layouts; the first is the warm-up's.
@@ -36,7 +39,14 @@ public struct Sweep: Sendable {
 
     public init(tracePath: String, traceId: Int64?, layouts: [String], repeats: Int, vmCounts: [Int] = [1], target: String?,
                 backend: BackendKind, options: ReplayOptions, safety: DeviceSafety = DeviceSafety(), sparseTarget: Bool = false) {
-        self.tracePath = tracePath
+        self.init(trace: .file(tracePath), traceId: traceId, layouts: layouts, repeats: repeats, vmCounts: vmCounts, target: target,
+                  backend: backend, options: options, safety: safety, sparseTarget: sparseTarget)
+    }
+
+    /// A sweep of `trace`, a file or a catalog's copy.
+    public init(trace: TraceLocation, traceId: Int64?, layouts: [String], repeats: Int, vmCounts: [Int] = [1], target: String?,
+                backend: BackendKind, options: ReplayOptions, safety: DeviceSafety = DeviceSafety(), sparseTarget: Bool = false) {
+        self.trace = trace
         self.traceId = traceId
         self.layouts = layouts
         self.repeats = repeats
@@ -89,7 +99,7 @@ public struct Sweep: Sendable {
         for vmCount in vmCounts {
             var checked = options
             checked.vms = vmCount
-            try ReplayRunner.check(tracePath: tracePath, layoutSpecs: layouts, options: checked)
+            try ReplayRunner.check(trace: trace, layoutSpecs: layouts, options: checked)
         }
     }
 
@@ -97,30 +107,31 @@ public struct Sweep: Sendable {
     /// run in progress is then not stored). Throws only before the sweep row exists (bad input,
     /// a refused target) or when the catalog fails; a run that fails ends the sweep with an
     /// outcome that says so.
-    public func run(in catalog: TraceCatalog, events: (Event) -> Void = { _ in },
+    public func run(in catalog: any CatalogStore, events: (Event) -> Void = { _ in },
                     shouldStop: (@Sendable () -> Bool)? = nil, fillProgress: TargetFill.ProgressHandler? = nil) throws -> Outcome {
         try check()
-        let reader = try TraceReader(path: tracePath)
+        let reader = try trace.open()
         if reader.metadata.devices.allSatisfy({ $0.numQueues == 1 }) { events(.oneQueuePerDevice) }
-        let verification = reader.verify()
-        if !verification.isClean {
-            events(.damagedTrace(badChunks: verification.badChunks.count, recordsLost: verification.badChunks.compactMap(\.recordsLost).reduce(0, +),
-                                 records: reader.totals.records))
+        // The chunks the runs replay, and only those: a trace read from a catalog is fetched
+        // for its window alone, and damage outside the window costs the runs nothing.
+        let damaged = reader.damagedChunks(in: reader.chunkRange(from: options.fromNs, to: options.toNs))
+        if !damaged.isEmpty {
+            events(.damagedTrace(badChunks: damaged.count, recordsLost: damaged.reduce(0) { $0 + $1.records }, records: reader.totals.records))
         }
         if backend != .null, let target {
-            events(.targetPrepared(try ReplayRunner.prepareTarget(tracePath: tracePath, target: target, options: options, safety: safety,
+            events(.targetPrepared(try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
                                                                   sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)))
         }
         let parameters = SweepParameters(layouts: layouts, repeats: repeats, vms: vmCounts, queueDepth: options.depth, backend: backend.rawValue,
                                          timing: options.timing.rawValue, target: target ?? "null", speed: options.speed, demo: isDemo ? true : nil)
-        let sweepId = try catalog.createSweep(traceId: traceId, parametersJSON: try parameters.encoded())
+        let sweepId = try catalog.createSweep(traceId: traceId, parametersJSON: try parameters.encoded(), traceFingerprint: reader.fingerprint)
         var outcome = Outcome(sweepId: sweepId, runIds: [], planned: repeats * configurations.count, stoppedEarly: nil, interrupted: false)
         events(.started(sweepId: sweepId, planned: outcome.planned))
 
         func replay(_ layout: String, vms: Int, recording: ReplayRecording? = nil) throws -> ReplayResult {
             var options = options
             options.vms = vms
-            return try ReplayRunner.run(tracePath: tracePath, target: target, layoutSpec: layout, backend: backend, options: options,
+            return try ReplayRunner.run(trace: trace, target: target, layoutSpec: layout, backend: backend, options: options,
                                         safety: safety, sparseTarget: sparseTarget, recording: recording?.sink, fillProgress: fillProgress,
                                         shouldStop: shouldStop)
         }
@@ -138,7 +149,7 @@ public struct Sweep: Sendable {
                 let label = vms > 1 ? "\(layout) ×\(vms) VMs" : layout
                 let recording = try recordDirectory.map { folder in
                     let name = "sweep\(sweepId)-r\(round)-\(String(layout.map { $0.isLetter || $0.isNumber ? $0 : "_" }))\(vms > 1 ? "-\(vms)vms" : "").vqt"
-                    return try ReplayRecording(of: tracePath, into: (folder as NSString).appendingPathComponent(name), copies: vms,
+                    return try ReplayRecording(of: trace, into: (folder as NSString).appendingPathComponent(name), copies: vms,
                                                layout: layout, backend: backend, target: target, replaceExisting: true)
                 }
                 let result = try replay(layout, vms: vms, recording: recording)
@@ -158,7 +169,7 @@ public struct Sweep: Sendable {
                 var fidelity: Fidelity?
                 if let recording {
                     try recording.finish()
-                    if vms == 1 { fidelity = Fidelity(try recording.compare(with: tracePath), recording: recording.path) }
+                    if vms == 1 { fidelity = Fidelity(try recording.compare(with: trace), recording: recording.path) }
                 }
                 let id = try RunStore.store(result, RunStore.Context(tracePath: tracePath, traceId: traceId, layoutSpec: layout, backend: backend,
                                                                      target: target, options: options, startedAt: startedAt, sweepId: sweepId),

@@ -39,7 +39,7 @@ extension Sweep {
 
     /// Runs the sweep, saying each event through `say`, and when every run is stored writes
     /// the report next to `htmlPath`.
-    public func runAndReport(in catalog: TraceCatalog, title: String, htmlPath: String, vmHostCPUs: CPUSet? = nil, indent: String = "",
+    public func runAndReport(in catalog: any CatalogStore, title: String, htmlPath: String, vmHostCPUs: CPUSet? = nil, indent: String = "",
                              say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
                              fillProgress: TargetFill.ProgressHandler? = nil) throws -> Reported {
         let outcome = try run(in: catalog, events: { say($0.line(for: self, indent: indent)) }, shouldStop: shouldStop, fillProgress: fillProgress)
@@ -49,4 +49,28 @@ extension Sweep {
         let model = try ReportModel(input)
         return Reported(outcome: outcome, model: model, files: try model.write(htmlPath: htmlPath))
     }
+}
+
+extension Sweep {
+    /// `runAndReport`, saying each stored run and then the answer and the report's files; an
+    /// interrupted sweep throws `Interrupted` and a failed one `SweepError`, after saying what
+    /// was stored (the CLI exits 130 or 1).
+    public func runAndSay(in catalog: any CatalogStore, title: String, htmlPath: String, vmHostCPUs: CPUSet?, indent: String = "",
+                          say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil, fillProgress: TargetFill.ProgressHandler? = nil) throws {
+        let done = try runAndReport(in: catalog, title: title, htmlPath: htmlPath, vmHostCPUs: vmHostCPUs, indent: indent, say: say,
+                                    shouldStop: shouldStop, fillProgress: fillProgress)
+        guard let model = done.model else {
+            say(done.outcome.description)
+            if done.outcome.interrupted { throw Interrupted() }
+            throw SweepError(done.outcome.description)
+        }
+        say("\n\(indent)\(model.answer.replacingOccurrences(of: "`", with: ""))")
+        say("\(indent)report: " + done.files.joined(separator: ", "))
+    }
+}
+
+/// A sweep that could not finish (a run failed); the runs stored before it stay.
+public struct SweepError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

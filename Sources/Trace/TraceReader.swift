@@ -11,7 +11,10 @@ import Glibc
 /// complete chunk stays readable and `recovery` says what was wrong with the tail.
 /// Not thread-safe: one thread at a time (it may be handed from one thread to another).
 public final class TraceReader: @unchecked Sendable {
+    /// The file path, or the name of the source the bytes come from (`TraceByteSource.name`).
     public let path: String
+    /// Where the bytes come from: the file, or a catalog that holds its chunks.
+    public let source: any TraceByteSource
     public let metadata: TraceMetadata
     public let majorVersion: UInt16
     public let minorVersion: UInt16
@@ -38,35 +41,30 @@ public final class TraceReader: @unchecked Sendable {
         "\(String(headerChecksum, radix: 16))-\(String(trailerChecksum, radix: 16))-\(fileSize)"
     }
 
-    /// The open trace; closed with the reader, or when `init` fails.
-    private let descriptor: OwnedDescriptor
-    /// `descriptor`'s number, for the reads.
-    let fd: Int32
     @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer
     let decoder = ChunkDecoder(codec: ZstdCodec())
 
-    public init(path: String) throws(TraceFileError) {
-        self.path = path
-        do throws(SystemCallError) {
-            descriptor = try OwnedDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC)
-        } catch {
-            throw TraceFileError(path: path, part: .file, offset: 0, problem: "cannot open: \(error.errno) (errno \(error.errno.rawValue))", cause: error)
-        }
-        fd = descriptor.rawValue
-        var st = stat()
-        fstat(fd, &st)
-        fileSize = UInt64(st.st_size)
+    /// Opens the .vqt file at `path`.
+    public convenience init(path: String) throws(TraceFileError) {
+        try self.init(source: TraceFileSource(path: path))
+    }
+
+    /// Opens the trace whose bytes `source` gives: the header and the index are read now.
+    public init(source: any TraceByteSource) throws(TraceFileError) {
+        self.source = source
+        path = source.name
+        fileSize = source.size
         buffer = .allocate(byteCount: 1 << 16, alignment: 16)
         do throws(TraceFileError) {
             // Header.
             if fileSize < UInt64(TraceFormat.headerFixedSize) {
-                let head = try Self.pread(fd, path, &buffer, offset: 0, count: Int(fileSize), part: .header)
+                let head = try Self.pread(source, &buffer, offset: 0, count: Int(fileSize), part: .header)
                 let looksLikeTrace = Array(head.prefix(8)) == Array(TraceFormat.fileMagic.prefix(head.count))
                 throw TraceFileError(path: path, part: .header, offset: 0, problem: looksLikeTrace
                     ? "header cut short: the file has \(fileSize) of at least \(TraceFormat.headerFixedSize) bytes"
                     : "not a vqtrace file (no \"VQTRACE\" magic)")
             }
-            let fixed = try Self.pread(fd, path, &buffer, offset: 0, count: TraceFormat.headerFixedSize, part: .header)
+            let fixed = try Self.pread(source, &buffer, offset: 0, count: TraceFormat.headerFixedSize, part: .header)
             var r = ByteReader(fixed)
             let magic = try! r.bytes(8)
             guard Array(magic) == TraceFormat.fileMagic else {
@@ -85,7 +83,7 @@ public final class TraceReader: @unchecked Sendable {
                 throw TraceFileError(path: path, part: .header, offset: 12, problem: "header length \(length) and metadata length \(metadataLength) disagree")
             }
             headerLength = length
-            let whole = try Self.pread(fd, path, &buffer, offset: 0, count: length, part: .header)
+            let whole = try Self.pread(source, &buffer, offset: 0, count: length, part: .header)
             let stored = whole.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self).littleEndian
             let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: whole[0..<length - 4]))
             guard stored == computed else {
@@ -121,7 +119,7 @@ public final class TraceReader: @unchecked Sendable {
         let minimum = UInt64(headerLength + TraceFormat.footerSize)
         guard fileSize >= minimum else { return "no trailer: the file ends at byte \(fileSize)" }
         let footerOffset = fileSize - UInt64(TraceFormat.footerSize)
-        guard let footer = try? Self.pread(fd, path, &buffer, offset: footerOffset, count: TraceFormat.footerSize, part: .trailer) else {
+        guard let footer = try? Self.pread(source, &buffer, offset: footerOffset, count: TraceFormat.footerSize, part: .trailer) else {
             return "footer unreadable"
         }
         guard Array(footer[0..<8]) == TraceFormat.footerMagic else { return "no trailer: the writer did not finish (no footer at byte \(footerOffset))" }
@@ -133,7 +131,7 @@ public final class TraceReader: @unchecked Sendable {
             return "footer at byte \(footerOffset) points at a trailer outside the file"
         }
         guard length <= UInt64(TraceFormat.maxChunkBytes) * 4,
-              let trailer = try? Self.pread(fd, path, &buffer, offset: offset, count: Int(length), part: .trailer)
+              let trailer = try? Self.pread(source, &buffer, offset: offset, count: Int(length), part: .trailer)
         else { return "trailer unreadable" }
         let computed = CRC32C.checksum(trailer)
         guard computed == crc else { return "trailer at byte \(offset): checksum mismatch (stored 0x\(String(crc, radix: 16)), computed 0x\(String(computed, radix: 16)))" }
@@ -183,7 +181,7 @@ public final class TraceReader: @unchecked Sendable {
         var note: String?
         while offset < fileSize {
             let available = Int(min(UInt64(TraceFormat.chunkHeaderSize), fileSize - offset))
-            guard let bytes = try? Self.pread(fd, path, &buffer, offset: offset, count: available, part: .chunk(entries.count)) else { break }
+            guard let bytes = try? Self.pread(source, &buffer, offset: offset, count: available, part: .chunk(entries.count)) else { break }
             // A footer right after the last chunk: the trailer itself was damaged.
             if available >= 4 && bytes.loadUnaligned(as: UInt32.self).littleEndian == TraceFormat.trailerMagic { break }
             switch ChunkHeader.read(bytes) {
@@ -225,7 +223,7 @@ public final class TraceReader: @unchecked Sendable {
     public func readChunk(_ i: Int, into columns: RecordColumns, queues: Set<UInt32>? = nil) throws(TraceFileError) -> Bool {
         precondition(i >= 0 && i < chunks.count, "chunk index out of range")
         let entry = chunks[i]
-        let bytes = try Self.pread(fd, path, &buffer, offset: entry.offset, count: Int(entry.length), part: .chunk(i))
+        let bytes = try Self.pread(source, &buffer, offset: entry.offset, count: Int(entry.length), part: .chunk(i))
         let header: ChunkHeader
         switch ChunkHeader.read(bytes) {
         case .failure(let problem):
@@ -275,25 +273,12 @@ public final class TraceReader: @unchecked Sendable {
     }
 
     /// Reads exactly `count` bytes at `offset` into the reusable buffer.
-    static func pread(_ fd: Int32, _ path: String, _ buffer: inout UnsafeMutableRawBufferPointer, offset: UInt64, count: Int, part: TraceFileError.Part) throws(TraceFileError) -> UnsafeRawBufferPointer {
+    static func pread(_ source: any TraceByteSource, _ buffer: inout UnsafeMutableRawBufferPointer, offset: UInt64, count: Int, part: TraceFileError.Part) throws(TraceFileError) -> UnsafeRawBufferPointer {
         if buffer.count < count {
             buffer.deallocate()
             buffer = .allocate(byteCount: max(count, buffer.count * 2), alignment: 16)
         }
-        var done = 0
-        while done < count {
-            let n = Glibc.pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                let error = SystemCallError.last("pread", path: path)
-                throw TraceFileError(path: path, part: part, offset: offset + UInt64(done),
-                                     problem: "read failed: \(error.errno) (errno \(error.errno.rawValue))", cause: error)
-            }
-            if n == 0 {
-                throw TraceFileError(path: path, part: part, offset: offset + UInt64(done), problem: "file ends \(count - done) bytes early")
-            }
-            done += n
-        }
+        try source.read(offset: offset, count: count, into: buffer, part: part)
         return UnsafeRawBufferPointer(rebasing: buffer[0..<count])
     }
 }
@@ -389,13 +374,13 @@ extension TraceReader {
         precondition(i >= 0 && i < chunks.count, "chunk index out of range")
         let entry = chunks[i]
         let prefix = Int(min(UInt64(entry.length), UInt64(TraceFormat.chunkHeaderSize + 4096)))
-        var bytes = try Self.pread(fd, path, &buffer, offset: entry.offset, count: prefix, part: .chunk(i))
+        var bytes = try Self.pread(source, &buffer, offset: entry.offset, count: prefix, part: .chunk(i))
         guard case .success(let header) = ChunkHeader.read(bytes) else {
             throw TraceFileError(path: path, part: .chunk(i), offset: entry.offset, problem: "chunk header damaged")
         }
         let needed = TraceFormat.chunkHeaderSize + Int(header.queueSetLength)
         if needed > prefix {
-            bytes = try Self.pread(fd, path, &buffer, offset: entry.offset, count: needed, part: .chunk(i))
+            bytes = try Self.pread(source, &buffer, offset: entry.offset, count: needed, part: .chunk(i))
         }
         do {
             try decoder.readQueueSet(UnsafeRawBufferPointer(rebasing: bytes[TraceFormat.chunkHeaderSize..<needed]),

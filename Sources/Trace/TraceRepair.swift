@@ -10,7 +10,7 @@ public enum TraceRepair {
         public var recovery: String?
         public var recordsLost: UInt64 { damaged.reduce(0) { $0 + $1.records } }
 
-        /// The repair for a terminal: what was kept, what the input lacked, each chunk lost.
+        /// `traces repair`: what was kept, what the input lacked, each damaged chunk.
         public func lines(input: String, out: String) -> [String] {
             ["repaired \(input) into \(out): \(recordsKept) records in \(chunksKept) chunks kept"
                 + (damaged.isEmpty ? "" : "; \(DamagedChunk.summary(damaged, of: recordsKept + recordsLost) ?? "")")]

@@ -37,7 +37,7 @@ extension TraceReader {
         var expected = 0
         while offset < limit {
             let available = Int(min(UInt64(TraceFormat.chunkHeaderSize), limit - offset))
-            guard let bytes = try? Self.pread(fd, path, &buffer, offset: offset, count: available, part: .chunk(expected)) else { break }
+            guard let bytes = try? Self.pread(source, &buffer, offset: offset, count: available, part: .chunk(expected)) else { break }
             // The start of a trailer whose footer is missing: the chunks are over.
             if bytes.count >= 4 && bytes.loadUnaligned(as: UInt32.self).littleEndian == TraceFormat.trailerMagic { break }
             let parsed = ChunkHeader.read(bytes)
@@ -54,7 +54,7 @@ extension TraceReader {
                     recordsLost: expected < trailerCounts.count ? UInt64(trailerCounts[expected]) : nil))
                 guard let next else { break }
                 offset = next
-                if case .success(let h) = ChunkHeader.read((try? Self.pread(fd, path, &buffer, offset: next, count: TraceFormat.chunkHeaderSize, part: .chunk(expected))) ?? UnsafeRawBufferPointer(start: nil, count: 0)) {
+                if case .success(let h) = ChunkHeader.read((try? Self.pread(source, &buffer, offset: next, count: TraceFormat.chunkHeaderSize, part: .chunk(expected))) ?? UnsafeRawBufferPointer(start: nil, count: 0)) {
                     // Chunks skipped wholesale between the damaged header and this one.
                     for missing in (expected + 1)..<max(expected + 1, Int(h.index)) {
                         result.badChunks.append(.init(index: missing, offset: offset, problem: "lost with the damaged chunk before it",
@@ -71,7 +71,7 @@ extension TraceReader {
             }
             if columns.capacity < Int(header.recordCount) { columns = RecordColumns(capacity: Int(header.recordCount)) }
             do {
-                let whole = try Self.pread(fd, path, &buffer, offset: offset, count: header.totalLength, part: .chunk(index))
+                let whole = try Self.pread(source, &buffer, offset: offset, count: header.totalLength, part: .chunk(index))
                 _ = try decoder.decode(header: header, body: UnsafeRawBufferPointer(rebasing: whole[TraceFormat.chunkHeaderSize...]), into: columns)
                 result.chunksGood += 1
                 result.recordsReadable += UInt64(header.recordCount)
@@ -94,7 +94,7 @@ extension TraceReader {
         let window = 1 << 20
         while position + UInt64(TraceFormat.chunkHeaderSize) <= limit {
             let count = Int(min(UInt64(window), limit - position))
-            guard let bytes = try? Self.pread(fd, path, &buffer, offset: position, count: count, part: .file) else { return nil }
+            guard let bytes = try? Self.pread(source, &buffer, offset: position, count: count, part: .file) else { return nil }
             var i = 0
             while i + TraceFormat.chunkHeaderSize <= count {
                 if bytes[i] == 0x56 && bytes[i + 1] == 0x51 && bytes[i + 2] == 0x43 && bytes[i + 3] == 0x4B,

@@ -111,3 +111,39 @@ extension WorkloadModel {
         return (try writer.finish(), summary)
     }
 }
+
+extension FioParameters {
+    /// The fio-like job a command line describes (fio's own option names); throws naming a
+    /// `bssplit` or random distribution it cannot read.
+    public init(rw: RW, bssplit: String?, bs: ByteSize?, iodepth: Int, numjobs: Int, rateIOPS: Double, rwmixread: Int,
+                randomDistribution: String, durationSeconds: Double, capacityBytes: UInt64, seed: UInt64) throws(WorkloadError) {
+        self.init()
+        self.rw = rw
+        if let bssplit { self.bssplit = try Self.blockSizeSplit(bssplit) } else if let bs { self.bssplit = [(Self.blockSize(bs), 100)] }
+        self.iodepth = iodepth
+        self.numjobs = numjobs
+        self.rateIOPS = rateIOPS
+        self.rwmixread = rwmixread
+        zipfTheta = try Self.zipfTheta(randomDistribution)
+        self.durationSeconds = durationSeconds
+        self.capacityBytes = capacityBytes
+        self.seed = seed
+    }
+}
+
+extension OLTPParameters {
+    /// `preset`'s parameters with what a command line changes (nil keeps the preset's).
+    public init(preset: OLTPPreset, vcpus: Int, users: Int, durationSeconds: Double, capacityBytes: UInt64, seed: UInt64,
+                checkpointIntervalSeconds: Double?, thinkSeconds: Double?, keyingSeconds: Double?, hotPageShare: Double?) {
+        self = preset.parameters
+        self.vcpus = vcpus
+        self.users = users
+        self.durationSeconds = durationSeconds
+        self.capacityBytes = capacityBytes
+        self.seed = seed
+        if let checkpointIntervalSeconds { self.checkpointIntervalSeconds = checkpointIntervalSeconds }
+        if let thinkSeconds { self.thinkSeconds = thinkSeconds }
+        if let keyingSeconds { self.keyingSeconds = keyingSeconds }
+        if let hotPageShare { self.hotPageShare = hotPageShare }
+    }
+}

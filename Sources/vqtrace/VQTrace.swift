@@ -23,7 +23,7 @@ struct VQTrace: ParsableCommand {
             Start with `vqtrace demo` (the whole job, small), then `vqtrace generate --help` or `vqtrace import --help` for your own workload.
             """,
         version: "vqtrace \(version) (trace format \(TraceFormat.majorVersion).\(TraceFormat.minorVersion))",
-        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ServeCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, CompareCommand.self, SweepCommand.self, ReportCommand.self, MappingCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, GenerateCommand.self, RecordCommand.self, ServeCommand.self, ImportCommand.self, ExportCommand.self, TracesCommand.self, ReplayCommand.self, CompareCommand.self, SweepCommand.self, ReportCommand.self, CatalogCommand.self, MappingCommand.self, BenchCommand.self])
 
     /// Exit status: 0 done, 1 a run-time failure, 2 a usage mistake (a bad option, layout, target
     /// or trace shape, found before any work starts; ArgumentParser's own code for these is 64),
@@ -33,7 +33,7 @@ struct VQTrace: ParsableCommand {
         linux_line_buffer_stdout()
         Interrupt.shared.install()
         do {
-            var command = try parseAsRoot(CommandLineWords.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(CommandLineWords.valuesMayBeNegative(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             // Whatever the work threw on its way out of an interruption (an import's or a

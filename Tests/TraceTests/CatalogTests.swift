@@ -6,13 +6,13 @@ import TestSupport
 
 @Suite("Trace catalog")
 struct CatalogTests {
-    @Test("registering a trace stores its totals, devices and one row per chunk with the queue set")
-    func register() throws {
+    @Test("registering a trace stores its totals, devices and one row per chunk with the queue set", arguments: CatalogKind.available)
+    func register(kind: CatalogKind) throws {
         let dir = ScratchDirectory()
         let records = Fixtures.randomRecords(count: 2000, devices: Fixtures.metadata().devices, seed: 4)
         try Fixtures.write(records, to: dir.file("oltp.vqt"), recordsPerChunk: 300)
-        let catalog = try TraceCatalog(path: dir.file("catalog.sqlite"))
-        #expect(try catalog.appliedMigrations() == ["v1 traces and chunks", "v1 runs and results", "v2 trace fingerprints"])
+        let catalog = try kind.fresh(dir)
+        #expect(try catalog.appliedMigrations() == ["v1 traces and chunks", "v1 runs and results", "v2 trace fingerprints", "v3 hosts", "v4 trace bytes"])
         let trace = try catalog.register(tracePath: dir.file("oltp.vqt"))
         #expect(trace.name == "oltp" && trace.records == 2000 && trace.complete && trace.chunkCount == 7)
         #expect(trace.mix.reduce(0, +) == 2000)
@@ -29,6 +29,7 @@ struct CatalogTests {
 
         // Found by id, name and path; registering again keeps the id.
         #expect(try catalog.find("\(trace.id)") == trace)
+        #expect(trace.host == CatalogHost.current().name && trace.hostCPUs == CatalogHost.current().cpus && !trace.isPushed)
         #expect(try catalog.find("oltp").id == trace.id)
         #expect(try catalog.find(dir.file("oltp.vqt")).id == trace.id)
         #expect(try catalog.register(tracePath: dir.file("oltp.vqt")).id == trace.id)
@@ -36,20 +37,19 @@ struct CatalogTests {
         #expect(throws: CatalogError.self) { try catalog.find("nope") }
     }
 
-    @Test("reindex rebuilds the same rows from the files alone, and drops rows of files that are gone")
-    func reindex() throws {
+    @Test("reindex rebuilds the same rows from the files alone, and drops rows of files that are gone", arguments: CatalogKind.available)
+    func reindex(kind: CatalogKind) throws {
         let dir = ScratchDirectory()
         for (i, name) in ["a", "b", "c"].enumerated() {
             try Fixtures.write(Fixtures.randomRecords(count: 500 * (i + 1), devices: Fixtures.metadata().devices, seed: UInt64(i)),
                                to: dir.file("\(name).vqt"), recordsPerChunk: 200)
         }
-        let first = try TraceCatalog(path: dir.file("catalog.sqlite"))
+        let first = try kind.fresh(dir)
         for name in ["a", "b", "c"] { try first.register(tracePath: dir.file("\(name).vqt")) }
         let before = try first.rows("SELECT t.name, c.chunkIndex, c.offset, c.length, c.records, c.queueSet FROM traceChunk c JOIN trace t ON t.id = c.traceId ORDER BY t.name, c.chunkIndex")
 
         // Lose the catalog entirely; rebuild it from the folder.
-        try FileManager.default.removeItem(atPath: dir.file("catalog.sqlite"))
-        let rebuilt = try TraceCatalog(path: dir.file("catalog.sqlite"))
+        let rebuilt = try kind.fresh(dir, name: "rebuilt")
         let report = try rebuilt.reindex(directories: [dir.path])
         #expect(report.indexed.count == 3 && report.failed.isEmpty)
         let after = try rebuilt.rows("SELECT t.name, c.chunkIndex, c.offset, c.length, c.records, c.queueSet FROM traceChunk c JOIN trace t ON t.id = c.traceId ORDER BY t.name, c.chunkIndex")
@@ -62,12 +62,12 @@ struct CatalogTests {
         #expect(try rebuilt.traces().map(\.name) == ["a", "c"])
     }
 
-    @Test("a damaged file is refused with its location, and the catalog is left as it was")
-    func refusesDamagedFile() throws {
+    @Test("a damaged file is refused with its location, and the catalog is left as it was", arguments: CatalogKind.available)
+    func refusesDamagedFile(kind: CatalogKind) throws {
         let dir = ScratchDirectory()
         try Fixtures.write(Fixtures.randomRecords(count: 100, devices: Fixtures.metadata().devices, seed: 1), to: dir.file("good.vqt"))
         Fixtures.writeBytes(Array("not a trace".utf8), to: dir.file("bad.vqt"))
-        let catalog = try TraceCatalog(path: dir.file("catalog.sqlite"))
+        let catalog = try kind.fresh(dir)
         try catalog.register(tracePath: dir.file("good.vqt"))
         let error = #expect(throws: CatalogError.self) { try catalog.register(tracePath: dir.file("bad.vqt")) }
         #expect(error?.description.contains("bad.vqt: header at byte 0") == true)
@@ -76,13 +76,13 @@ struct CatalogTests {
         #expect(report.failed.count == 1 && report.indexed.count == 1)
     }
 
-    @Test("an unfinished trace is refused, its repair is catalogued, and removing a trace keeps replay runs")
-    func recoveredAndRuns() throws {
+    @Test("an unfinished trace is refused, its repair is catalogued, and removing a trace keeps replay runs", arguments: CatalogKind.available)
+    func recoveredAndRuns(kind: CatalogKind) throws {
         let dir = ScratchDirectory()
         try Fixtures.write(Fixtures.randomRecords(count: 1000, devices: Fixtures.metadata().devices, seed: 8), to: dir.file("t.vqt"), recordsPerChunk: 100)
         let bytes = Fixtures.bytes(of: dir.file("t.vqt"))
         Fixtures.writeBytes(Array(bytes[0..<(bytes.count - 500)]), to: dir.file("t.vqt"))
-        let catalog = try TraceCatalog(path: dir.file("catalog.sqlite"))
+        let catalog = try kind.fresh(dir)
         #expect {
             try catalog.register(tracePath: dir.file("t.vqt"))
         } throws: { error in

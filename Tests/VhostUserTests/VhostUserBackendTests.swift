@@ -13,7 +13,7 @@ import Glibc
 
 /// Plays a vhost-user front-end (QEMU's side) over a real Unix socket.
 final class FakeFrontEnd {
-    let fd: Int32
+    private(set) var fd: Int32
 
     init(path: String) throws {
         var attempts = 0
@@ -29,7 +29,15 @@ final class FakeFrontEnd {
         self.fd = fd
     }
 
-    deinit { close(fd) }
+    // Closed once: a second close(2) of the same number would close whatever another test
+    // (running in parallel) opened under it since, such as a trace writer's file.
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Hangs up, as QEMU does when the guest goes away.
+    func hangUp() {
+        close(fd)
+        fd = -1
+    }
 
     func sendRaw(_ bytes: [UInt8], fds: [Int32] = []) {
         _ = bytes.withUnsafeBytes { b in fds.withUnsafeBufferPointer { linux_send_with_fds(fd, b.baseAddress, b.count, $0.baseAddress, Int32(fds.count)) } }
@@ -228,7 +236,7 @@ struct VhostUserBackendTests {
         let onDisk = try Data(contentsOf: URL(fileURLWithPath: image))
         #expect(Array(onDisk[4096..<8192]) == Array(UnsafeRawBufferPointer(start: patternBytes, count: 4096)))
         #expect(server.logBox.all.contains { $0.contains("ended: 5 requests") }, "\(server.logBox.all)")
-        close(qemu.fd)
+        qemu.hangUp()
         #expect(server.outcome() == .disconnected)
     }
 
@@ -319,7 +327,7 @@ struct VhostUserBackendTests {
         #expect(started.all.isEmpty)
         #expect(server.logBox.all.contains { $0.contains("descriptor table") && $0.contains("outside the memory table") }, "\(server.logBox.all)")
         #expect(try qemu.call(.getQueueNum) == 1)  // still talking
-        close(qemu.fd)
+        qemu.hangUp()
         #expect(server.outcome() == .disconnected)
     }
 }

@@ -24,6 +24,7 @@ struct BenchCommand: ParsableCommand {
               vqtrace bench --component trace --window-requests 100000000 --dir /var/tmp
               vqtrace bench --component replay --duration 3s rr:2
               vqtrace bench --component import --requests 2000000 --repeats 1
+              vqtrace bench --component catalog --catalog postgres://vqtrace@db1/bench --window-requests 100000000
             """)
 
     enum Component: String, ExpressibleByArgument, CaseIterable {
@@ -32,6 +33,7 @@ struct BenchCommand: ParsableCommand {
         case trace
         case replay
         case `import`
+        case catalog
     }
 
     @Option(help: "What to measure: \(Component.allCases.map(\.rawValue).joined(separator: ", ")) (default: engine when --target or --backend is given, else virtqueue).") var component: Component?
@@ -63,6 +65,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "trace: requests in the large trace for the window-seek measurement (0 skips it).") var windowRequests: Int = 0
     @Option(help: "trace: 1-second windows to seek to.") var windows: Int = 20
     @Option(help: "trace: folder for the temporary trace files.") var dir: String = NSTemporaryDirectory()
+    @Option(help: "catalog: runs to store in each catalog.") var runs: Int = 200
+    @Option(help: "catalog: a PostgreSQL catalog to measure beside SQLite (runs and a trace are added to it).") var catalog: String?
     @Flag(help: "Print JSON for programs instead of a table.") var json = false
 
     func validate() throws {
@@ -75,6 +79,7 @@ struct BenchCommand: ParsableCommand {
         guard (0...10_000_000_000).contains(windowRequests) else { throw ValidationError("--window-requests must be 0...10000000000") }
         guard (1...100_000).contains(windows) else { throw ValidationError("--windows must be 1...100000") }
         guard (0...64).contains(competingLoad) else { throw ValidationError("--competing-load must be 0...64") }
+        guard (1...1_000_000).contains(runs) else { throw ValidationError("--runs must be 1...1000000") }
         try duration.check("--duration")
         if resolvedComponent == .engine {
             let kind = backend ?? .ioUring
@@ -113,6 +118,8 @@ struct BenchCommand: ParsableCommand {
             report = try TraceCodecBenchmark(directory: dir).report(requests: requests, repeats: repeats, windowRequests: windowRequests, windows: windows)
         case .import:
             report = try ImportBenchmark(directory: dir).report(requests: requests, repeats: repeats)
+        case .catalog:
+            report = try CatalogBenchmark(directory: dir, postgres: catalog).report(runs: runs, windowRequests: windowRequests, windows: windows)
         case .replay:
             let settings: [DriverThreads] = drivers.text == "auto" ? [.auto, .perVQ] : [drivers.value]
             report = try ReplayBenchmark(directory: dir, competingLoad: competingLoad).report(seconds: duration.seconds, layout: layout, realtime: realtime, settings: settings)

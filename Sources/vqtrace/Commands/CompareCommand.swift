@@ -32,7 +32,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let comparison = try ComparisonPage.compareAndWrite(
-            TraceReader(path: TracesCommand.resolve(a, catalog: catalog).path), TraceReader(path: TracesCommand.resolve(b, catalog: catalog).path), html: html)
+            TracesCommand.resolve(a, catalog: catalog).location.open(), TracesCommand.resolve(b, catalog: catalog).location.open(), html: html)
         print(json ? try TextFormat.json(comparison) : comparison.lines.joined(separator: "\n"))
         if let html, !json { print("  pictures: \(html)") }
     }

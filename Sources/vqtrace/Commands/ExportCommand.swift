@@ -36,7 +36,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = try TracesCommand.resolve(trace, catalog: catalog).path
+        let path = try TracesCommand.resolve(trace, catalog: catalog).localPath()
         try PartialFile.prepareOutput(out, replaceExisting: force)
         let names = fileNames.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let result = try format.export(tracePath: path, out: out, fioFileNames: names, replaceExisting: force)

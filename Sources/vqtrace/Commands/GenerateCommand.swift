@@ -74,30 +74,12 @@ struct WorkloadOptions: ParsableArguments {
     func model() throws -> WorkloadModel {
         switch workload {
         case .fio:
-            var p = FioParameters()
-            p.rw = rw
-            if let bssplit { p.bssplit = try FioParameters.blockSizeSplit(bssplit) } else if let bs { p.bssplit = [(FioParameters.blockSize(bs), 100)] }
-            p.iodepth = iodepth
-            p.numjobs = numjobs
-            p.rateIOPS = rateIops
-            p.rwmixread = rwmixread
-            p.zipfTheta = try FioParameters.zipfTheta(randomDistribution)
-            p.durationSeconds = duration.seconds
-            p.capacityBytes = capacity.bytes
-            p.seed = seed
-            return .fio(p)
+            return .fio(try FioParameters(rw: rw, bssplit: bssplit, bs: bs, iodepth: iodepth, numjobs: numjobs, rateIOPS: rateIops, rwmixread: rwmixread,
+                                          randomDistribution: randomDistribution, durationSeconds: duration.seconds, capacityBytes: capacity.bytes, seed: seed))
         case .oltp, .oltpOracle, .oltpPostgres:
-            var p = OLTPPreset(rawValue: workload.rawValue)!.parameters
-            p.vcpus = vcpus
-            p.users = users
-            p.durationSeconds = duration.seconds
-            p.capacityBytes = capacity.bytes
-            p.seed = seed
-            if let checkpointInterval { p.checkpointIntervalSeconds = checkpointInterval.seconds }
-            if let think { p.thinkSeconds = think.seconds }
-            if let keying { p.keyingSeconds = keying.seconds }
-            if let hotSet { p.hotPageShare = hotSet }
-            return .oltp(p)
+            return .oltp(OLTPParameters(preset: OLTPPreset(rawValue: workload.rawValue)!, vcpus: vcpus, users: users, durationSeconds: duration.seconds,
+                                        capacityBytes: capacity.bytes, seed: seed, checkpointIntervalSeconds: checkpointInterval?.seconds,
+                                        thinkSeconds: think?.seconds, keyingSeconds: keying?.seconds, hotPageShare: hotSet))
         }
     }
 

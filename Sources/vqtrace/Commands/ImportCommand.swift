@@ -97,6 +97,6 @@ struct ImportCommand: ParsableCommand {
         report.catalogId = catalogued?.id
         if json { return print(try TextFormat.json(report)) }
         for line in report.lines { print(line) }
-        if let catalogued { print(catalogued.registration(in: catalog.catalog)) }
+        if let catalogued { print(catalogued.registration(in: try catalog.location.description)) }
     }
 }

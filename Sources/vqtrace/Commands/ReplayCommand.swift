@@ -95,24 +95,14 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let resolved = try TracesCommand.resolve(trace, catalog: catalog)
-        let reader = try TraceReader(path: resolved.path)
-        var options = ReplayOptions()
-        options.timing = timing
-        options.speed = speed
+        let reader = try resolved.location.open()
+        var options = ReplayOptions(timing: timing, speed: speed, vqs: try vqs.map { Set(try CPUSet(parsing: $0).cpus) }, vms: vms,
+                                    sharedIOThreads: sharedIOThreads, jitterNs: jitter.nanoseconds, seed: seed, writes: writes, depth: qd,
+                                    latenessWarnNs: latenessWarn.nanoseconds)
         let start = reader.totals.firstSubmitNs
-        // Saturating: a window past the end of time is simply after the trace (check() says so).
-        if let from { options.fromNs = start.addingReportingOverflow(from.nanoseconds).overflow ? .max - 1 : start + from.nanoseconds }
-        if let to { options.toNs = start.addingReportingOverflow(to.nanoseconds).overflow ? .max : start + to.nanoseconds }
-        if let vqs { options.vqs = Set(try CPUSet(parsing: vqs).cpus) }
-        options.vms = vms
-        options.sharedIOThreads = sharedIOThreads
-        options.jitterNs = jitter.nanoseconds
-        options.seed = seed
-        options.writes = writes
-        options.depth = qd
-        options.latenessWarnNs = latenessWarn.nanoseconds
+        options.window(fromOffsetNs: from?.nanoseconds, toOffsetNs: to?.nanoseconds, traceStart: start)
         options.driverThreads = drivers.value
-        var replay = ReplayInvocation(tracePath: resolved.path, traceId: resolved.catalogued?.id, layout: layout, backend: backend,
+        var replay = ReplayInvocation(trace: resolved.location, traceId: resolved.catalogued?.id, layout: layout, backend: backend,
                                       target: target, options: options, safety: device.safety)
         replay.pin = try PinPolicy(parsing: pin)
         replay.sparseTarget = sparseTarget
@@ -120,7 +110,8 @@ struct ReplayCommand: ParsableCommand {
         replay.recordPath = record
         replay.replaceRecording = force
         replay.compare = compare
-        try ReplayRunner.check(tracePath: resolved.path, layoutSpecs: [layout], options: options)  // before the window's length is taken
+        replay.catalogSource = resolved.catalogSource
+        try ReplayRunner.check(trace: resolved.location, layoutSpecs: [layout], options: options)  // before the window's length is taken
         let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                         label: "replaying", enabled: options.timing == .open && !json)
         let ran = try replay.run(storingIn: noCatalog ? nil : try catalog.open(), fillProgress: TargetFill.progressBar(enabled: !json, pausing: progress),
@@ -133,7 +124,7 @@ struct ReplayCommand: ParsableCommand {
             print(stopped.description)
             throw Interrupted()
         }
-        print(json ? try TextFormat.json(replay.document(outcome)) : replay.lines(outcome, catalogPath: catalog.catalog).joined(separator: "\n"))
+        print(json ? try TextFormat.json(replay.document(outcome)) : replay.lines(outcome, catalogPath: try catalog.location.description).joined(separator: "\n"))
         if ReplayInvocation.failed(outcome) { throw ExitCode(1) }
     }
 }

@@ -71,34 +71,20 @@ struct SweepCommand: ParsableCommand {
         options.speed = speed
         options.sharedIOThreads = sharedIOThreads
         options.driverThreads = drivers.value
-        var sweep = Sweep(tracePath: resolved.path, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
+        var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
         sweep.recordDirectory = recordDir
         // Before the catalog is touched: layouts, options and the trace's shape.
         try sweep.check()
         let open = try catalog.open()
-        if sweep.traceId == nil { sweep.traceId = try open.register(tracePath: resolved.path).id }
-        try Self.runAndReport(sweep, catalog: open, title: "Which IOThread layout for \((resolved.path as NSString).lastPathComponent)?",
+        if sweep.traceId == nil, let file = resolved.location.filePath { sweep.traceId = try open.register(tracePath: file).id }
+        try Self.runAndReport(sweep, catalog: open, title: "Which IOThread layout for \(((resolved.location.filePath ?? resolved.catalogued?.name ?? "") as NSString).lastPathComponent)?",
                               report: report, vmHostCPUs: try vmHost.cpus())
     }
 
-    /// Runs `sweep` printing each stored run, then writes its report and prints the answer; an
-    /// interrupted or failed sweep says what was stored and ends the command (130 or 1).
-    static func runAndReport(_ sweep: Sweep, catalog: TraceCatalog, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "") throws {
-        let done = try sweep.runAndReport(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, say: { print($0) },
-                                          shouldStop: Interrupt.shared.shouldStop, fillProgress: TargetFill.progressBar())
-        guard let model = done.model else {
-            print(done.outcome.description)
-            if done.outcome.interrupted { throw Interrupted() }
-            throw SweepError(done.outcome.description)
-        }
-        print("\n\(indent)\(model.answer.replacingOccurrences(of: "`", with: ""))")
-        print("\(indent)report: " + done.files.joined(separator: ", "))
+    /// Runs `sweep` printing each stored run and the answer (`Sweep.runAndSay`).
+    static func runAndReport(_ sweep: Sweep, catalog: any CatalogStore, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "") throws {
+        try sweep.runAndSay(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, say: { print($0) },
+                            shouldStop: Interrupt.shared.shouldStop, fillProgress: TargetFill.progressBar())
     }
-}
-
-/// A sweep that could not finish (a run failed); the runs stored before it stay.
-struct SweepError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

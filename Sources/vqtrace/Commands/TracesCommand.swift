@@ -27,21 +27,26 @@ struct TracesCommand: ParsableCommand {
               vqtrace traces verify Traces/oltp.vqt
               vqtrace traces show oltp --json | jq .requests_per_vq
             """,
-        subcommands: [List.self, Show.self, Verify.self, Repair.self, Remove.self, Reindex.self, Add.self, Synth.self])
+        subcommands: [List.self, Show.self, Verify.self, Repair.self, Remove.self, Reindex.self, Add.self, Push.self, Pull.self, Synth.self])
 
     struct CatalogOption: ParsableArguments {
-        @Option(help: "The SQLite catalog.")
-        var catalog: String = "Traces/catalog.sqlite"
+        // No default in the declaration: --help would print $VQTRACE_CATALOG, password and all.
+        @Option(help: "The catalog: a SQLite file, or postgres://USER@HOST[:PORT]/DB shared by a fleet (default: $VQTRACE_CATALOG, else Traces/catalog.sqlite).")
+        var catalog: String?
+        @Option(help: "The host name this host's traces and runs carry in the catalog (default: the hostname).") var hostLabel: String?
 
-        func open() throws -> TraceCatalog { try TraceCatalog(path: catalog) }
+        var location: CatalogLocation { get throws { try CatalogLocation(parsing: catalog ?? CatalogLocation.defaultValue) } }
+        var host: CatalogHost { .current(label: hostLabel) }
+        func validate() throws { do { _ = try location } catch { throw ValidationError("--catalog: \(error)") } }
+        func open() throws -> any CatalogStore { try location.openShared(host: host) }
 
         /// Catalogs a trace just written and says so (and which earlier trace it replaced).
-        func registerAndSay(_ path: String) throws { print(try open().register(tracePath: path).registration(in: catalog)) }
+        func registerAndSay(_ path: String) throws { print(try open().register(tracePath: path).registration(in: try location.description)) }
     }
 
-    /// Opens TRACE: a path to a file, else a catalog id or name.
-    static func resolve(_ reference: String, catalog: CatalogOption) throws -> (path: String, catalogued: CatalogTrace?) {
-        try TraceCatalog.resolve(reference, catalogPath: catalog.catalog)
+    /// Opens TRACE: a path to a file, else a catalog id or name (this host's file, or the catalog's copy).
+    static func resolve(_ reference: String, catalog: CatalogOption) throws -> ResolvedTrace {
+        try catalog.location.resolve(reference, host: catalog.host)
     }
 
     struct List: ParsableCommand {
@@ -52,7 +57,7 @@ struct TracesCommand: ParsableCommand {
         func run() throws {
             let traces = try catalog.open().traces()
             if json { return print(try TextFormat.json(traces)) }
-            guard !traces.isEmpty else { return print("no traces in \(catalog.catalog) (make one: vqtrace traces synth --out Traces/oltp.vqt)") }
+            guard !traces.isEmpty else { return print("no traces in \(try catalog.location) (make one: vqtrace traces synth --out Traces/oltp.vqt)") }
             print(CatalogTrace.table(traces), terminator: "")
         }
     }
@@ -67,7 +72,7 @@ struct TracesCommand: ParsableCommand {
         @Option(help: "Also write an HTML page with an LBA-against-time heat map per device and each vq's IOPS over time.") var html: String?
 
         func run() throws {
-            let reader = try TraceReader(path: try TracesCommand.resolve(trace, catalog: catalog).path)
+            let reader = try TracesCommand.resolve(trace, catalog: catalog).location.open()
             let overview = try TraceOverview(reader: reader)
             if let html { try ComparisonPage.write(try TraceProfile.read(reader), path: reader.path, to: html) }
             if json { return print(try TextFormat.json(overview)) }
@@ -86,7 +91,7 @@ struct TracesCommand: ParsableCommand {
         @Flag(help: "Print JSON for programs.") var json = false
 
         func run() throws {
-            let result = try TraceReader(path: try TracesCommand.resolve(trace, catalog: catalog).path).verify()
+            let result = try TracesCommand.resolve(trace, catalog: catalog).location.open().verify()
             print(json ? try TextFormat.json(result) : result.lines.joined(separator: "\n"))
             if !result.isClean { throw ExitCode(1) }
         }
@@ -112,8 +117,7 @@ struct TracesCommand: ParsableCommand {
 
         func run() throws {
             try PartialFile.prepareOutput(out, replaceExisting: force)
-            let report = try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force))
-            for line in report.lines(input: input, out: out) { print(line) }
+            for line in try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force)).lines(input: input, out: out) { print(line) }
             if !noCatalog { try catalog.registerAndSay(out) }
         }
     }
@@ -125,13 +129,7 @@ struct TracesCommand: ParsableCommand {
         @Argument(help: "The trace: a catalog id, name or path.") var trace: String
         @Flag(help: "Only drop the catalog rows; leave the .vqt file.") var keepFile = false
 
-        func run() throws {
-            let open = try catalog.open()
-            let entry = try open.find(trace)
-            try open.remove(traceId: entry.id)
-            if !keepFile && FileManager.default.fileExists(atPath: entry.path) { try FileManager.default.removeItem(atPath: entry.path) }
-            print("removed trace \(entry.id) (\(entry.name))" + (keepFile ? "; kept \(entry.path)" : " and deleted \(entry.path)"))
-        }
+        func run() throws { print(try catalog.open().remove(trace, keepFile: keepFile)) }
     }
 
     struct Reindex: ParsableCommand {
@@ -142,9 +140,7 @@ struct TracesCommand: ParsableCommand {
         @Option(help: "Another folder to pick up *.vqt files from (repeatable).") var dir: [String] = []
 
         func run() throws {
-            let open = try catalog.open()
-            let folder = (catalog.catalog as NSString).deletingLastPathComponent
-            let report = try open.reindex(directories: [folder.isEmpty ? "." : folder] + dir)
+            let report = try catalog.open().reindex(directories: (try catalog.location.folder.map { [$0] } ?? []) + dir)
             for line in report.lines { print(line) }
             if !report.failed.isEmpty { throw ExitCode(1) }
         }
@@ -161,6 +157,31 @@ struct TracesCommand: ParsableCommand {
                 let t = try open.register(tracePath: file)
                 print("catalogued \(t.path) as trace \(t.id) (\(t.name)): \(t.records) requests in \(t.chunkCount) chunks")
             }
+        }
+    }
+
+    struct Push: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store a trace's chunks in the catalog itself, so that every host of a fleet can replay or pull it.",
+            discussion: "Example: vqtrace traces push Traces/oltp.vqt --catalog postgres://vqtrace@db1/fleet")
+        @OptionGroup var catalog: CatalogOption
+        @Argument(help: "The finished .vqt file.") var file: String
+
+        func run() throws { print(try catalog.open().push(tracePath: file).line) }
+    }
+
+    struct Pull: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a pushed trace to a local .vqt file, byte for byte the file that was pushed.")
+        @OptionGroup var catalog: CatalogOption
+        @Argument(help: "The trace: a catalog id or name.") var trace: String
+        @Option(help: "The .vqt file to write.") var out: String
+        @Flag(help: forceHelp) var force = false
+
+        func run() throws {
+            try PartialFile.prepareOutput(out, replaceExisting: force)
+            let open = try catalog.open()
+            let entry = try open.find(trace)
+            print(CatalogPush.pulled(entry, to: out, try open.pull(traceId: entry.id, to: out, replaceExisting: force)))
         }
     }
 
