@@ -177,7 +177,9 @@ extension ReplayBenchmark {
             var lateness_ns_p50: UInt64, lateness_ns_p99: UInt64, lateness_ns_p99_9: UInt64
         }
         struct Fio: Encodable { var iops: Double, runtime_ms: Double?, drift: Double? }
+        struct Floor: Encodable { var iops: Double, lateness_ns_p50: UInt64, lateness_ns_p99: UInt64, lateness_ns_p99_9: UInt64 }
         var runs: [Run] = []
+        var floors: [Floor] = []
         var fio: [Fio] = []
         var rows = [["rate", "driver threads", "requests", "recorded", "vqtrace took", "drift", "lateness p50", "p99", "p99.9"]]
         let load = try startLoad()
@@ -185,6 +187,12 @@ extension ReplayBenchmark {
         for rate in [20_000.0, 100_000.0] {
             let path = try writeTrace(iops: rate, seconds: seconds)
             defer { unlink(path) }
+            let floor = HostTimerFloor(requestsPerSecond: rate, seconds: seconds).measure()
+            let f = Floor(iops: rate, lateness_ns_p50: HostTimerFloor.percentile(floor, 50), lateness_ns_p99: HostTimerFloor.percentile(floor, 99),
+                          lateness_ns_p99_9: HostTimerFloor.percentile(floor, 99.9))
+            floors.append(f)
+            rows.append(["\(Int(rate / 1000))k IOPS", "host floor (1)", "\(floor.count)", "", "", "",
+                         TextFormat.duration(f.lateness_ns_p50), TextFormat.duration(f.lateness_ns_p99), TextFormat.duration(f.lateness_ns_p99_9)])
             for setting in settings {
                 let r = try run(tracePath: path, iops: rate, layout: layout, driverThreads: setting, realtime: realtime)
                 runs.append(Run(iops: rate, driver_threads: setting.description, threads: r.threads, requests: r.requests, recorded_ns: r.recordedNs,
@@ -200,12 +208,16 @@ extension ReplayBenchmark {
             let fioMs = try? fioReplay(tracePath: path)
             fio.append(Fio(iops: rate, runtime_ms: fioMs, drift: fioMs.map { $0 * 1e6 / recorded - 1 }))
         }
-        struct Document: Encodable { var component = "replay"; var layout: String, realtime: Bool, competing_load: Int, runs: [Run], fio: [Fio] }
+        struct Document: Encodable {
+            var component = "replay"; var layout: String, realtime: Bool, competing_load: Int, runs: [Run], host_floor: [Floor], fio: [Fio]
+        }
         var text = "open-loop replay on the null backend (8 vqs, layout \(layout)\(realtime ? ", SCHED_FIFO drivers" : "")"
             + "\(competingLoad > 0 ? ", \(competingLoad) busy-loop process\(competingLoad == 1 ? "" : "es") beside it" : ""))\n"
         text += TextFormat.table(rows, rightAligned: Set(2..<9))
         text += "fio --read_iolog of the same requests (null engine): "
             + fio.map { f in "\(Int(f.iops / 1000))k IOPS " + (f.drift.map { String(format: "%+.2f%%", $0 * 100) } ?? "not run") }.joined(separator: ", ")
-        return BenchmarkReport(text: text, json: try TextFormat.json(Document(layout: layout, realtime: realtime, competing_load: competingLoad, runs: runs, fio: fio)))
+        text += "\nhost floor: a bare loop waiting for the same deadlines on one thread (sleep, then spin the last 100 µs), just before the replays;"
+            + " no replayer is on time more often than it, since every deadline inside a gap in which the host took the CPU away is late.\n"
+        return BenchmarkReport(text: text, json: try TextFormat.json(Document(layout: layout, realtime: realtime, competing_load: competingLoad, runs: runs, host_floor: floors, fio: fio)))
     }
 }

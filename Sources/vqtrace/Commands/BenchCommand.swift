@@ -69,45 +69,17 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "catalog: a PostgreSQL catalog to measure beside SQLite (runs and a trace are added to it).") var catalog: String?
     @Flag(help: "Print JSON for programs instead of a table.") var json = false
 
-    func validate() throws {
-        guard (1...10_000_000_000).contains(roundTrips) else { throw ValidationError("--round-trips must be 1...10000000000") }
-        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1...1000") }
-        guard (2...32768).contains(queueSize) && queueSize & (queueSize - 1) == 0 else {
-            throw ValidationError("--queue-size must be a power of two in 2...32768")
-        }
-        guard (1...10_000_000_000).contains(requests) else { throw ValidationError("--requests must be 1...10000000000") }
-        guard (0...10_000_000_000).contains(windowRequests) else { throw ValidationError("--window-requests must be 0...10000000000") }
-        guard (1...100_000).contains(windows) else { throw ValidationError("--windows must be 1...100000") }
-        guard (0...64).contains(competingLoad) else { throw ValidationError("--competing-load must be 0...64") }
-        guard (1...1_000_000).contains(runs) else { throw ValidationError("--runs must be 1...1000000") }
-        try duration.check("--duration")
-        if resolvedComponent == .engine {
-            let kind = backend ?? .ioUring
-            if kind != .null && target == nil { throw ValidationError("--backend \(kind.rawValue) needs --target FILE (a file under /tmp is fine)") }
-            guard bs.bytes >= 512 && bs.bytes % 512 == 0 && bs.bytes <= 1 << 20 else { throw ValidationError("--bs must be a multiple of 512 up to 1m") }
-            guard size.bytes >= bs.bytes else { throw ValidationError("--size must be at least --bs") }
-            try size.check("--size", atLeast: 1 << 20, multipleOf: 512)
-            guard (1...1024).contains(vqs) else { throw ValidationError("--vqs must be 1...1024") }
-            guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
-            guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0...100") }
-            _ = try PinPolicy(parsing: pin)
-        }
-    }
-
-    var resolvedComponent: Component { component ?? (target != nil || backend != nil ? .engine : .virtqueue) }
-
     func run() throws {
+        // The library's checks (usage mistakes, exit 2) before any measurement starts.
+        try BenchmarkCounts(roundTrips: roundTrips, repeats: repeats, queueSize: queueSize, requests: requests, windowRequests: windowRequests,
+                            windows: windows, competingLoad: competingLoad, runs: runs).check()
+        try duration.check("--duration")
+        if resolvedComponent == .engine { try engineBenchmark().check() }
+
         let report: BenchmarkReport
         switch resolvedComponent {
         case .engine:
-            var bench = EngineBenchmark(
-                target: target, sizeBytes: size.bytes, backend: backend ?? .ioUring, vqs: vqs, layoutSpec: layout, rw: rw,
-                blockSize: Int(bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
-                pollCompletions: pollCompletions, merge: !noMerge, seed: seed, deviceSafety: device.safety)
-            bench.fillProgress = TargetFill.progressBar(enabled: !json)
-            bench.shouldStop = Interrupt.shared.shouldStop
-            bench.driverThreads = drivers.value
-            report = try bench.report(compareFio: compareFio)
+            report = try engineBenchmark().report(compareFio: compareFio)
         case .virtqueue:
             var features: VirtioFeaturesOption = []
             if eventIdx { features.insert(.eventIndex) }
@@ -128,4 +100,18 @@ struct BenchCommand: ParsableCommand {
         try Interrupt.shared.check()
         if report.failed { throw ExitCode(1) }
     }
+
+    /// The engine measurement these options describe.
+    func engineBenchmark() throws -> EngineBenchmark {
+        var bench = EngineBenchmark(
+            target: target, sizeBytes: size.bytes, backend: backend ?? .ioUring, vqs: vqs, layoutSpec: layout, rw: rw,
+            blockSize: Int(clamping: bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
+            pollCompletions: pollCompletions, merge: !noMerge, seed: seed, deviceSafety: device.safety)
+        bench.fillProgress = TargetFill.progressBar(enabled: !json)
+        bench.shouldStop = Interrupt.shared.shouldStop
+        bench.driverThreads = drivers.value
+        return bench
+    }
+
+    var resolvedComponent: Component { component ?? (target != nil || backend != nil ? .engine : .virtqueue) }
 }
