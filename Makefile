@@ -63,7 +63,11 @@ bench: release
 	.build/release/vqtrace bench --component virtqueue --event-idx --indirect
 	.build/release/vqtrace bench --component trace --window-requests 100000000
 	.build/release/vqtrace bench --component import --requests 2000000
-	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 10s --compare-fio
+	@# The engine against fio on a file of real data: five interleaved pairs each (issue 19's figures).
+	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 5s --compare-fio --pairs 5
+	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 5s --compare-fio --pairs 5 --poll-completions
+	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 1 --duration 5s --compare-fio --pairs 5
+	for layout in single rr:2 per-vq; do .build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 8 --qd 32 --duration 5s --compare-fio --pairs 5 $$layout || exit 1; done
 	.build/release/vqtrace bench --backend null --vqs 8 --qd 128 --duration 5s --compare-fio
 	.build/release/vqtrace bench --component replay --duration 5s
 	.build/release/vqtrace bench --component replay --duration 5s --competing-load 1

@@ -67,6 +67,7 @@ extension EngineBenchmark {
         lines.append("  \(result.targetPreparation.summary)")
         lines += EngineText.summaryLines(result.queues, seconds: seconds)
         lines.append(EngineText.iothreadTable(result.iothreads))
+        lines += EngineText.cycleLines(result.iothreads, queues: result.queues)
         if let fio, let ratio {
             lines.append(String(format: "  fio (%@, same pattern, same run): %.0f IOPS; vqtrace/fio = %.2f", backend == .null ? "null" : "io_uring", fio.iops, ratio))
             lines.append("    \(fio.commandLine)")

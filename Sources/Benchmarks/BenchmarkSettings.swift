@@ -27,11 +27,14 @@ public struct BenchmarkCounts: Sendable, Equatable {
     public var windows: Int
     public var competingLoad: Int
     public var runs: Int
+    /// Interleaved engine/fio pairs.
+    public var pairs: Int
 
     public init(roundTrips: Int = 20_000_000, repeats: Int = 3, queueSize: Int = 256, requests: Int = 5_000_000, windowRequests: Int = 0,
-                windows: Int = 20, competingLoad: Int = 0, runs: Int = 200) {
+                windows: Int = 20, competingLoad: Int = 0, runs: Int = 200, pairs: Int = 1) {
         (self.roundTrips, self.repeats, self.queueSize, self.requests) = (roundTrips, repeats, queueSize, requests)
         (self.windowRequests, self.windows, self.competingLoad, self.runs) = (windowRequests, windows, competingLoad, runs)
+        self.pairs = pairs
     }
 
     /// Throws the first count out of range, named as its option.
@@ -45,6 +48,7 @@ public struct BenchmarkCounts: Sendable, Equatable {
         try BenchmarkSettingError.require("--windows", windows, in: 1...100_000)
         try BenchmarkSettingError.require("--competing-load", competingLoad, in: 0...64)
         try BenchmarkSettingError.require("--runs", runs, in: 1...1_000_000)
+        try BenchmarkSettingError.require("--pairs", pairs, in: 1...100)
     }
 }
 

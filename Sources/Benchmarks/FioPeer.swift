@@ -6,6 +6,7 @@ public struct FioPeer {
     public struct Result: @unchecked Sendable {
         public var readIOPS: Double
         public var writeIOPS: Double
+        public var readP50Ns: Double?
         public var readP99Ns: Double?
         public var commandLine: String
         /// fio's first job, as it printed it.
@@ -66,8 +67,9 @@ public struct FioPeer {
         let job = try Self.job(arguments)
         let read = job["read"] as? [String: Any] ?? [:]
         let write = job["write"] as? [String: Any] ?? [:]
-        let p99 = ((read["clat_ns"] as? [String: Any])?["percentile"] as? [String: Any])?["99.000000"] as? Double
-        return Result(readIOPS: read["iops"] as? Double ?? 0, writeIOPS: write["iops"] as? Double ?? 0, readP99Ns: p99,
+        let percentiles = (read["clat_ns"] as? [String: Any])?["percentile"] as? [String: Any]
+        return Result(readIOPS: read["iops"] as? Double ?? 0, writeIOPS: write["iops"] as? Double ?? 0,
+                      readP50Ns: percentiles?["50.000000"] as? Double, readP99Ns: percentiles?["99.000000"] as? Double,
                       commandLine: "fio " + arguments.joined(separator: " "), json: job)
     }
 }

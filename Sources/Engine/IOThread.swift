@@ -47,6 +47,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
     @exclusivity(unchecked) public private(set) var statistics = IOThreadStatistics()
+    @exclusivity(unchecked) private var cycle = IOThreadCycleCounters()
 
     /// The number of backend slots the queues need (one per descriptor head).
     public static func slots(for queues: [VirtqueueEndpoint]) -> Int { queues.reduce(0) { $0 + $1.ring.size } }
@@ -120,15 +121,30 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         fds[queues.count + 1] = pollfd(fd: backend.completionFD, events: Int16(POLLIN), revents: 0)
         let fdCount = nfds_t(backend.completionFD >= 0 ? fds.count : fds.count - 1)
 
+        cycle.lastAccountNs = startWall
         while true {
             var work = 0
-            if tap != nil { tapNow = monotonicNs() }
+            let passStart = monotonicNs()
+            cycle.account(inFlight: backend.inFlight, now: passStart)
+            if tap != nil { tapNow = passStart }
             for local in 0..<queues.count where !queues[local].device.isBroken {
                 work += drain(local)
             }
             backend.submitPending()
+            if work > 0 && cycle.pendingWakeNs > 0 {
+                // The kicked requests are at the backend: the IOThread's share of a submission.
+                let now = monotonicNs()
+                cycle.wakeToSubmitNs &+= now > cycle.pendingWakeNs ? now - cycle.pendingWakeNs : 0
+                cycle.kickedSubmissions += 1
+                cycle.pendingWakeNs = 0
+            }
             if tap != nil && backend.hasCompletions { tapNow = monotonicNs() }
-            work += backend.reap { slot, result in complete(slot: slot, result: result) }
+            let reaped = backend.reap { slot, result in complete(slot: slot, result: result) }
+            if reaped > 0 {
+                cycle.reaps += 1
+                cycle.reaped += UInt64(reaped)
+            }
+            work += reaped
             publish()
             if work > 0 {
                 statistics.passes += 1
@@ -154,11 +170,18 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             let before = monotonicNs()
             statistics.sleeps += 1
             let rc = poll(&fds, fdCount, -1)
-            polling.afterSleep(blockedNs: monotonicNs() - before)
+            let woke = monotonicNs()
+            polling.afterSleep(blockedNs: woke - before)
             if rc <= 0 { continue }
             for i in 0..<queues.count where fds[i].revents != 0 {
                 var value: UInt64 = 0
                 if linux_eventfd_read(fds[i].fd, &value) == 0 { statistics.kicks += value }
+                let kicked = queues[i].lastKickNs.load(ordering: .relaxed)
+                if kicked > 0 && woke > kicked {
+                    cycle.kickToWakeNs &+= woke - kicked
+                    cycle.kickWakeUps += 1
+                }
+                cycle.pendingWakeNs = woke
             }
             if fds[queues.count].revents != 0 {
                 var value: UInt64 = 0
@@ -171,6 +194,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         statistics.resubmissions = UInt64(backend.counters.resubmissions)
         statistics.cpuNs = threadCPUNs() - startCPU
         statistics.wallNs = monotonicNs() - startWall
+        statistics.cycle = cycle.summary(wallNs: statistics.wallNs, requests: statistics.requests, sleeps: statistics.sleeps)
     }
 
     /// Pops every available request of a queue; returns how many.
@@ -279,6 +303,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         for q in queues where q.dirty {
             q.dirty = false
             if q.ring.publishUsed() {
+                q.lastCallNs.store(monotonicNs(), ordering: .relaxed)
                 _ = linux_eventfd_write(q.callFD, 1)
                 statistics.notifications += 1
             }

@@ -25,6 +25,8 @@ public struct IOThreadStatistics: Sendable, Codable, Equatable {
     public var sleeps: UInt64 = 0
     public var cpuNs: UInt64 = 0
     public var wallNs: UInt64 = 0
+    /// Where each request's round trip spent its time here; nil in runs stored before it was measured.
+    public var cycle: IOThreadCycle?
 
     public init() {}
 

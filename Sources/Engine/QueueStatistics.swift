@@ -23,6 +23,19 @@ public struct QueueStatistics: Sendable {
     public var firstSubmitNs: UInt64 = 0
     public var lastSubmitNs: UInt64 = 0
     public static let timelineBucketNs: UInt64 = 100_000_000
+    /// Requests in flight × ns, over `inFlightSpanNs` from the first submission to the last
+    /// event, and the moment of the last change: their ratio is the mean depth the driver kept.
+    public var inFlightAreaNs: UInt64 = 0
+    public var inFlightSpanNs: UInt64 = 0
+    public var inFlightSinceNs: UInt64 = 0
+    /// The most requests the driver had in flight at once (at most its depth).
+    public var maxInFlight = 0
+    /// Sum over interrupts of the time from the device's irqfd write to this driver's wake-up.
+    public var interruptToWakeNs: UInt64 = 0
 
     public var requests: UInt64 { reads + writes + others }
+    /// The mean number of requests the driver had in flight (time-weighted).
+    public var meanInFlight: Double { inFlightSpanNs == 0 ? 0 : Double(inFlightAreaNs) / Double(inFlightSpanNs) }
+    /// The mean time from the device's interrupt to the driver's wake-up, ns.
+    public var meanInterruptToWakeNs: Double { interrupts == 0 ? 0 : Double(interruptToWakeNs) / Double(interrupts) }
 }

@@ -178,8 +178,11 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
     private func notify() {
         guard unpublishedCount > 0 else { return }
         let now = monotonicNs()
+        accountInFlight(now, added: unpublishedCount)
         if ring.publish() {
-            _ = linux_eventfd_write(device.queues[vq].kickFD, 1)
+            let endpoint = device.queues[vq]
+            endpoint.lastKickNs.store(now, ordering: .relaxed)
+            _ = linux_eventfd_write(endpoint.kickFD, 1)
             statistics.kicks += 1
         }
         for i in 0..<unpublishedCount {
@@ -202,13 +205,30 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         return .finished
     }
 
-    /// The irqfd said something: counts the interrupt (its value is read, so the wait re-arms).
+    /// The irqfd said something: counts the interrupt (its value is read, so the wait re-arms)
+    /// and how long it took from the device's signal to this wake-up.
     func interrupted() {
+        let endpoint = device.queues[vq]
         var value: UInt64 = 0
-        while linux_eventfd_read(device.queues[vq].callFD, &value) != 0 {
+        while linux_eventfd_read(endpoint.callFD, &value) != 0 {
             if errno != EINTR { return }
         }
         statistics.interrupts += 1
+        let sent = endpoint.lastCallNs.load(ordering: .relaxed)
+        let now = monotonicNs()
+        if sent > 0 && now > sent { statistics.interruptToWakeNs += now - sent }
+    }
+
+    /// Adds the requests in flight since the last change, weighted by how long they were: the
+    /// driver's side of "how many requests does the device really hold?". The `added` requests
+    /// just went into the ring and were not in flight before.
+    @inline(__always) private func accountInFlight(_ now: UInt64, added: Int = 0) {
+        if statistics.inFlightSinceNs > 0 && now > statistics.inFlightSinceNs {
+            statistics.inFlightAreaNs &+= UInt64(depth - freeSlots.count - added) &* (now - statistics.inFlightSinceNs)
+            statistics.inFlightSpanNs &+= now - statistics.inFlightSinceNs
+        }
+        statistics.inFlightSinceNs = now
+        statistics.maxInFlight = max(statistics.maxInFlight, depth - freeSlots.count)
     }
 
     /// Interrupts start off: the driver thread arms them only before it sleeps.
@@ -289,6 +309,7 @@ public final class VCPUDriver<Source: RequestSource>: @unchecked Sendable {
         let latency = now - submittedAt[slot]
         let request = planned[slot]
         let status = pointer(statusAddress + UInt64(slot * 16), 1).load(as: UInt8.self)
+        accountInFlight(now)
         source.completed(request, status: status, data: dataPointer(slot))
         if status != 0 { statistics.errors += 1 }
         switch request.type {

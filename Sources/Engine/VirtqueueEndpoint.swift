@@ -1,4 +1,5 @@
 import CLinuxShim
+import Synchronization
 import SystemSupport
 import Virtio
 
@@ -21,6 +22,11 @@ public final class VirtqueueEndpoint: @unchecked Sendable {
     // Touched only by the IOThread serving the queue, once per request: no runtime exclusivity check.
     /// Set when a pass completed requests and the used ring needs publishing.
     @exclusivity(unchecked) var dirty = false
+    /// When the driver last kicked, and when the device last interrupted the driver
+    /// (CLOCK_MONOTONIC ns): the other side reads them when it wakes, to measure how long a
+    /// notification took to wake it. Relaxed: a figure, not a handshake (the eventfd is that).
+    let lastKickNs = Atomic<UInt64>(0)
+    let lastCallNs = Atomic<UInt64>(0)
 
     /// - Parameters:
     ///   - kickFD, callFD: eventfds the endpoint takes ownership of (a vhost-user front-end's);

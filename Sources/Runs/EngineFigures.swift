@@ -73,9 +73,11 @@ public struct IOThreadFigures: Codable, Sendable, Equatable {
     public var meanBatch: Double
     public var fixedBufferRequests, resubmissions, pollHits, pollMisses: UInt64
     public var cpuPercent: Double
+    /// In flight at the backend, kick → wake-up → submission, reap batches (nil in older runs).
+    public var cycle: IOThreadCycle?
 
     enum CodingKeys: String, CodingKey {
-        case name, cpus, requests, passes, kicks, notifications, merged, sleeps
+        case name, cpus, requests, passes, kicks, notifications, merged, sleeps, cycle
         case meanBatch = "mean_batch", fixedBufferRequests = "fixed_buffer_requests", resubmissions
         case pollHits = "poll_hits", pollMisses = "poll_misses", cpuPercent = "cpu_percent"
     }
@@ -95,6 +97,7 @@ public struct IOThreadFigures: Codable, Sendable, Equatable {
         pollHits = t.pollHits
         pollMisses = t.pollMisses
         cpuPercent = t.cpuPercent
+        cycle = t.cycle
     }
 }
 
@@ -104,9 +107,14 @@ public struct QueueFigures: Codable, Sendable, Equatable {
     public var vq: Int
     public var requests, bytes, errors, kicks, interrupts: UInt64
     public var latencyP50Ns, latencyP99Ns: UInt64
+    /// The depth the driver really kept (time-weighted mean in flight) and the mean time from
+    /// the device's interrupt to its wake-up, ns (nil in older runs).
+    public var meanInFlight: Double?
+    public var interruptToWakeNs: Double?
 
     enum CodingKeys: String, CodingKey {
         case device, vq, requests, bytes, errors, kicks, interrupts, latencyP50Ns = "clat_ns_p50", latencyP99Ns = "clat_ns_p99"
+        case meanInFlight = "mean_in_flight", interruptToWakeNs = "interrupt_to_wake_ns"
     }
 
     public init(_ q: QueueStatistics) {
@@ -120,6 +128,8 @@ public struct QueueFigures: Codable, Sendable, Equatable {
         let h = q.reads > 0 ? q.readLatency : q.writeLatency
         latencyP50Ns = h.valueAtPercentile(50)
         latencyP99Ns = h.valueAtPercentile(99)
+        meanInFlight = q.meanInFlight
+        interruptToWakeNs = q.interrupts > 0 ? q.meanInterruptToWakeNs : nil
     }
 }
 

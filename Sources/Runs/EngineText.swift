@@ -30,4 +30,21 @@ public enum EngineText {
         table.removeLast()  // the caller prints it as a line
         return table
     }
+
+    /// One line per IOThread on each request's round trip: how many requests its backend really
+    /// held against the drivers' depth, and where the notifications' time went.
+    public static func cycleLines(_ iothreads: [IOThreadStatistics], queues: [QueueStatistics]) -> [String] {
+        let driverDepth = queues.reduce(0.0) { $0 + $1.meanInFlight }
+        let interrupts = queues.reduce(UInt64(0)) { $0 + $1.interrupts }
+        let interruptNs = queues.reduce(UInt64(0)) { $0 + $1.interruptToWakeNs }
+        var lines = [String(format: "  drivers kept %.1f requests in flight (time-weighted)", driverDepth)
+                     + (interrupts > 0 ? "; interrupt → driver wake-up \(TextFormat.duration(interruptNs / interrupts)) mean" : "")]
+        for t in iothreads {
+            guard let c = t.cycle else { continue }
+            lines.append(String(format: "  %@: %.1f in flight at the backend; kick → wake-up %@, wake-up → submit %@; %.2f wake-ups per request; %.1f completions per reap",
+                                t.name, c.meanInFlight, TextFormat.duration(UInt64(c.kickToWakeNs)), TextFormat.duration(UInt64(c.wakeToSubmitNs)),
+                                c.wakeUpsPerRequest, c.meanReapBatch))
+        }
+        return lines
+    }
 }

@@ -23,6 +23,7 @@ public enum ReplayText {
                          + "p99.9 \(TextFormat.duration(lateness.p999))  max \(TextFormat.duration(lateness.max ?? 0))")
         }
         lines.append(EngineText.iothreadTable(engine.iothreads))
+        lines += EngineText.cycleLines(engine.iothreads, queues: engine.queues)
         if let warning = result.warning { lines.append("  WARNING: \(warning)") }
         lines += engine.failures.map { "  FAILED: \($0)" }
         lines += result.traceErrors.map { "  TRACE: \($0)" }

@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
             \(BenchmarkHelp.components)
 
             Examples:
-              vqtrace bench --target /tmp/disk.img --size 1G --qd 32 --compare-fio
+              vqtrace bench --target /tmp/disk.img --size 1G --qd 32 --compare-fio --pairs 5
               vqtrace bench --target /tmp/disk.img --vqs 8 --rw randrw --bs 8k rr:2
               vqtrace bench --backend null --vqs 8 --qd 128 per-vq --json
               vqtrace bench --component virtqueue
@@ -56,6 +56,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var drivers: DriverThreadsOption
     @Option(help: "replay: busy-loop processes to run beside it (a host that is never idle).") var competingLoad: Int = 0
     @Flag(help: "engine: also run fio with the same pattern on the same file (io_uring, or null for --backend null) and print the ratio.") var compareFio = false
+    @Option(help: "engine: with --compare-fio, this many interleaved pairs (vqtrace then fio, then fio then vqtrace, …) and their median ratio.") var pairs: Int = 1
     @Option(help: "Round trips to run (after a warm-up of 10%).") var roundTrips: Int = 20_000_000
     @Option(help: "Queue size Q (power of two, 2...32768).") var queueSize: Int = 256
     @Flag(help: "Negotiate VIRTIO_RING_F_EVENT_IDX (notification suppression by index).") var eventIdx = false
@@ -72,14 +73,14 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         // The library's checks (usage mistakes, exit 2) before any measurement starts.
         try BenchmarkCounts(roundTrips: roundTrips, repeats: repeats, queueSize: queueSize, requests: requests, windowRequests: windowRequests,
-                            windows: windows, competingLoad: competingLoad, runs: runs).check()
+                            windows: windows, competingLoad: competingLoad, runs: runs, pairs: pairs).check()
         try duration.check("--duration")
         if resolvedComponent == .engine { try engineBenchmark().check() }
 
         let report: BenchmarkReport
         switch resolvedComponent {
         case .engine:
-            report = try engineBenchmark().report(compareFio: compareFio)
+            report = compareFio && pairs > 1 ? try engineBenchmark().pairedReport(pairs: pairs) : try engineBenchmark().report(compareFio: compareFio)
         case .virtqueue:
             var features: VirtioFeaturesOption = []
             if eventIdx { features.insert(.eventIndex) }
