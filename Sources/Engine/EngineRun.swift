@@ -103,7 +103,9 @@ public enum Engine {
                                               stop: stop, pollForCompletions: job.pollForCompletions, clock: job.clock))
             }
         }
-        let threads = try makeDriverThreads(drivers, job: job, iothreads: iothreads.count, stop: stop, planner: &planner)
+        let threads = try makeDriverThreads(drivers, job: job, iothreads: iothreads.count, stop: stop, planner: &planner) { device, vq in
+            iothreads.first { $0.serves(device: device, vq: vq) }?.cpus ?? []
+        }
 
         // Run time is measured on CLOCK_MONOTONIC: a wall-clock step (NTP, a suspended VM
         // resumed) must neither end a run early nor stretch its IOPS.
@@ -148,7 +150,8 @@ public enum Engine {
     /// Groups the drivers onto `job.driverThreads` threads: driver i (counted over every
     /// device's vqs) goes to thread i mod N, so that a device's vqs spread over the threads.
     static func makeDriverThreads<Source: RequestSource>(
-        _ drivers: [VCPUDriver<Source>], job: EngineJob, iothreads: Int, stop: StopFlag, planner: inout CPUPinPlanner
+        _ drivers: [VCPUDriver<Source>], job: EngineJob, iothreads: Int, stop: StopFlag, planner: inout CPUPinPlanner,
+        iothreadCPUs: (VirtioBlkDevice, Int) -> [Int]
     ) throws -> [DriverThread<Source>] {
         let count = job.driverThreads.resolve(vqs: drivers.count, iothreads: iothreads)
         var groups = [[VCPUDriver<Source>]](repeating: [], count: count)
@@ -156,7 +159,7 @@ public enum Engine {
         return try groups.enumerated().map { t, group in
             // Named after its only vq, or numbered (15 characters show in top).
             let name = group.count == 1 ? "vcpu-\(group[0].device.config.name)-\(group[0].vq)" : "vcpu-drivers-\(t)"
-            return try DriverThread(name: name, drivers: group, stop: stop, cpus: planner.vcpuDriver(t),
+            return try DriverThread(name: name, drivers: group, stop: stop, cpus: planner.vcpuDriver(t, iothreadCPUs: iothreadCPUs(group[0].device, group[0].vq)),
                                     poll: job.pollForCompletions, realtime: job.realtimeDrivers)
         }
     }

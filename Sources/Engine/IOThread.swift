@@ -49,6 +49,9 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     @exclusivity(unchecked) public private(set) var statistics = IOThreadStatistics()
     @exclusivity(unchecked) private var cycle = IOThreadCycleCounters()
 
+    /// Whether this IOThread serves `vq` of `device`.
+    func serves(device: VirtioBlkDevice, vq: Int) -> Bool { queues.contains { $0.device === device && $0.index == vq } }
+
     /// The number of backend slots the queues need (one per descriptor head).
     public static func slots(for queues: [VirtqueueEndpoint]) -> Int { queues.reduce(0) { $0 + $1.ring.size } }
 

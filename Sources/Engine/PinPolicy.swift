@@ -4,7 +4,8 @@ import Layout
 public enum PinPolicy: Sendable, Equatable {
     /// The scheduler decides (a layout's own CPU sets still apply).
     case none
-    /// IOThreads on the last CPUs, vCPU drivers on the first, unless the layout says otherwise.
+    /// IOThreads on the last CPUs, each vCPU driver thread beside the IOThread of its first vq,
+    /// unless the layout says otherwise.
     case auto
     /// IOThreads take the listed CPUs in order, then vCPU drivers, cycling through the list.
     case list([Int])

@@ -35,4 +35,22 @@ import Testing
         #expect(throws: BenchmarkSettingError("--size must be at least --bs (1048576 bytes)")) { try bench { $0.blockSize = 1 << 20; $0.sizeBytes = 4096 }.check() }
         #expect(throws: (any Error).self) { try bench { $0.sizeBytes = (1 << 20) + 1 }.check() }
     }
+
+    @Test("--pairs alternates which goes first and measures both sides of every pair (null backend, fio's null engine)")
+    func pairsAlternate() throws {
+        let bench = EngineBenchmark(target: nil, sizeBytes: 1 << 30, backend: .null, vqs: 1, layoutSpec: "single", rw: .randread,
+                                    blockSize: 4096, depth: 8, seconds: 1)
+        let pairs = try bench.pairs(2)
+        #expect(pairs.map(\.engineFirst) == [true, false])
+        for p in pairs {
+            #expect(p.engineIOPS > 1000 && p.fioIOPS > 1000, "vqtrace \(p.engineIOPS), fio \(p.fioIOPS)")
+            #expect(p.ratio == p.engineIOPS / p.fioIOPS)
+            #expect(p.failures.isEmpty)
+            #expect(p.cycles.count == 1)
+            #expect(p.driverInFlight > 0 && p.driverInFlight <= 8)
+        }
+        let report = try bench.pairedReport(pairs: 1)
+        #expect(report.text.contains("median vqtrace/fio"))
+        #expect(report.json.contains("\"median_ratio\""))
+    }
 }

@@ -47,7 +47,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "engine: requests in flight per vq.") var qd: Int = 32
     @Option(help: "engine: percentage of reads for randrw.") var rwmixread: Int = 50
     @Option(help: "engine: how long to run (10s, 500ms, 1m).") var duration: Duration = Duration(seconds: 10)
-    @Option(help: "engine: pin threads: auto (IOThreads on the last CPUs, vCPU drivers on the first; steadier numbers), none, or a CPU list (IOThreads first, then drivers).") var pin: String = "auto"
+    @Option(help: "engine: pin threads: auto (IOThreads on the last CPUs, each vCPU driver thread beside the IOThread of its first vq: a kick or an interrupt across CPUs wakes an idle CPU, 200–400 µs on a VM), none, or a CPU list (IOThreads first, then drivers).") var pin: String = "auto"
     @Flag(help: "engine: vCPU drivers poll for completions instead of sleeping on their irqfd.") var pollCompletions = false
     @Flag(help: "engine: do not merge adjacent requests of a pass into one I/O (QEMU merges by default).") var noMerge = false
     @OptionGroup var device: DeviceSafetyOptions
