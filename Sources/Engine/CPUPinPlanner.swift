@@ -34,7 +34,9 @@ struct CPUPinPlanner {
     /// an interrupt between threads on one CPU are a context switch, while across CPUs each is
     /// a wake-up of an idle CPU, which on a virtual machine costs 200–400 µs (measured with
     /// `bench --pairs`: 1 vq at QD32 on a file reached 0.71× fio's IOPS with the driver on
-    /// another CPU, 1.09× beside its IOThread; the null backend 1.1M against 1.8M IOPS).
+    /// another CPU, 1.09× beside its IOThread; the null backend 1.1M against 1.8M IOPS). A
+    /// driver that polls for completions spins, and takes a CPU of its own: the caller passes
+    /// no `iothreadCPUs` then.
     mutating func vcpuDriver(_ index: Int, iothreadCPUs: [Int] = []) -> [Int] {
         switch policy {
         case .none: return []

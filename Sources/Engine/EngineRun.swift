@@ -159,7 +159,7 @@ public enum Engine {
         return try groups.enumerated().map { t, group in
             // Named after its only vq, or numbered (15 characters show in top).
             let name = group.count == 1 ? "vcpu-\(group[0].device.config.name)-\(group[0].vq)" : "vcpu-drivers-\(t)"
-            return try DriverThread(name: name, drivers: group, stop: stop, cpus: planner.vcpuDriver(t, iothreadCPUs: iothreadCPUs(group[0].device, group[0].vq)),
+            return try DriverThread(name: name, drivers: group, stop: stop, cpus: planner.vcpuDriver(t, iothreadCPUs: job.pollForCompletions ? [] : iothreadCPUs(group[0].device, group[0].vq)),
                                     poll: job.pollForCompletions, realtime: job.realtimeDrivers)
         }
     }
