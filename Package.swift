@@ -117,7 +117,7 @@ let package = Package(
         // built from the catalog, and the figures (fio-shaped) every run prints and stores.
         .target(
             name: "Runs",
-            dependencies: ["Replay", "Engine", "BlockBackend", "Catalog", "Report", "Trace", "Layout", "Units", "Workload", "Compare",
+            dependencies: ["Replay", "Engine", "BlockBackend", "Catalog", "Report", "Trace", "Layout", "Units", "Workload", "Compare", "VhostUser",
                            .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // What `vqtrace bench` measures, as functions a program can call: the virtqueue round
@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Runs", "Report", "Layout", "Catalog", "Trace", "TestSupport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
-        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "CLinuxShim", "TestSupport"]),
+        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "Replay", "Trace", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Benchmarks", "Replay", "Report", "Catalog", "Trace", "Workload", "Layout", "Engine", "TestSupport"]),
         .testTarget(name: "CompareTests", dependencies: ["Compare", "Trace", "TestSupport"]),
         .testTarget(name: "GuestTests", dependencies: ["Trace", "TestSupport"]),

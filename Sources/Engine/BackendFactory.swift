@@ -22,6 +22,8 @@ enum BackendFactory {
         case .ioUring:
             guard let target else { throw EngineError.configuration("the io_uring backend needs a target") }
             return try consumer.with { slots in try IOURingBackend(target: target, slots: slots) }
+        case .qsd:
+            throw EngineError.configuration("the qsd backend is qemu-storage-daemon over vhost-user; `vqtrace replay --backend qsd` starts it, the engine's own IOThreads cannot run it")
         case .threads:
             guard let target else { throw EngineError.configuration("the threads backend needs a target") }
             return try consumer.with { slots in try ThreadPoolBackend(target: target, slots: slots, threads: workerThreads) }

@@ -42,6 +42,9 @@ public struct EngineJob: Sendable {
     /// would (drivers stop submitting and drain). A CLI wires it to SIGINT; the result then
     /// says `interrupted`.
     public var shouldStop: (@Sendable () -> Bool)?
+    /// When set, an external back-end (vhost-user) serves the devices: no IOThreads, backend or
+    /// target here; the layout is the back-end's business.
+    public var external: ExternalBackEndAttachment?
 
     public init(devices: [VirtioBlkDeviceConfig], layout: IOThreadLayout, backend: BackendKind, target: String?, depth: Int,
                 maxBlock: Int, duration: Double?, pin: PinPolicy = .none, pollForCompletions: Bool = false, workerThreads: Int = 4) {

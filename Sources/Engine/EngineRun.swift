@@ -11,6 +11,7 @@ public enum Engine {
         try job.devices.map { config in
             var sized = config
             sized.driverBytesPerQueue = VCPUDriverArea.bytes(queueSize: config.queueSize, depth: job.depth, maxBlock: job.maxBlock)
+            if let external = job.external { sized.negotiatedFeatures = external.features }
             return try VirtioBlkDevice(config: sized)
         }
     }
@@ -20,6 +21,7 @@ public enum Engine {
     public static func run<Source: RequestSource>(_ job: EngineJob, devices prebuilt: [VirtioBlkDevice]? = nil,
                                                   source: (_ device: Int, _ vq: Int) -> Source) throws -> EngineResult {
         let devices = try prebuilt ?? makeDevices(for: job)
+        if let external = job.external { return try runAttached(job, devices: devices, external: external, source: source) }
         let configs = devices.map(\.config)
         let capacity = configs.map { $0.capacitySectors }.max()! * 512
         // Prepared (created, filled, checked) before any thread starts: nothing of it is measured.
@@ -96,6 +98,52 @@ public enum Engine {
             tap: { _ in job.recording?.makeTap() }, backend: makeBackend)
 
         let stop = StopFlag()
+        let drivers = try makeDrivers(job, devices: devices, source: source, stop: stop)
+        let threads = try makeDriverThreads(drivers, job: job, iothreads: iothreads.count, stop: stop, planner: &planner) { device, vq in
+            iothreads.first { $0.serves(device: device, vq: vq) }?.cpus ?? []
+        }
+        let (wall, interrupted) = try drive(job, threads: threads, stop: stop, startServing: { for t in iothreads { try t.start() } })
+        let statistics = iothreads.map { $0.stop() }
+        job.recording?.finish()
+        return result(devices: devices, drivers: drivers, iothreads: statistics, wall: wall, interrupted: interrupted, threads: threads.count)
+    }
+
+    /// `run` against an external back-end: the devices' memory, rings and eventfds go to it
+    /// first, then only the drivers run. A back-end that stops serving breaks every device, which
+    /// ends the drivers (in flight or not) within a 20 ms check.
+    static func runAttached<Source: RequestSource>(_ job: EngineJob, devices: [VirtioBlkDevice], external: ExternalBackEndAttachment,
+                                                   source: (Int, Int) -> Source) throws -> EngineResult {
+        for (i, device) in devices.enumerated() { device.engineIndex = i }
+        let backEnd = try external.attach(devices)
+        var planner = CPUPinPlanner(policy: job.pin)
+        let stop = StopFlag()
+        let drivers: [VCPUDriver<Source>]
+        let threads: [DriverThread<Source>]
+        do {
+            drivers = try makeDrivers(job, devices: devices, source: source, stop: stop)
+            // The back-end's own threads take at least one CPU of this host.
+            threads = try makeDriverThreads(drivers, job: job, iothreads: 1, stop: stop, planner: &planner) { _, _ in [] }
+        } catch {
+            _ = backEnd.detach()
+            throw error
+        }
+        var lost: String?
+        let (wall, interrupted) = try drive(job, threads: threads, stop: stop, startServing: {}, failure: {
+            guard lost == nil, let why = backEnd.failure() else { return false }
+            lost = why
+            for device in devices { device.markBroken(why) }
+            return true
+        })
+        let problem = backEnd.detach()
+        job.recording?.finish()
+        var done = result(devices: devices, drivers: drivers, iothreads: [], wall: wall, interrupted: interrupted, threads: threads.count)
+        if let problem, lost == nil { for device in devices { done.brokenDevices[device.config.name] = problem } }
+        return done
+    }
+
+    /// One vCPU driver per queue of every device, in device order.
+    static func makeDrivers<Source: RequestSource>(_ job: EngineJob, devices: [VirtioBlkDevice], source: (Int, Int) -> Source,
+                                                   stop: StopFlag) throws -> [VCPUDriver<Source>] {
         var drivers: [VCPUDriver<Source>] = []
         for (d, device) in devices.enumerated() {
             for vq in 0..<device.queues.count {
@@ -103,15 +151,20 @@ public enum Engine {
                                               stop: stop, pollForCompletions: job.pollForCompletions, clock: job.clock))
             }
         }
-        let threads = try makeDriverThreads(drivers, job: job, iothreads: iothreads.count, stop: stop, planner: &planner) { device, vq in
-            iothreads.first { $0.serves(device: device, vq: vq) }?.cpus ?? []
-        }
+        return drivers
+    }
 
+    /// Starts what serves the queues, then the driver threads, and waits until every driver is
+    /// done: its source ends, the duration ends, `job.shouldStop` or `failure` says so (the
+    /// latter raises the stop itself). Returns the wall time and whether it was interrupted.
+    static func drive<Source: RequestSource>(_ job: EngineJob, threads: [DriverThread<Source>], stop: StopFlag,
+                                             startServing: () throws -> Void,
+                                             failure: () -> Bool = { false }) throws -> (wall: Double, interrupted: Bool) {
         // Run time is measured on CLOCK_MONOTONIC: a wall-clock step (NTP, a suspended VM
         // resumed) must neither end a run early nor stretch its IOPS.
         let startedNs = monotonicNs()
         job.recording?.start()
-        for t in iothreads { try t.start() }
+        try startServing()
         // A little lead, so that every driver thread is running when the first deadline falls.
         job.clock.start(at: monotonicNs() + 2_000_000)
         for thread in threads { try thread.start() }
@@ -125,6 +178,8 @@ public enum Engine {
             let slice = stop.isRaised ? 0.02 : min(0.02, remaining)
             if next.waitFinished(timeout: .now() + slice) {
                 running.removeFirst()
+            } else if failure() {
+                stop.raise()
             } else if stop.isRaised {
                 continue
             } else if let deadlineNs, monotonicNs() >= deadlineNs {
@@ -135,16 +190,18 @@ public enum Engine {
             }
         }
         for thread in threads { thread.join() }
-        let wall = Double(monotonicNs() - startedNs) / 1e9
-        let statistics = iothreads.map { $0.stop() }
-        job.recording?.finish()
+        return (Double(monotonicNs() - startedNs) / 1e9, interrupted)
+    }
 
+    /// What the drivers and IOThreads measured, with the devices that broke.
+    static func result<Source: RequestSource>(devices: [VirtioBlkDevice], drivers: [VCPUDriver<Source>], iothreads: [IOThreadStatistics],
+                                              wall: Double, interrupted: Bool, threads: Int) -> EngineResult {
         var broken: [String: String] = [:]
         for device in devices { if let reason = device.brokenReason { broken[device.config.name] = reason } }
         return EngineResult(
-            iothreads: statistics, queues: drivers.map(\.statistics), wallSeconds: wall,
+            iothreads: iothreads, queues: drivers.map(\.statistics), wallSeconds: wall,
             failures: drivers.compactMap(\.failure), brokenDevices: broken, interrupted: interrupted,
-            driverThreads: threads.count)
+            driverThreads: threads)
     }
 
     /// Groups the drivers onto `job.driverThreads` threads: driver i (counted over every

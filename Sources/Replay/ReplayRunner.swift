@@ -48,6 +48,8 @@ public struct ReplayResult: Sendable {
     public var traceFingerprint: String
     /// The `--driver-threads` setting; `engine.driverThreads` is what it came to.
     public var driverThreads: DriverThreads
+    /// The external back-end that served the requests (vhost-user), or nil for the engine's own.
+    public var backEnd: String?
     /// Stopped early by `shouldStop`: the figures cover only part of the window.
     public var interrupted: Bool { engine.interrupted }
     /// How the target was made fit to measure (created, filled, checked) before the run.
@@ -153,18 +155,21 @@ public enum ReplayRunner {
     public static func run(tracePath: String, target: String?, layoutSpec: String, backend: BackendKind,
                            options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
                            realtime: Bool = false, recording: RecordingSink? = nil,
-                           fillProgress: TargetFill.ProgressHandler? = nil,
+                           fillProgress: TargetFill.ProgressHandler? = nil, external: ExternalBackEndAttachment? = nil,
                            shouldStop: (@Sendable () -> Bool)? = nil) throws -> ReplayResult {
         try run(trace: .file(tracePath), target: target, layoutSpec: layoutSpec, backend: backend, options: options, safety: safety,
-                pin: pin, sparseTarget: sparseTarget, realtime: realtime, recording: recording, fillProgress: fillProgress, shouldStop: shouldStop)
+                pin: pin, sparseTarget: sparseTarget, realtime: realtime, recording: recording, fillProgress: fillProgress,
+                external: external, shouldStop: shouldStop)
     }
 
     /// `run(tracePath:…)` for a trace anywhere: a file, or a trace a catalog holds, whose
     /// chunks are fetched as the feed reads them (only the window's).
+    /// - Parameter external: a back-end outside the engine (vhost-user) serves the requests;
+    ///   then `backend` and `target` are its business and the layout only names the run.
     public static func run(trace: TraceLocation, target: String?, layoutSpec: String, backend: BackendKind,
                            options: ReplayOptions, safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool = false,
                            realtime: Bool = false, recording: RecordingSink? = nil,
-                           fillProgress: TargetFill.ProgressHandler? = nil,
+                           fillProgress: TargetFill.ProgressHandler? = nil, external: ExternalBackEndAttachment? = nil,
                            shouldStop: (@Sendable () -> Bool)? = nil) throws -> ReplayResult {
         let reader = try trace.open()
         let metadata = reader.metadata
@@ -202,6 +207,7 @@ public enum ReplayRunner {
         job.driverThreads = options.driverThreads
         job.recording = recording
         job.shouldStop = shouldStop
+        job.external = external
         // Each copy starts at its own seeded offset.
         var random = options.seed | 1
         let offsets: [UInt64] = (0..<options.vms).map { vm in
@@ -256,7 +262,8 @@ public enum ReplayRunner {
             engine: engine, layout: layout, replayed: replayed, skipped: skipped, lateness: lateness,
             scheduledNs: windowLast >= windowFirst ? UInt64(Double(windowLast - windowFirst) / options.speed) : 0,
             replayedNs: lastSubmit >= firstSubmit ? lastSubmit - firstSubmit : 0, warning: warnings.isEmpty ? nil : warnings.joined(separator: "; "), scheduleMissed: scheduleMissed,
-            traceErrors: traceErrors, damagedChunks: damaged, traceFingerprint: reader.fingerprint, driverThreads: options.driverThreads)
+            traceErrors: traceErrors, damagedChunks: damaged, traceFingerprint: reader.fingerprint, driverThreads: options.driverThreads,
+            backEnd: external?.name)
     }
 }
 

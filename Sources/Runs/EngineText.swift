@@ -38,7 +38,7 @@ public enum EngineText {
         let interrupts = queues.reduce(UInt64(0)) { $0 + $1.interrupts }
         let interruptNs = queues.reduce(UInt64(0)) { $0 + $1.interruptToWakeNs }
         var lines = [String(format: "  drivers kept %.1f requests in flight (time-weighted)", driverDepth)
-                     + (interrupts > 0 ? "; interrupt → driver wake-up \(TextFormat.duration(interruptNs / interrupts)) mean" : "")]
+                     + (interrupts > 0 && interruptNs > 0 ? "; interrupt → driver wake-up \(TextFormat.duration(interruptNs / interrupts)) mean" : "")]
         for t in iothreads {
             guard let c = t.cycle else { continue }
             lines.append(String(format: "  %@: %.1f in flight at the backend; kick → wake-up %@, wake-up → submit %@; %.2f wake-ups per request; %.1f completions per reap",

@@ -71,7 +71,7 @@ public struct ReplayDocument: Encodable, Sendable {
         let engine = result.engine
         trace = tracePath
         self.layout = layout
-        self.backend = backend.rawValue
+        self.backend = result.backEnd ?? backend.rawValue
         timing = options.timing.rawValue
         speed = options.speed
         self.target = target

@@ -3,9 +3,11 @@ import Catalog
 import Compare
 import Engine
 import Foundation
+import Layout
 import Replay
 import Trace
 import Units
+import VhostUser
 
 /// One replay as `vqtrace replay` makes it: the run, optionally recorded and compared with its
 /// trace, then stored in the catalog. An interrupted run stores nothing and drops its recording.
@@ -29,6 +31,8 @@ public struct ReplayInvocation {
     public var compare = false
     /// The catalog's copy the trace is read from, when it is not a local file (its fetches are reported).
     public var catalogSource: CatalogTraceSource?
+    /// A vhost-user-blk back-end serves the requests instead of the engine's IOThreads.
+    public var vhostUser: VhostUserBackEndChoice?
 
     /// What a finished replay made.
     public struct Outcome {
@@ -62,9 +66,13 @@ public struct ReplayInvocation {
             try ReplayRecording(of: trace, into: $0, copies: options.vms, layout: layout, backend: backend, target: target,
                                 replaceExisting: replaceRecording)
         }
-        let result = try ReplayRunner.run(
-            trace: trace, target: target, layoutSpec: layout, backend: backend, options: options, safety: safety, pin: pin,
-            sparseTarget: sparseTarget, realtime: realtime, recording: recording?.sink, fillProgress: fillProgress, shouldStop: shouldStop)
+        var preparation: TargetPreparation?
+        let backEnd = try (vhostUser ?? (backend == .qsd ? .qemuStorageDaemon : nil)).map { try connect($0, preparation: &preparation, fillProgress: fillProgress, shouldStop: shouldStop) }
+        var result = try ReplayRunner.run(
+            trace: trace, target: backEnd == nil ? target : nil, layoutSpec: layout, backend: backend, options: options, safety: safety, pin: pin,
+            sparseTarget: sparseTarget, realtime: realtime, recording: recording?.sink, fillProgress: fillProgress,
+            external: backEnd?.attachment, shouldStop: shouldStop)
+        if let preparation { result.engine.targetPreparation = preparation }
         if result.interrupted {
             // Part of a window is not a result: nothing is stored, the recording is dropped.
             recording?.abandon()
@@ -77,6 +85,26 @@ public struct ReplayInvocation {
                                                         target: target, options: options, startedAt: startedAt), fidelity: fidelity, in: $0)
         }
         return .success(Outcome(result: result, recording: recorded?.figures, comparison: recorded?.comparison, fidelity: fidelity, runId: runId))
+    }
+
+    /// Connects to the vhost-user back-end; for qemu-storage-daemon, prepares the target first
+    /// (created, filled, checked as for the engine) and starts the daemon on it.
+    private func connect(_ choice: VhostUserBackEndChoice, preparation: inout TargetPreparation?, fillProgress: TargetFill.ProgressHandler?,
+                         shouldStop: (@Sendable () -> Bool)?) throws -> VhostUserReplayBackEnd {
+        let reader = try trace.open()
+        let queues = Int(reader.metadata.devices.first?.numQueues ?? 1)
+        let parsed = try LayoutSpec.parse(layout, numQueues: queues)
+        // DISCARD and WRITE_ZEROES (counted as "other") change data as writes do.
+        let writes = options.writes == .asIs && (reader.totals.mix[1] > 0 || reader.totals.mix[3] > 0)
+        if choice == .qemuStorageDaemon, let target {
+            preparation = try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
+                                                         sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)
+        }
+        do {
+            return try VhostUserReplayBackEnd(choice, trace: reader.metadata, copies: options.vms, layout: parsed, target: target, writable: writes)
+        } catch {
+            throw error.isUsage ? ReplayError.usage(error.description) : ReplayError(error.description)
+        }
     }
 
     /// A replay stopped before its end.

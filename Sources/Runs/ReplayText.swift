@@ -10,10 +10,12 @@ public enum ReplayText {
         let engine = result.engine
         let threads = result.layout.iothreads.count
         let drivers = engine.driverThreads
-        var lines = ["replay \(tracePath) under \(layout) (\(threads) IOThread\(threads == 1 ? "" : "s")), backend \(backend.rawValue)"
+        let under = result.backEnd == nil ? "under \(layout) (\(threads) IOThread\(threads == 1 ? "" : "s")), backend \(backend.rawValue)" : "through vhost-user"
+        var lines = ["replay \(tracePath) \(under)"
                      + "\(target.map { " on \($0)" } ?? ""), timing \(options.timing.rawValue)\(options.speed == 1 ? "" : " ×\(options.speed)")"
                      + "\(options.vms > 1 ? ", \(options.vms) copies" : ""), \(drivers) driver thread\(drivers == 1 ? "" : "s") (\(result.driverThreads))"]
-        lines.append("  \(result.targetPreparation.summary)")
+        if let backEnd = result.backEnd { lines.append("  back-end: \(backEnd)") }
+        if result.backEnd == nil || result.targetPreparation.kind != .null { lines.append("  \(result.targetPreparation.summary)") }
         let drift = result.scheduledNs > 0 ? (Double(result.replayedNs) - Double(result.scheduledNs)) * 100 / Double(result.scheduledNs) : 0
         lines.append("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(TextFormat.duration(result.replayedNs))"
                      + (options.timing == .open || options.timing == .think ? String(format: " (scheduled %@, %+.2f%%)", TextFormat.duration(result.scheduledNs), drift) : ""))
@@ -22,7 +24,8 @@ public enum ReplayText {
             lines.append("  lateness: p50 \(TextFormat.duration(lateness.p50))  p99 \(TextFormat.duration(lateness.p99))  "
                          + "p99.9 \(TextFormat.duration(lateness.p999))  max \(TextFormat.duration(lateness.max ?? 0))")
         }
-        lines.append(EngineText.iothreadTable(engine.iothreads))
+        // An external back-end's IOThreads are its own: there is no table to show.
+        if !engine.iothreads.isEmpty { lines.append(EngineText.iothreadTable(engine.iothreads)) }
         lines += EngineText.cycleLines(engine.iothreads, queues: engine.queues)
         if let warning = result.warning { lines.append("  WARNING: \(warning)") }
         lines += engine.failures.map { "  FAILED: \($0)" }

@@ -42,11 +42,11 @@ public enum RunStore {
         let options = context.options
         let run = NewRun(
             traceId: context.traceId, tracePath: context.tracePath, layoutSpec: context.layoutSpec,
-            layoutJSON: try LayoutDocument(result.layout).encoded(), backend: context.backend.rawValue,
+            layoutJSON: try LayoutDocument(result.layout).encoded(), backend: result.backEnd ?? context.backend.rawValue,
             timing: options.timing.rawValue, speed: options.speed, target: context.target ?? "null",
             hostJSON: String(decoding: try encoder.encode(catalog.host.metadataHost), as: UTF8.self),
             startedAt: context.startedAt, sweepId: context.sweepId, traceFingerprint: result.traceFingerprint,
-            targetModel: CatalogHost.deviceModel(of: context.backend == .null ? nil : context.target))
+            targetModel: CatalogHost.deviceModel(of: context.backend == .null && result.backEnd == nil ? nil : context.target))
         var timeline: [UInt64] = []
         for q in result.engine.queues {
             if timeline.count < q.timeline.count { timeline += Array(repeating: 0, count: q.timeline.count - timeline.count) }

@@ -27,14 +27,7 @@ struct BenchCommand: ParsableCommand {
               vqtrace bench --component catalog --catalog postgres://vqtrace@db1/bench --window-requests 100000000
             """)
 
-    enum Component: String, ExpressibleByArgument, CaseIterable {
-        case engine
-        case virtqueue
-        case trace
-        case replay
-        case `import`
-        case catalog
-    }
+    enum Component: String, ExpressibleByArgument, CaseIterable { case engine, virtqueue, trace, replay, `import`, catalog }
 
     @Option(help: "What to measure: \(Component.allCases.map(\.rawValue).joined(separator: ", ")) (default: engine when --target or --backend is given, else virtqueue).") var component: Component?
     @Argument(help: "engine: the IOThread layout (single, rr:N, per-vq, qemu:…, libvirt:…; see `vqtrace mapping --help`).") var layout: String = "single"

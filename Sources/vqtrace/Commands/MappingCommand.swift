@@ -1,4 +1,5 @@
 import ArgumentParser
+import VhostUser
 import Foundation
 import Layout
 
@@ -45,9 +46,10 @@ struct MappingCommand: ParsableCommand {
                   vqtrace mapping show rr:2 --num-queues 4 --format qemu
                   vqtrace mapping show per-vq --num-queues 4 --format libvirt
                   vqtrace mapping show 'qemu:@vm.args' --format json
+                  vqtrace mapping show single --num-queues 4 --format qsd   # qemu-storage-daemon
                 """)
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case table, qemu, libvirt, json }
+        enum Format: String, ExpressibleByArgument, CaseIterable { case table, qemu, libvirt, json, qsd }
 
         @Argument(help: "The layout to show.")
         var layout: String
@@ -65,6 +67,7 @@ struct MappingCommand: ParsableCommand {
             case .qemu: print(QEMULayoutFormat.emit(resolved), terminator: "")
             case .libvirt: print(LibvirtLayoutFormat.emit(resolved), terminator: "")
             case .json: print(try LayoutDocument(resolved, withSyntax: true).encoded(pretty: true))
+            case .qsd: print(try QemuStorageDaemon.commandLine(for: resolved), terminator: "")
             }
         }
     }

@@ -14,47 +14,48 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay a trace through the engine under an IOThread layout, onto a file or device.",
         discussion: """
-            Each vq of the trace gets a vCPU driver with its own stream; --driver-threads \
-            threads serve them (auto: the CPUs the IOThreads leave, each thread one timer for \
-            its vqs). IOThreads serve the vqs as LAYOUT maps them (see `vqtrace mapping --help`).
+            Each vq of the trace gets a vCPU driver with its own stream; --driver-threads threads serve them (auto: the CPUs the \
+            IOThreads leave, each thread one timer for its vqs). IOThreads serve the vqs as LAYOUT maps them (see `vqtrace \
+            mapping --help`).
 
-            Timing: open (the default) issues each request at its recorded time divided by \
-            --speed, against absolute deadlines, and records how late each one was when the \
-            device was told; closed keeps each vq's recorded in-flight depth (needs completion \
-            times); think also waits each request's recorded gap after what it followed (a \
-            completion, or the previous request), keeping the guest's idle time; afap goes as \
-            fast as --qd allows. When lateness p99 passes --lateness-warn the run says so \
-            (and stores it; reports mark it): the host could not keep the schedule.
+            Timing: open (the default) issues each request at its recorded time divided by --speed, against absolute deadlines, \
+            and records how late each one was when the device was told; closed keeps each vq's recorded in-flight depth (needs \
+            completion times); think also waits each request's recorded gap after what it followed (a completion, or the \
+            previous request), keeping the guest's idle time; afap goes as fast as --qd allows. When lateness p99 passes \
+            --lateness-warn the run says so (and stores it; reports mark it): the host could not keep the schedule.
 
-            Targets: a file or a block device. A file that does not exist is created at the \
-            trace's capacity (never past the filesystem's free space), marked as vqtrace's \
-            and filled with data once, before anything is measured: holes and the unwritten \
-            extents fallocate leaves read as zeros without touching the disk. Every run checks \
-            the file again (FIEMAP) and fills what a DISCARD or WRITE_ZEROES left unwritten. \
-            --sparse-target fills only the byte ranges the trace reads. An existing file \
-            vqtrace did not create is the user's: a replay that writes, fills or grows it \
-            needs --allow-writes, and one carrying a disk-image, partition or filesystem \
-            signature also --destroy-data; a read-only replay of a file that holds data needs \
-            neither. A block device is never a mounted or root disk; writes need \
-            --allow-writes; one with a signature, or held by LVM/MD/dm, needs --destroy-data. \
-            --writes skip|as-reads replays read-only. The output's "target" line says how the \
-            target was prepared.
+            Targets: a file or a block device. A file that does not exist is created at the trace's capacity (never past the \
+            filesystem's free space), marked as vqtrace's and filled with data once, before anything is measured: holes and the \
+            unwritten extents fallocate leaves read as zeros without touching the disk. Every run checks the file again (FIEMAP) \
+            and fills what a DISCARD or WRITE_ZEROES left unwritten. --sparse-target fills only the byte ranges the trace reads. \
+            An existing file vqtrace did not create is the user's: a replay that writes, fills or grows it needs --allow-writes, \
+            and one carrying a disk-image, partition or filesystem signature also --destroy-data; a read-only replay of a file \
+            that holds data needs neither. A block device is never a mounted or root disk; writes need --allow-writes; one with \
+            a signature, or held by LVM/MD/dm, needs --destroy-data. --writes skip|as-reads replays read-only. The output's \
+            "target" line says how the target was prepared.
 
-            Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq \
-            statistics, latency histograms, IOPS per 100 ms) for reports.
+            Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq statistics, latency histograms, \
+            IOPS per 100 ms) for reports.
+
+            vhost-user: --vhost-user SOCKET makes vqtrace the front-end (QEMU's part) of a vhost-user-blk back-end that serves \
+            its own disk; --backend qsd starts qemu-storage-daemon on --target (layout single: QEMU 7.2 runs an export in one \
+            IOThread) and stops it after. A trace larger than the back-end's device, or with more vqs, is refused.
 
             Examples:
               vqtrace replay Traces/demo.vqt --target /tmp/disk.img rr:2
               vqtrace replay demo --target /tmp/disk.img per-vq --timing afap --qd 64
               vqtrace replay demo --backend null single --speed 2 --from 1s --to 3s --json
               vqtrace replay demo --target /tmp/disk.img single --vms 8 --shared-iothreads
+              vqtrace replay demo --vhost-user /tmp/vhost.sock --timing afap      # into vqtrace serve, SPDK…
+              vqtrace replay demo --backend qsd --target /tmp/disk.img single     # into qemu-storage-daemon
             """)
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
     @Argument(help: "The IOThread layout: single, rr:N, per-vq, qemu:…, libvirt:….") var layout: String = "single"
     @Option(help: "The file or block device to replay onto (not needed with --backend null).") var target: String?
-    @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
+    @Option(help: "Where requests go (qsd: qemu-storage-daemon on --target, over vhost-user, layout single).") var backend: BackendKind = .ioUring
+    @Option(help: "Replay into the vhost-user-blk back-end listening on this socket (vqtrace serve, qemu-storage-daemon, SPDK) instead of the engine's IOThreads.") var vhostUser: String?
     @Option(help: "When requests go.") var timing: ReplayOptions.Timing = .open
     @Option(help: "Time scale: 2 replays twice as fast.") var speed: Double = 1
     @Option(help: "Start of the window, from the trace's start (10s, 500ms).") var from: Duration?
@@ -89,7 +90,8 @@ struct ReplayCommand: ParsableCommand {
         try latenessWarn.check("--lateness-warn")
         if let vqs { _ = try CPUSet(parsing: vqs) }
         if compare && record == nil { throw ValidationError("--compare needs --record FILE: it compares what the device saw with the trace") }
-        if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
+        if let vhostUser, target != nil || backend == .qsd { throw ValidationError("--vhost-user \(vhostUser) serves the back-end's own disk: drop --target and --backend qsd") }
+        if backend != .null && target == nil && vhostUser == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
         _ = try PinPolicy(parsing: pin)
     }
 
@@ -111,6 +113,7 @@ struct ReplayCommand: ParsableCommand {
         replay.replaceRecording = force
         replay.compare = compare
         replay.catalogSource = resolved.catalogSource
+        replay.vhostUser = vhostUser.map { .socket($0) }
         try ReplayRunner.check(trace: resolved.location, layoutSpecs: [layout], options: options)  // before the window's length is taken
         let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                         label: "replaying", enabled: options.timing == .open && !json)

@@ -13,11 +13,10 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve a disk to a QEMU guest over vhost-user-blk through the engine, and record its requests per vq.",
         discussion: """
-            QEMU hands the guest's virtqueues to vqtrace over a Unix socket; the engine's \
-            IOThreads serve them under LAYOUT onto --target, and with --record every request is \
-            written to a trace with its vq, sector, size, submit and completion times. Serves \
-            one guest, then stops: when the guest disconnects (QEMU quits, the guest powers off) \
-            or on SIGINT/SIGTERM, finishing the trace and cataloguing it.
+            QEMU hands the guest's virtqueues to vqtrace over a Unix socket; the engine's IOThreads serve them under LAYOUT onto \
+            --target, and with --record every request is written to a trace with its vq, sector, size, submit and completion \
+            times. Serves one guest, then stops: when the guest disconnects (QEMU quits, the guest powers off) or on \
+            SIGINT/SIGTERM, finishing the trace and cataloguing it.
 
             The guest's memory must be shareable with vqtrace:
               qemu-system-x86_64 ... \\
@@ -25,9 +24,8 @@ struct ServeCommand: ParsableCommand {
                 -numa node,memdev=mem -chardev socket,id=c0,path=/tmp/vq.sock \\
                 -device vhost-user-blk-pci,chardev=c0,num-queues=4
 
-            A message that breaks the vhost-user protocol closes the connection with a log line \
-            naming it; the server never trusts the guest's rings (every descriptor is checked \
-            against the memory table).
+            A message that breaks the vhost-user protocol closes the connection with a log line naming it; the server never \
+            trusts the guest's rings (every descriptor is checked against the memory table).
 
             \(LayoutSpec.help)
 
