@@ -30,6 +30,13 @@ public struct CatalogTrace: Equatable, Sendable {
     public var hostKernel: String?
     /// Whether the catalog holds the file's bytes (`traces push`): any host can then replay it.
     public var isPushed: Bool
+    /// What `traces verify` last found damaged in the file (chunks, records lost); nil when it
+    /// was intact or never verified.
+    public var damage: String?
+    /// The trace's metadata (devices, source) as its file header held it when catalogued: what
+    /// `traces repair` rebuilds a damaged header from.
+    public var metadataJSON: String
+    public var metadata: TraceMetadata? { try? JSONDecoder().decode(TraceMetadata.self, from: Data(metadataJSON.utf8)) }
     /// Set by `register` when this row replaced the row of a different file at the same path
     /// (that trace's id is gone; its runs keep their results and their trace path).
     public var replacedTraceId: Int64?
@@ -56,10 +63,12 @@ public struct CatalogTrace: Equatable, Sendable {
         hostCPUs = row.optionalInt64("hostCPUs").map(Int.init)
         hostKernel = row.optionalString("hostKernel")
         isPushed = row.bool("pushed")
+        damage = row.optionalString("damage")
+        metadataJSON = row.string("metadataJSON")
     }
 
     /// The trace's columns without its bytes, and whether it was pushed.
-    static let columns = (CatalogSchema.traceColumnsV2 + ["host", "hostCPUModel", "hostCPUs", "hostKernel"]).joined(separator: ", ")
+    static let columns = (CatalogSchema.traceColumnsV2 + ["host", "hostCPUModel", "hostCPUs", "hostKernel", "damage"]).joined(separator: ", ")
         + ", (trailerBytes IS NOT NULL) AS pushed"
 }
 
@@ -278,4 +287,12 @@ public struct CatalogReindexReport: Sendable {
     public var indexed: [String] = []
     public var dropped: [String] = []
     public var failed: [(path: String, error: String)] = []
+}
+
+extension CatalogStore {
+    /// Keeps on trace `traceId`'s row what a verification of its file found: the damage in one
+    /// line, or nothing when the file is intact (an earlier finding is cleared).
+    public func recordVerification(_ result: TraceVerification, traceId: Int64) throws {
+        try write { db in try db.execute("UPDATE trace SET damage = ? WHERE id = ?", [result.damageSummary, traceId]) }
+    }
 }
