@@ -1,5 +1,6 @@
 import Foundation
 import Trace
+import Units
 
 /// One catalogued trace, as `traces list` shows it.
 public struct CatalogTrace: Equatable, Sendable {
@@ -84,7 +85,7 @@ public struct CatalogChunk: Equatable, Sendable {
 }
 
 /// A catalog problem, saying which trace, file or server.
-public enum CatalogError: Error, CustomStringConvertible {
+public enum CatalogError: Error, CustomStringConvertible, UsageMistake {
     case notFound(String)
     case ambiguous(String, [String])
     case trace(TraceFileError)
@@ -98,9 +99,23 @@ public enum CatalogError: Error, CustomStringConvertible {
     /// The trace is catalogued, but its file is on another host and its bytes were never pushed.
     case notHere(trace: String, host: String, path: String)
 
+    /// A trace named wrongly (no such id, name or file; several of that name) is the user's to
+    /// fix in the command line, found before any work: exit 2. The rest are failures.
+    public var isUsageMistake: Bool {
+        switch self {
+        case .notFound, .ambiguous: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
-        case .notFound(let what): return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
+        case .notFound(let what):
+            // A reference that looks like a path is a file that is not there (a typo, another folder).
+            if what.contains("/") || what.hasSuffix(".vqt") || what.hasSuffix(".partial") {
+                return "\(what): no such file, and no catalogued trace of that name or path (see `vqtrace traces list`)"
+            }
+            return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
         case .ambiguous(let what, let paths): return "\"\(what)\" matches several traces: \(paths.joined(separator: ", ")); name one by its id"
         case .trace(let error): return error.description
         case .database(let what): return "catalog: \(what)"

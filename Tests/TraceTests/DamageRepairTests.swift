@@ -94,3 +94,18 @@ struct DamageRepairTests {
         #expect(try store.find("\(row.id)").damage == nil)
     }
 }
+
+@Suite("Wrong trace references")
+struct WrongTraceReferenceTests {
+    @Test("a trace named wrongly is a usage mistake (exit 2); a path-like one says there is no such file")
+    func wrongReference() throws {
+        let dir = ScratchDirectory()
+        let catalog = try TraceCatalog(path: dir.file("catalog.sqlite"))
+        let byId = #expect(throws: CatalogError.self) { try catalog.find("999") }
+        #expect(byId?.isUsageMistake == true)
+        #expect(byId?.description == "no trace \"999\" in the catalog (see `vqtrace traces list`)")
+        let byPath = #expect(throws: CatalogError.self) { try catalog.find("Traces/nosuch.vqt") }
+        #expect(byPath?.description.hasPrefix("Traces/nosuch.vqt: no such file, and no catalogued trace") == true)
+        #expect(CatalogError.database("x").isUsageMistake == false)
+    }
+}
