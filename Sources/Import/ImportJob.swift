@@ -37,7 +37,7 @@ public struct ImportJob {
         }
         if let queues, !(1...1024).contains(queues) { throw OptionError(option: "queues", value: "\(queues)", problem: "must be 1...1024") }
         if let capacityBytes, let problem = ByteSize(bytes: capacityBytes).problem("it", atLeast: 1 << 20, multipleOf: 512) {
-            throw OptionError(option: "capacity", value: "\(ByteSize(bytes: capacityBytes))", problem: String(problem.dropFirst(3)))
+            throw OptionError(option: "capacity", value: "\(ByteSize(bytes: capacityBytes))", problem: String(problem.dropFirst(3).split(separator: ";").first ?? ""))
         }
         guard !files.isEmpty else { throw OptionError(option: "files", value: "", problem: "name at least one file to import") }
     }

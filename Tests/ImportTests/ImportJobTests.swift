@@ -30,7 +30,7 @@ struct ImportJobTests {
         #expect((#expect(throws: OptionError.self) { try job.validate() })?.description == "queues '0': must be 1...1024")
         job.queues = nil
         job.capacityBytes = 1000
-        #expect((#expect(throws: OptionError.self) { try job.validate() })?.option == "capacity")
+        #expect((#expect(throws: OptionError.self) { try job.validate() })?.description == "capacity '1000': must be 1m to 1048576t, a multiple of 512")
         job.capacityBytes = nil
         job.files = []
         #expect(throws: OptionError.self) { try job.validate() }

@@ -17,7 +17,7 @@ struct DamagedReplayTests {
         _ = try OLTPSample(requests: 4000, iops: 1_000_000, capacityBytes: 64 << 20).write(to: path, options: .init(recordsPerChunk: 1000))
         let chunk = try TraceReader(path: path).chunks[1]
         var bytes = Array(FileManager.default.contents(atPath: path)!)
-        bytes[Int(chunk.offset) + TraceFormat.chunkHeaderSize + 40] ^= 0x08
+        bytes[Int(chunk.offset) + 64 + 40] ^= 0x08  // inside the columns (a chunk header is 64 bytes)
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
 
         var options = ReplayOptions()

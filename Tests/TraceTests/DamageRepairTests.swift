@@ -1,4 +1,5 @@
 import Catalog
+import Units
 import Foundation
 import Testing
 import TestSupport
@@ -107,5 +108,16 @@ struct WrongTraceReferenceTests {
         let byPath = #expect(throws: CatalogError.self) { try catalog.find("Traces/nosuch.vqt") }
         #expect(byPath?.description.hasPrefix("Traces/nosuch.vqt: no such file, and no catalogued trace") == true)
         #expect(CatalogError.database("x").isUsageMistake == false)
+    }
+}
+
+@Suite("Catalog locations")
+struct CatalogLocationSchemeTests {
+    @Test("a URL of another scheme is refused, not taken for a file named mysql:")
+    func otherScheme() throws {
+        let error = #expect(throws: OptionError.self) { try CatalogLocation(parsing: "mysql://db/x") }
+        #expect(error?.description.hasPrefix("catalog 'mysql://db/x': mysql:// is not a catalog vqtrace opens") == true)
+        #expect((#expect(throws: OptionError.self) { try CatalogLocation(parsing: "postgress://u@h/db") })?.suggestion == "postgres://u@h/db")
+        #expect(try CatalogLocation(parsing: "Traces/catalog.sqlite") == .sqlite(path: "Traces/catalog.sqlite"))
     }
 }

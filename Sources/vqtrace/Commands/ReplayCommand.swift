@@ -88,7 +88,7 @@ struct ReplayCommand: ParsableCommand {
         if let from, let to, to.seconds <= from.seconds { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
         try jitter.check("--jitter", allowZero: true)
         try latenessWarn.check("--lateness-warn")
-        if let vqs { _ = try CPUSet(parsing: vqs) }
+        if let vqs { do { _ = try CPUSet(parsing: vqs) } catch { throw OptionError(option: "--vqs", value: vqs, problem: "\(error)") } }
         if compare && record == nil { throw ValidationError("--compare needs --record FILE: it compares what the device saw with the trace") }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
         _ = try PinPolicy(parsing: pin, option: "--pin")

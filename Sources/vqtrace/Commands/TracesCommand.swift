@@ -37,7 +37,7 @@ struct TracesCommand: ParsableCommand {
 
         var location: CatalogLocation { get throws { try CatalogLocation(parsing: catalog ?? CatalogLocation.defaultValue) } }
         var host: CatalogHost { .current(label: hostLabel) }
-        func validate() throws { do { _ = try location } catch { throw ValidationError("--catalog: \(error)") } }
+        func validate() throws { do { _ = try flagged { try location } } catch let error as OptionError { throw error } catch { throw ValidationError("--catalog: \(error)") } }
         func open() throws -> any CatalogStore { try location.openShared(host: host) }
 
         /// Catalogs a trace just written and says so (and which earlier trace it replaced).
