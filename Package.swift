@@ -99,7 +99,7 @@ let package = Package(
         // ftrace blk text, the MSR, Alibaba, Tencent and DiskSim datasets. Per-line hot loops over
         // single-threaded parser state, whose hot properties are `@exclusivity(unchecked)` (the
         // runtime checks were measured at a fifth of the import time).
-        .target(name: "Import", dependencies: ["Trace"]),
+        .target(name: "Import", dependencies: ["Trace", "Units"]),
 
         // vhost-user back-end: a guest's virtio-blk virtqueues, handed over by QEMU, served by the
         // engine's IOThreads (vqtrace serve).

@@ -84,6 +84,17 @@ int linux_allowed_cpu_count(void) {
     return n > 0 ? n : 1;
 }
 
+int linux_allowed_cpus(int *out, int max) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++) {
+        if (CPU_ISSET(cpu, &set)) out[n++] = cpu;
+    }
+    return n;
+}
+
 int linux_epoll_create(void) {
     return epoll_create1(EPOLL_CLOEXEC);
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Units
 
 /// What a `--catalog` value names: a SQLite file (the embedded default) or a PostgreSQL URL
 /// (a fleet's shared catalog). `VQTRACE_CATALOG` gives the default for every command.
@@ -18,7 +19,14 @@ public enum CatalogLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A URL is PostgreSQL; anything else is a file path.
+    /// Another scheme (mysql://, sqlite://) is refused rather than taken for a file path.
     public init(parsing text: String) throws {
+        if !PostgresAddress.isURL(text), let scheme = text.range(of: "://").map({ String(text[..<$0.lowerBound]) }),
+           !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" })
+        {
+            throw OptionError(option: "catalog", value: text, problem: "\(scheme):// is not a catalog vqtrace opens: give a SQLite file path or postgres://USER@HOST[:PORT]/DB",
+                              suggestion: OptionError.nearest(scheme, in: ["postgres", "postgresql"]).map { _ in "postgres" + text[text.range(of: "://")!.lowerBound...] })
+        }
         self = PostgresAddress.isURL(text) ? .postgres(try PostgresAddress(parsing: text)) : .sqlite(path: text)
     }
 

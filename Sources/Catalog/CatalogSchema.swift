@@ -147,6 +147,10 @@ enum CatalogSchema {
         migrator.registerMigration("v4 trace bytes") { db in
             for statement in traceBytesSQL(blob: "BLOB") { try db.execute(sql: statement) }
         }
+        // What `traces verify` found wrong with the file (nil: never verified, or intact).
+        migrator.registerMigration("v5 trace damage") { db in
+            for statement in traceDamageSQL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -175,6 +179,10 @@ enum CatalogSchema {
          "ALTER TABLE traceChunk ADD COLUMN bytes \(blob)"]
     }
 
+    /// v5: the damage `traces verify` last found in the file, one line (chunks and records lost),
+    /// NULL when it was intact or never verified. The same text type on both stores.
+    static let traceDamageSQL = ["ALTER TABLE trace ADD COLUMN damage TEXT"]
+
     /// Every catalog column name as the schema spells it, by its lower-case form: PostgreSQL
     /// answers `traceid` for `traceId`, and `rows()` gives back the catalog's own spelling.
     static let canonicalNames: [String: String] = {
@@ -184,7 +192,7 @@ enum CatalogSchema {
             "queueSet", "parametersJSON", "tracePath", "sweepId", "layoutSpec", "layoutJSON", "backend", "timing", "speed",
             "windowFromNs", "windowToNs", "vms", "target", "hostJSON", "startedAt", "endedAt", "warning", "summaryJSON",
             "traceFingerprint", "runId", "iothread", "requests", "passes", "kicks", "notifications", "cpuPercent", "vq",
-            "latencyHistogram", "bucket",
+            "latencyHistogram", "bucket", "damage",
         ]
         return Dictionary(names.map { ($0.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
     }()
@@ -248,5 +256,6 @@ enum CatalogSchema {
             "CREATE INDEX traceName ON trace (name)",
         ]),
         ("v4 trace bytes", traceBytesSQL(blob: "bytea")),
+        ("v5 trace damage", traceDamageSQL),
     ]
 }

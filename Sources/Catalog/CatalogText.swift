@@ -16,6 +16,15 @@ extension CatalogLocation {
     }
 }
 
+extension CatalogLocation {
+    /// The metadata this catalog keeps for the trace file at `path` (what `traces repair`
+    /// rebuilds a damaged header from), if the catalog exists and has a row for it.
+    public func metadata(ofTrace path: String, host: CatalogHost) -> TraceMetadata? {
+        guard exists else { return nil }
+        return (try? openShared(host: host).find(path))?.metadata
+    }
+}
+
 extension CatalogTrace {
     /// "catalogued as trace 3 (oltp) in CATALOG", and which trace it replaced, if it did.
     public func registration(in catalog: String) -> String {
@@ -30,7 +39,7 @@ extension CatalogTrace {
             rows.append([
                 "\(t.id)", t.name, "\(t.records)", TextFormat.duration(UInt64(max(0, t.lastSubmitNs - t.firstSubmitNs))),
                 TextFormat.bytes(UInt64(max(0, t.fileSize))), t.records > 0 ? String(format: "%.2f", Double(t.fileSize) / Double(t.records)) : "-",
-                "\(t.sourceKind):\(t.sourceName)", (t.complete ? "complete" : "recovered") + (t.isPushed ? ", pushed" : ""), t.host,
+                "\(t.sourceKind):\(t.sourceName)", (t.complete ? "complete" : "recovered") + (t.isPushed ? ", pushed" : "") + (t.damage == nil ? "" : ", DAMAGED"), t.host,
             ])
         }
         return TextFormat.table(rows, rightAligned: [0, 2, 3, 4, 5])
@@ -46,7 +55,7 @@ extension CatalogReindexReport {
 }
 extension CatalogTrace: Encodable {
     enum CodingKeys: String, CodingKey {
-        case id, name, path, records, complete, source, chunks, fingerprint, host, pushed
+        case id, name, path, records, complete, source, chunks, fingerprint, host, pushed, damage
         case durationNs = "duration_ns", fileBytes = "file_bytes", createdAt = "created_at"
     }
 
@@ -66,6 +75,7 @@ extension CatalogTrace: Encodable {
         try c.encode(fingerprint, forKey: .fingerprint)
         try c.encode(host, forKey: .host)
         try c.encode(isPushed, forKey: .pushed)
+        try c.encode(damage, forKey: .damage)
     }
 }
 

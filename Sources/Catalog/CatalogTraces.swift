@@ -1,5 +1,6 @@
 import Foundation
 import Trace
+import Units
 
 /// One catalogued trace, as `traces list` shows it.
 public struct CatalogTrace: Equatable, Sendable {
@@ -30,6 +31,13 @@ public struct CatalogTrace: Equatable, Sendable {
     public var hostKernel: String?
     /// Whether the catalog holds the file's bytes (`traces push`): any host can then replay it.
     public var isPushed: Bool
+    /// What `traces verify` last found damaged in the file (chunks, records lost); nil when it
+    /// was intact or never verified.
+    public var damage: String?
+    /// The trace's metadata (devices, source) as its file header held it when catalogued: what
+    /// `traces repair` rebuilds a damaged header from.
+    public var metadataJSON: String
+    public var metadata: TraceMetadata? { try? JSONDecoder().decode(TraceMetadata.self, from: Data(metadataJSON.utf8)) }
     /// Set by `register` when this row replaced the row of a different file at the same path
     /// (that trace's id is gone; its runs keep their results and their trace path).
     public var replacedTraceId: Int64?
@@ -56,10 +64,12 @@ public struct CatalogTrace: Equatable, Sendable {
         hostCPUs = row.optionalInt64("hostCPUs").map(Int.init)
         hostKernel = row.optionalString("hostKernel")
         isPushed = row.bool("pushed")
+        damage = row.optionalString("damage")
+        metadataJSON = row.string("metadataJSON")
     }
 
     /// The trace's columns without its bytes, and whether it was pushed.
-    static let columns = (CatalogSchema.traceColumnsV2 + ["host", "hostCPUModel", "hostCPUs", "hostKernel"]).joined(separator: ", ")
+    static let columns = (CatalogSchema.traceColumnsV2 + ["host", "hostCPUModel", "hostCPUs", "hostKernel", "damage"]).joined(separator: ", ")
         + ", (trailerBytes IS NOT NULL) AS pushed"
 }
 
@@ -75,7 +85,7 @@ public struct CatalogChunk: Equatable, Sendable {
 }
 
 /// A catalog problem, saying which trace, file or server.
-public enum CatalogError: Error, CustomStringConvertible {
+public enum CatalogError: Error, CustomStringConvertible, UsageMistake {
     case notFound(String)
     case ambiguous(String, [String])
     case trace(TraceFileError)
@@ -89,9 +99,23 @@ public enum CatalogError: Error, CustomStringConvertible {
     /// The trace is catalogued, but its file is on another host and its bytes were never pushed.
     case notHere(trace: String, host: String, path: String)
 
+    /// A trace named wrongly (no such id, name or file; several of that name) is the user's to
+    /// fix in the command line, found before any work: exit 2. The rest are failures.
+    public var isUsageMistake: Bool {
+        switch self {
+        case .notFound, .ambiguous: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
-        case .notFound(let what): return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
+        case .notFound(let what):
+            // A reference that looks like a path is a file that is not there (a typo, another folder).
+            if what.contains("/") || what.hasSuffix(".vqt") || what.hasSuffix(".partial") {
+                return "\(what): no such file, and no catalogued trace of that name or path (see `vqtrace traces list`)"
+            }
+            return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
         case .ambiguous(let what, let paths): return "\"\(what)\" matches several traces: \(paths.joined(separator: ", ")); name one by its id"
         case .trace(let error): return error.description
         case .database(let what): return "catalog: \(what)"
@@ -278,4 +302,12 @@ public struct CatalogReindexReport: Sendable {
     public var indexed: [String] = []
     public var dropped: [String] = []
     public var failed: [(path: String, error: String)] = []
+}
+
+extension CatalogStore {
+    /// Keeps on trace `traceId`'s row what a verification of its file found: the damage in one
+    /// line, or nothing when the file is intact (an earlier finding is cleared).
+    public func recordVerification(_ result: TraceVerification, traceId: Int64) throws {
+        try write { db in try db.execute("UPDATE trace SET damage = ? WHERE id = ?", [result.damageSummary, traceId]) }
+    }
 }

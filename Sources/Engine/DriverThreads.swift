@@ -19,13 +19,16 @@ public enum DriverThreads: Sendable, Equatable, CustomStringConvertible {
     /// The most a user may ask for: more would only be threads without a vq.
     public static let maximum = 1024
 
-    /// Parses `auto`, `per-vq` or a number 1...1024.
-    public init(parsing text: String) throws(DriverThreadsError) {
+    /// Parses `auto`, `per-vq` or a number 1...1024; `option` names the setting in the error.
+    public init(parsing text: String, option: String = "driver-threads") throws(OptionError) {
         switch text {
         case "auto": self = .auto
         case "per-vq": self = .perVQ
         default:
-            guard let n = Int(text), (1...Self.maximum).contains(n) else { throw DriverThreadsError(text: text) }
+            guard let n = Int(text), (1...Self.maximum).contains(n) else {
+                throw OptionError(option: option, value: text, problem: "must be auto, per-vq or a number of threads 1...\(Self.maximum)",
+                                  suggestion: Int(text) == nil ? OptionError.nearest(text, in: ["auto", "per-vq"]) : nil)
+            }
             self = .count(n)
         }
     }
@@ -46,14 +49,5 @@ public enum DriverThreads: Sendable, Equatable, CustomStringConvertible {
         case .perVQ: return vqs
         case .count(let n): return min(vqs, max(1, n))
         }
-    }
-}
-
-/// `--driver-threads` was not auto, per-vq or a number 1...1024.
-public struct DriverThreadsError: Error, UsageMistake {
-    public let text: String
-    public var isUsageMistake: Bool { true }
-    public var description: String {
-        "--driver-threads must be auto, per-vq or a number of threads 1...\(DriverThreads.maximum), not '\(text)'"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// Turns a command-line layout spec into a validated `IOThreadLayout`:
 ///
@@ -61,7 +62,11 @@ public enum LayoutSpec {
                 throw .file(path: path, error.description)
             }
         }
-        throw .invalidSpec("unknown layout '\(spec)'.\n\(help)")
+        // A misspelled keyword ("singel", "pervq", "rr2") gets the nearest one.
+        let keyword = spec.split(separator: ":", maxSplits: 1).first.map(String.init) ?? spec
+        let nearest = OptionError.nearest(spec.hasPrefix("rr") ? "rr" : keyword, in: ["single", "per-vq", "rr", "qemu", "libvirt"])
+        let hint = nearest.map { $0 == "rr" ? " (did you mean 'rr:N', e.g. rr:2?)" : " (did you mean '\($0)\($0 == "qemu" || $0 == "libvirt" ? ":…" : "")'?)" } ?? ""
+        throw .invalidSpec("unknown layout '\(spec)'\(hint).\n\(help)")
     }
 
     static func read(_ path: String) throws(LayoutError) -> String {

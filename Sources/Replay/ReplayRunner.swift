@@ -71,6 +71,19 @@ public enum ReplayRunner {
         try check(try trace.open(), layoutSpecs: layoutSpecs, options: options)
     }
 
+    /// Refuses a window of `trace` that holds damaged chunks (a failure, not a usage mistake),
+    /// naming them and the records they hold: a run over them would measure less than the trace
+    /// says. A replay that allows damage skips them instead, says once what was lost, and is
+    /// marked. Reads only the window's chunks.
+    public static func refuseDamage(in trace: TraceLocation, options: ReplayOptions) throws {
+        let reader = try trace.open()
+        let damaged = reader.damagedChunks(in: reader.chunkRange(from: options.fromNs, to: options.toNs))
+        guard let lost = DamagedChunk.summary(damaged, of: reader.totals.records) else { return }
+        throw ReplayError("\(reader.path) is damaged in the replayed window: \(lost)"
+                          + (damaged.first.map { " (chunk \($0.index): \($0.error.problem))" } ?? "")
+                          + "; --allow-damaged replays the rest and marks the run, `vqtrace traces repair` writes a trace without them")
+    }
+
     static func check(_ reader: TraceReader, layoutSpecs: [String], options: ReplayOptions) throws {
         let devices = reader.metadata.devices
         guard (1...256).contains(options.vms) else { throw ReplayError.usage("--vms must be 1...256, not \(options.vms)") }

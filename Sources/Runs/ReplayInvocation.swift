@@ -33,6 +33,9 @@ public struct ReplayInvocation {
     public var catalogSource: CatalogTraceSource?
     /// A vhost-user-blk back-end serves the requests instead of the engine's IOThreads.
     public var vhostUser: VhostUserBackEndChoice?
+    /// Replay a window that holds damaged chunks: they are skipped, said once, and the run is
+    /// marked. Without it such a window is refused before the run.
+    public var allowDamaged = false
 
     /// What a finished replay made.
     public struct Outcome {
@@ -60,6 +63,7 @@ public struct ReplayInvocation {
     public func run(storingIn catalog: (any CatalogStore)?, fillProgress: TargetFill.ProgressHandler? = nil,
                     shouldStop: (@Sendable () -> Bool)? = nil) throws -> Result<Outcome, Stopped> {
         try ReplayRunner.check(trace: trace, layoutSpecs: [layout], options: options)
+        if !allowDamaged { try ReplayRunner.refuseDamage(in: trace, options: options) }
         let startedAt = ISO8601DateFormatter().string(from: Date())
         if let recordPath { try PartialFile.prepareOutput(recordPath, replaceExisting: replaceRecording) }
         let recording = try recordPath.map {

@@ -179,6 +179,7 @@ public final class TraceReader: @unchecked Sendable {
         var entries: [ChunkIndexEntry] = []
         var scanned = TraceTotals()
         var note: String?
+        var notes: [String] = []
         while offset < fileSize {
             let available = Int(min(UInt64(TraceFormat.chunkHeaderSize), fileSize - offset))
             guard let bytes = try? Self.pread(source, &buffer, offset: offset, count: available, part: .chunk(entries.count)) else { break }
@@ -186,6 +187,14 @@ public final class TraceReader: @unchecked Sendable {
             if available >= 4 && bytes.loadUnaligned(as: UInt32.self).littleEndian == TraceFormat.trailerMagic { break }
             switch ChunkHeader.read(bytes) {
             case .failure(let problem):
+                // A damaged header costs only its chunk (and any its damage swallowed): the
+                // scan resumes at the next valid header, and each lost chunk keeps its place
+                // in the index, unreadable, so that the chunks after it keep their numbers.
+                if case .truncated = problem {} else if let resumed = resume(after: offset, lost: entries.count, into: &entries) {
+                    notes.append("chunk \(entries.count - resumed.lost) at byte \(offset): \(problem); resumed at byte \(resumed.offset)")
+                    offset = resumed.offset
+                    continue
+                }
                 note = "chunk \(entries.count) at byte \(offset): \(problem); \(fileSize - offset) bytes from there are not read"
             case .success(let header):
                 if Int(header.index) != entries.count {
@@ -212,7 +221,23 @@ public final class TraceReader: @unchecked Sendable {
         }
         chunks = entries
         totals = scanned
-        if let note { recovery = (recovery.map { $0 + "; " } ?? "") + note }
+        for line in notes + (note.map { [$0] } ?? []) { recovery = (recovery.map { $0 + "; " } ?? "") + line }
+    }
+
+    /// After a damaged chunk header at `offset` (chunk `lost`): the next valid header whose
+    /// chunk number follows, with an unreadable placeholder entry (no records) for each chunk
+    /// in between; nil when there is none.
+    private func resume(after offset: UInt64, lost: Int, into entries: inout [ChunkIndexEntry]) -> (offset: UInt64, lost: Int)? {
+        guard let next = nextChunkHeader(after: offset, limit: fileSize),
+              let bytes = try? Self.pread(source, &buffer, offset: next, count: TraceFormat.chunkHeaderSize, part: .chunk(lost)),
+              case .success(let header) = ChunkHeader.read(bytes), Int(header.index) > lost, next - offset <= UInt64(UInt32.max)
+        else { return nil }
+        let previousLast = entries.last?.lastSubmitNs ?? header.firstSubmitNs
+        for i in lost..<Int(header.index) {
+            entries.append(ChunkIndexEntry(offset: i == lost ? offset : next, length: i == lost ? UInt32(next - offset) : 0, recordCount: 0,
+                                           firstSubmitNs: previousLast, lastSubmitNs: previousLast))
+        }
+        return (next, Int(header.index) - lost)
     }
 
     // MARK: Chunks

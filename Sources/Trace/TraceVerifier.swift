@@ -21,6 +21,21 @@ public struct TraceVerification: Sendable {
 
     /// Nothing is wrong: every chunk checks, the trailer is intact.
     public var isClean: Bool { badChunks.isEmpty && trailerProblem == nil && tailProblem == nil }
+
+    /// The damage in one line, as the catalog keeps it on the trace's row: which chunks, how
+    /// many records they held (when known), what else is wrong; nil when the trace is intact.
+    public var damageSummary: String? {
+        var parts: [String] = []
+        if !badChunks.isEmpty {
+            let names = badChunks.prefix(8).map { "\($0.index)" }.joined(separator: ", ") + (badChunks.count > 8 ? ", …" : "")
+            let known = badChunks.compactMap(\.recordsLost)
+            let lost = known.count == badChunks.count ? "\(known.reduce(0, +)) records lost" : "at least \(known.reduce(0, +)) records lost"
+            parts.append("\(badChunks.count) damaged chunk\(badChunks.count == 1 ? "" : "s") (\(names)): \(lost)")
+        }
+        if let trailerProblem { parts.append("trailer: \(trailerProblem)") }
+        if let tailProblem { parts.append(tailProblem) }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
 }
 
 extension TraceReader {
@@ -89,7 +104,7 @@ extension TraceReader {
 
     /// The offset of the next byte position after `offset` holding a chunk header whose magic and
     /// checksum are valid.
-    private func nextChunkHeader(after offset: UInt64, limit: UInt64) -> UInt64? {
+    func nextChunkHeader(after offset: UInt64, limit: UInt64) -> UInt64? {
         var position = offset + 1
         let window = 1 << 20
         while position + UInt64(TraceFormat.chunkHeaderSize) <= limit {

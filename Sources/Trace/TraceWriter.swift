@@ -82,8 +82,16 @@ public final class TraceWriter {
         do { file = try PartialFile(path: path, replaceExisting: options.replaceExisting) } catch { throw .output(error) }
         file.keepOnDeinit = options.keepUnfinished
 
+        out.append(contentsOf: try Self.header(metadata))
+        try flushOut()
+    }
+
+    /// A file header for `metadata`: magic, version, lengths, the metadata JSON and its checksum
+    /// (what `init` writes first, and what a repair of a damaged header writes in its place).
+    static func header(_ metadata: TraceMetadata) throws(TraceWriteError) -> [UInt8] {
         let json: [UInt8]
         do { json = try metadata.encoded() } catch { throw .invalidOption("metadata does not encode as JSON: \(error)") }
+        var out = ByteWriter()
         out.append(contentsOf: TraceFormat.fileMagic)
         out.u16(TraceFormat.majorVersion)
         out.u16(TraceFormat.minorVersion)
@@ -92,7 +100,7 @@ public final class TraceWriter {
         out.u32(0)  // flags, none defined
         out.append(contentsOf: json)
         out.u32(CRC32C.checksum(out.bytes))
-        try flushOut()
+        return out.bytes
     }
 
     /// Where the bytes are until `finish()` publishes them.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Units
 import Replay
 import Trace
 import Workload
@@ -13,3 +14,12 @@ extension ReplayOptions.Writes: ExpressibleByArgument {}
 extension IOPatternKind: ExpressibleByArgument {}
 extension TraceFsyncPolicy: ExpressibleByArgument {}
 extension FioParameters.RW: ExpressibleByArgument {}
+
+/// Runs library work whose `OptionError` names a setting ("queues"): on the command line the
+/// error names the flag (--queues).
+func flagged<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch var error as OptionError where !error.option.hasPrefix("-") {
+        error.option = "--" + error.option
+        throw error
+    }
+}

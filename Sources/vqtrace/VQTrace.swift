@@ -42,12 +42,12 @@ struct VQTrace: ParsableCommand {
                 FileHandle.standardError.write(Data("vqtrace: interrupted; nothing half-done was kept\n".utf8))
                 Glibc.exit(130)
             }
-            if let mistake = error as? any UsageMistake, mistake.isUsageMistake {
+            if let mistake = usageMistake(in: error) {
                 FileHandle.standardError.write(Data("Error: \(mistake)\n".utf8))
                 Glibc.exit(2)
             }
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                FileHandle.standardError.write(Data((OptionError.suggesting(in: fullMessage(for: error)) + "\n").utf8))
                 Glibc.exit(2)
             }
             exit(withError: error)

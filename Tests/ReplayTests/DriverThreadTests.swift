@@ -1,6 +1,7 @@
 import Foundation
 import Layout
 import Testing
+import Units
 import TestSupport
 import Trace
 import Virtio
@@ -30,10 +31,11 @@ struct DriverThreadTests {
         #expect(try DriverThreads(parsing: "per-vq") == .perVQ)
         #expect(try DriverThreads(parsing: "4") == .count(4))
         for bad in ["0", "-1", "1025", "many", ""] {
-            let error = #expect(throws: DriverThreadsError.self) { try DriverThreads(parsing: bad) }
+            let error = #expect(throws: OptionError.self) { try DriverThreads(parsing: bad) }
             #expect(error?.description.contains("'\(bad)'") == true)
-            #expect(error?.isUsageMistake == true)
+            #expect(error?.isUsageMistake == true && error?.option == "driver-threads")
         }
+        #expect((#expect(throws: OptionError.self) { try DriverThreads(parsing: "pervq") })?.suggestion == "per-vq")
     }
 
     @Test("the deadline queue gives members earliest first, moves a member whose deadline changes, and removes")

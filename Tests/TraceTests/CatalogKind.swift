@@ -33,6 +33,6 @@ struct PostgresAvailability {
     func serverAnswers() throws {
         let dir = ScratchDirectory()
         let store = try CatalogKind.postgres.fresh(dir)
-        #expect(try store.appliedMigrations().count == 5)
+        #expect(try store.appliedMigrations().count == 6)
     }
 }

@@ -12,7 +12,7 @@ struct CatalogTests {
         let records = Fixtures.randomRecords(count: 2000, devices: Fixtures.metadata().devices, seed: 4)
         try Fixtures.write(records, to: dir.file("oltp.vqt"), recordsPerChunk: 300)
         let catalog = try kind.fresh(dir)
-        #expect(try catalog.appliedMigrations() == ["v1 traces and chunks", "v1 runs and results", "v2 trace fingerprints", "v3 hosts", "v4 trace bytes"])
+        #expect(try catalog.appliedMigrations() == ["v1 traces and chunks", "v1 runs and results", "v2 trace fingerprints", "v3 hosts", "v4 trace bytes", "v5 trace damage"])
         let trace = try catalog.register(tracePath: dir.file("oltp.vqt"))
         #expect(trace.name == "oltp" && trace.records == 2000 && trace.complete && trace.chunkCount == 7)
         #expect(trace.mix.reduce(0, +) == 2000)

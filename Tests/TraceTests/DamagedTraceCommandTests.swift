@@ -27,19 +27,29 @@ struct DamagedTraceCommandTests {
     func showAndReplay() throws {
         let dir = ScratchDirectory()
         let (catalog, path) = try Self.flipped(in: dir)
-        let verify = try runVQTrace(["traces", "verify", path], in: dir.path)
+        let verify = try runVQTrace(["traces", "verify", path, "--catalog", catalog], in: dir.path)
         #expect(verify.status == 1 && verify.output.contains("bad chunk 2"))
+        #expect(try TraceCatalog(path: catalog).rows("SELECT damage FROM trace") == [["damage": "1 damaged chunk (2): 65536 records lost"]])
 
         let show = try runVQTrace(["traces", "show", path, "--catalog", catalog], in: dir.path)
         #expect(show.status == 0, "\(show.output)")
         #expect(show.output.contains("DAMAGED: 1 damaged chunk (2) skipped: 65536 of 300000 records lost"))
         #expect(show.output.contains("234464 requests over"))
 
-        let replay = try runVQTrace(["replay", "flipped", "--backend", "null", "--timing", "afap", "--catalog", catalog], in: dir.path)
+        // Without --allow-damaged the window's damage is refused before the run, named.
+        let refused = try runVQTrace(["replay", "flipped", "--backend", "null", "--timing", "afap", "--catalog", catalog], in: dir.path)
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.output.contains("is damaged in the replayed window: 1 damaged chunk (2) skipped: 65536 of 300000 records lost"), "\(refused.output)")
+        #expect(try TraceCatalog(path: catalog).rows("SELECT id FROM run").isEmpty)
+        // Outside the damage the window replays without the flag.
+        let clean = try runVQTrace(["replay", "flipped", "--backend", "null", "--timing", "afap", "--to", "10ms", "--no-catalog", "--catalog", catalog], in: dir.path)
+        #expect(clean.status == 0, "\(clean.output)")
+
+        let replay = try runVQTrace(["replay", "flipped", "--backend", "null", "--timing", "afap", "--allow-damaged", "--catalog", catalog], in: dir.path)
         #expect(replay.status == 0, "\(replay.output)")
         #expect(replay.output.contains("234464 requests replayed"))
         #expect(replay.output.components(separatedBy: "damaged chunk").count - 1 == 1, "\(replay.output)")
-        let json = try runVQTrace(["replay", "flipped", "--backend", "null", "--timing", "afap", "--json", "--no-catalog", "--catalog", catalog], in: dir.path)
+        let json = try runVQTrace(["replay", "flipped", "--backend", "null", "--timing", "afap", "--allow-damaged", "--json", "--no-catalog", "--catalog", catalog], in: dir.path)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
         #expect(object["replayed"] as? Int == 234_464)
         let damaged = try #require(object["damaged_chunks"] as? [[String: Any]])

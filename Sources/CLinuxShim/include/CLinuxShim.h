@@ -35,6 +35,9 @@ int linux_wait_readable(int fd, int64_t timeout_ns);
 /// How many CPUs the calling thread may run on (sched_getaffinity): a container's or taskset's
 /// share, not the machine's; at least 1.
 int linux_allowed_cpu_count(void);
+/// The CPUs the calling thread may run on (sched_getaffinity), ascending, at most `max` into
+/// `out`; returns how many, or -1 with errno set.
+int linux_allowed_cpus(int *out, int max);
 /// An epoll set (close-on-exec) for one thread's waits on several eventfds; -1 and errno on failure.
 int linux_epoll_create(void);
 /// Adds `fd` (level-triggered, readable) to `epfd`; `token` comes back when it is ready.

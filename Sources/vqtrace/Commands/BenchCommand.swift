@@ -99,7 +99,7 @@ struct BenchCommand: ParsableCommand {
     func engineBenchmark() throws -> EngineBenchmark {
         var bench = EngineBenchmark(
             target: target, sizeBytes: size.bytes, backend: backend ?? .ioUring, vqs: vqs, layoutSpec: layout, rw: rw,
-            blockSize: Int(clamping: bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin),
+            blockSize: Int(clamping: bs.bytes), depth: qd, rwmixread: rwmixread, seconds: duration.seconds, pin: try PinPolicy(parsing: pin, option: "--pin"),
             pollCompletions: pollCompletions, merge: !noMerge, seed: seed, deviceSafety: device.safety)
         bench.fillProgress = TargetFill.progressBar(enabled: !json)
         bench.shouldStop = Interrupt.shared.shouldStop

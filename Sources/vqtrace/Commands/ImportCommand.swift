@@ -58,41 +58,18 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Do not add the trace to the catalog.") var noCatalog = false
     @Flag(help: "Print the result as JSON.") var json = false
 
-    func validate() throws {
-        guard format == "auto" || ImportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be auto or one of \(ImportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if let queues, !(1...1024).contains(queues) { throw ValidationError("--queues must be 1...1024") }
-        try capacity?.check("--capacity", atLeast: 1 << 20, multipleOf: 512)
-        guard !files.isEmpty else { throw ValidationError("name at least one file to import") }
+    var job: ImportJob {
+        var job = ImportJob(files: files, out: out)
+        (job.format, job.queues, job.vqMap, job.capacityBytes, job.timeUnitNs) = (format, queues, vqMap, capacity?.bytes, timeUnit?.nanoseconds)
+        (job.skipBadLines, job.replaceExisting, job.shouldStop) = (skipBadLines, force, { Interrupt.shared.requested })
+        return job
     }
 
+    func validate() throws { try flagged { try job.validate() } }
+
     func run() throws {
-        try PartialFile.prepareOutput(out, replaceExisting: force)
-        let chosen: ImportFormat
-        if let named = ImportFormat(rawValue: format) {
-            chosen = named
-        } else {
-            let detected = try ImportFormat.detect(path: files[0])
-            chosen = detected.format
-            FileHandle.standardError.write(Data("format: \(chosen.rawValue) (\(chosen.summary)), detected from the first \(detected.lines) lines of \(files[0])\n".utf8))
-        }
-        var importer = TraceImporter(format: chosen)
-        importer.queues = queues
-        importer.vqMap = vqMap
-        importer.capacityBytes = capacity?.bytes
-        importer.timeUnitNs = timeUnit?.nanoseconds
-        importer.skipBadLines = skipBadLines
-        importer.replaceExisting = force
-        importer.shouldStop = { Interrupt.shared.requested }
         let progress = ProgressBar(total: 2000, label: "importing")
-        importer.progress = { pass, done, total in
-            progress.update((pass - 1) * 1000 + Int(Double(done) / Double(max(total, 1)) * 1000))
-        }
-        defer { progress.finish() }
-        let started = Date()
-        let result = try importer.run(paths: files, out: out)
-        var report = ImportReport(result: result, files: files, out: out, seconds: Date().timeIntervalSince(started))
+        var report = try flagged { defer { progress.finish() }; return try job.run(progress: progress.update) }
         let catalogued = noCatalog ? nil : try catalog.open().register(tracePath: out)
         report.catalogId = catalogued?.id
         if json { return print(try TextFormat.json(report)) }

@@ -76,6 +76,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Also record what the device saw (pop and completion times, per vq) into this .vqt file.") var record: String?
     @Flag(help: "Replace the --record file if it exists.") var force = false
     @Flag(help: "With --record: compare the recording with the trace (vqtrace compare) and print how faithful the replay was.") var compare = false
+    @Flag(help: "Replay a window that holds damaged chunks (refused otherwise): skip them, say once what was lost, mark the run.") var allowDamaged = false
     @Flag(help: "Do not store the run in the catalog.") var noCatalog = false
     @Flag(help: "Print fio-shaped JSON (plus lateness_ns and replay fields) for programs.") var json = false
 
@@ -88,11 +89,11 @@ struct ReplayCommand: ParsableCommand {
         if let from, let to, to.seconds <= from.seconds { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
         try jitter.check("--jitter", allowZero: true)
         try latenessWarn.check("--lateness-warn")
-        if let vqs { _ = try CPUSet(parsing: vqs) }
+        if let vqs { do { _ = try CPUSet(parsing: vqs) } catch { throw OptionError(option: "--vqs", value: vqs, problem: "\(error)") } }
         if compare && record == nil { throw ValidationError("--compare needs --record FILE: it compares what the device saw with the trace") }
         if let vhostUser, target != nil || backend == .qsd { throw ValidationError("--vhost-user \(vhostUser) serves the back-end's own disk: drop --target and --backend qsd") }
         if backend != .null && target == nil && vhostUser == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
-        _ = try PinPolicy(parsing: pin)
+        _ = try PinPolicy(parsing: pin, option: "--pin")
     }
 
     func run() throws {
@@ -106,7 +107,7 @@ struct ReplayCommand: ParsableCommand {
         options.driverThreads = drivers.value
         var replay = ReplayInvocation(trace: resolved.location, traceId: resolved.catalogued?.id, layout: layout, backend: backend,
                                       target: target, options: options, safety: device.safety)
-        replay.pin = try PinPolicy(parsing: pin)
+        replay.pin = try PinPolicy(parsing: pin, option: "--pin")
         replay.sparseTarget = sparseTarget
         replay.realtime = realtime
         replay.recordPath = record
@@ -114,6 +115,7 @@ struct ReplayCommand: ParsableCommand {
         replay.compare = compare
         replay.catalogSource = resolved.catalogSource
         replay.vhostUser = vhostUser.map { .socket($0) }
+        replay.allowDamaged = allowDamaged
         try ReplayRunner.check(trace: resolved.location, layoutSpecs: [layout], options: options)  // before the window's length is taken
         let progress = ClockProgressBar(seconds: Double((min(reader.totals.lastSubmitNs, options.toNs) - max(start, options.fromNs))) / 1e9 / speed,
                                         label: "replaying", enabled: options.timing == .open && !json)

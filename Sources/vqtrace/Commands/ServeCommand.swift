@@ -55,13 +55,13 @@ struct ServeCommand: ParsableCommand {
         guard (1...256).contains(numQueues) else { throw ValidationError("--num-queues must be 1...256") }
         try size?.check("--size", atLeast: 1 << 20, multipleOf: 512)
         do { _ = try LayoutSpec.parse(layout, numQueues: numQueues) } catch { throw ValidationError("\(error)") }
-        _ = try PinPolicy(parsing: pin)
+        _ = try PinPolicy(parsing: pin, option: "--pin")
     }
 
     func run() throws {
         var configuration = GuestDiskServer.Configuration(socket: socket, target: target, sizeBytes: size?.bytes, numQueues: numQueues, layout: layout)
         configuration.backend = backend
-        configuration.pin = try PinPolicy(parsing: pin)
+        configuration.pin = try PinPolicy(parsing: pin, option: "--pin")
         configuration.readOnly = readOnly
         configuration.traceMessages = traceMessages
         configuration.safety = device.safety

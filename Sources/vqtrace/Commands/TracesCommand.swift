@@ -37,7 +37,7 @@ struct TracesCommand: ParsableCommand {
 
         var location: CatalogLocation { get throws { try CatalogLocation(parsing: catalog ?? CatalogLocation.defaultValue) } }
         var host: CatalogHost { .current(label: hostLabel) }
-        func validate() throws { do { _ = try location } catch { throw ValidationError("--catalog: \(error)") } }
+        func validate() throws { do { _ = try flagged { try location } } catch let error as OptionError { throw error } catch { throw ValidationError("--catalog: \(error)") } }
         func open() throws -> any CatalogStore { try location.openShared(host: host) }
 
         /// Catalogs a trace just written and says so (and which earlier trace it replaced).
@@ -85,13 +85,15 @@ struct TracesCommand: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every chunk of a trace (checksums, columns, index); report each bad chunk and what remains readable.",
-            discussion: "Exit status: 0 when the trace is intact, 1 when anything is wrong (the report says what and where).")
+            discussion: "A catalogued trace's row keeps the finding (traces list marks it DAMAGED). Exit status: 0 when the trace is intact, 1 when anything is wrong (the report says what and where).")
         @OptionGroup var catalog: CatalogOption
         @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
         @Flag(help: "Print JSON for programs.") var json = false
 
         func run() throws {
-            let result = try TracesCommand.resolve(trace, catalog: catalog).location.open().verify()
+            let resolved = try TracesCommand.resolve(trace, catalog: catalog)
+            let result = try resolved.location.open().verify()
+            if let id = resolved.catalogued?.id { try catalog.open().recordVerification(result, traceId: id) }
             print(json ? try TextFormat.json(result) : result.lines.joined(separator: "\n"))
             if !result.isClean { throw ExitCode(1) }
         }
@@ -103,6 +105,7 @@ struct TracesCommand: ParsableCommand {
             discussion: """
                 Every chunk that checks out is copied, in order; damaged chunks are left out and \
                 listed, and a trace whose writer was killed (NAME.vqt.partial) gets its trailer. \
+                A damaged file header is rebuilt from the catalog's row of the trace. \
                 The input is never changed. The output is catalogued unless --no-catalog.
 
                 Examples:
@@ -117,7 +120,8 @@ struct TracesCommand: ParsableCommand {
 
         func run() throws {
             try PartialFile.prepareOutput(out, replaceExisting: force)
-            for line in try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force)).lines(input: input, out: out) { print(line) }
+            let metadata = try catalog.location.metadata(ofTrace: input, host: catalog.host)
+            for line in try TraceRepair.repair(from: input, to: out, options: .init(replaceExisting: force), metadata: metadata).lines(input: input, out: out) { print(line) }
             if !noCatalog { try catalog.registerAndSay(out) }
         }
     }
