@@ -7,7 +7,7 @@ extension ReportModel {
     public func json() -> [String: Any] {
         func summary(_ s: Summary) -> [String: Any] { ["mean": s.mean, "ci95": s.ci95, "sd": s.standardDeviation, "n": s.n] }
         var object: [String: Any] = [
-            "title": input.title, "answer": answer, "outcome": outcome.rawValue, "baseline": input.baseline, "timing": input.timing,
+            "generator": ReportFile.generator, "title": input.title, "answer": answer, "outcome": outcome.rawValue, "criterion": input.criterion.rawValue, "decision_rule": decisionRule, "baseline": input.baseline, "timing": input.timing,
             "backend": input.backend, "target": input.target, "equivalence_margin": ReportModel.equivalenceMargin,
             "layouts": results.map { r -> [String: Any] in
                 var o: [String: Any] = [
@@ -38,6 +38,7 @@ extension ReportModel {
             var p: [String: Any] = ["repeat": plan.repeats, "vms": plan.vmCounts]
             if let id = plan.sweepId { p["sweep"] = id }
             if let layouts = plan.layouts { p["layouts"] = layouts }
+            if let command = plan.commandLine { p["command_line"] = command }
             return p
         } ?? NSNull()
         if let winner = verdict.winner { object["winner"] = winner }
