@@ -39,6 +39,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
+    @Flag(help: "Replace the report's files even when they are not vqtrace reports.") var force = false
     @Option(help: "Record every run into this folder and compare it with the trace: the report gains each run's fidelity (see vqtrace compare).") var recordDir: String?
     @OptionGroup var vmHost: VMHostOption
     @OptionGroup var drivers: DriverThreadsOption
@@ -58,7 +59,6 @@ struct SweepCommand: ParsableCommand {
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
         guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
-        guard Set(specs).count == specs.count else { throw ValidationError("--layouts names a layout twice") }
         guard vmCounts != nil else { throw ValidationError("--vms must list VM counts in 1...256, comma-separated (1,8)") }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
@@ -73,18 +73,18 @@ struct SweepCommand: ParsableCommand {
         options.driverThreads = drivers.value
         var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
-        sweep.recordDirectory = recordDir
+        (sweep.recordDirectory, sweep.commandLine) = (recordDir, Array(CommandLine.arguments.dropFirst()))
         // Before the catalog is touched: layouts, options and the trace's shape.
         try sweep.check()
         let open = try catalog.open()
         if sweep.traceId == nil, let file = resolved.location.filePath { sweep.traceId = try open.register(tracePath: file).id }
         try Self.runAndReport(sweep, catalog: open, title: "Which IOThread layout for \(((resolved.location.filePath ?? resolved.catalogued?.name ?? "") as NSString).lastPathComponent)?",
-                              report: report, vmHostCPUs: try vmHost.cpus())
+                              report: report, vmHostCPUs: try vmHost.cpus(), force: force)
     }
 
     /// Runs `sweep` printing each stored run and the answer (`Sweep.runAndSay`).
-    static func runAndReport(_ sweep: Sweep, catalog: any CatalogStore, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "") throws {
-        try sweep.runAndSay(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, say: { print($0) },
+    static func runAndReport(_ sweep: Sweep, catalog: any CatalogStore, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "", force: Bool = false) throws {
+        try sweep.runAndSay(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, force: force, say: { print($0) },
                             shouldStop: Interrupt.shared.shouldStop, fillProgress: TargetFill.progressBar())
     }
 }
