@@ -40,6 +40,8 @@ struct ReplayCommand: ParsableCommand {
             --writes skip|as-reads replays read-only. The output's "target" line says how the \
             target was prepared.
 
+            Latency (clat) runs from the kick that makes a request visible to the device until its \
+            driver reaps the completion after the interrupt; lateness (open loop) is before it. \
             Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq \
             statistics, latency histograms, IOPS per 100 ms) for reports.
 
