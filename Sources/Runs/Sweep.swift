@@ -112,6 +112,14 @@ public struct Sweep: Sendable {
         }
     }
 
+    /// What `vqtrace sweep` compares when no layouts are named.
+    public static let defaultLayouts = ["single", "rr:2", "per-vq"]
+
+    /// `defaultLayouts` less any that repeats an earlier one for `devices` (on 2 vqs per-vq is rr:2).
+    public static func defaultLayouts(for devices: [TraceMetadata.Device]) -> [String] {
+        defaultLayouts.reduce(into: []) { kept, spec in if (try? checkDistinct(kept + [spec], devices: devices)) != nil { kept.append(spec) } }
+    }
+
     /// Refuses (a usage mistake) layouts that name one mapping twice: the same spelling, or two
     /// spellings that put the same vqs on the same IOThreads (`single` and `rr:1`; `per-vq` and
     /// `rr:4` on 4 vqs). A trace of one vq per device is the exception for different spellings:

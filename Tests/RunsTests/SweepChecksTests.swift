@@ -33,6 +33,10 @@ struct SweepChecksTests {
         // repeated spelling is refused there.
         try Sweep.checkDistinct(["single", "rr:2", "per-vq"], devices: Self.devices([1]))
         #expect(throws: ReplayError.self) { try Sweep.checkDistinct(["per-vq", "per-vq"], devices: Self.devices([1])) }
+        // The default layouts drop the one that repeats another: per-vq is rr:2 on 2 vqs.
+        #expect(Sweep.defaultLayouts(for: Self.devices([2])) == ["single", "rr:2"])
+        #expect(Sweep.defaultLayouts(for: Self.devices([8])) == ["single", "rr:2", "per-vq"])
+        #expect(Sweep.defaultLayouts(for: Self.devices([1])) == ["single", "rr:2", "per-vq"])
     }
 
     @Test("a sweep with duplicate layouts fails before the sweep row exists; --repeat below 3 warns that the verdict will likely be inconclusive")

@@ -27,7 +27,7 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
-    @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline.") var layouts: String = "single,rr:2,per-vq"
+    @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline (default: single,rr:2,per-vq, less one the trace's vqs make a repeat of another).") var layouts: String?
     @Option(name: .customLong("repeat"), help: "Runs per layout.") var repeats: Int = 3
     @Option(help: "The file or block device to replay onto.") var target: String?
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
@@ -45,7 +45,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var drivers: DriverThreadsOption
 
     /// The layouts named by --layouts, in order.
-    var specs: [String] { layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    var specs: [String] { (layouts ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
 
     /// The VM counts named by --vms, nil when one is not a count in 1...256.
     var vmCounts: [Int]? {
@@ -58,7 +58,7 @@ struct SweepCommand: ParsableCommand {
         guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
-        guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
+        guard layouts == nil || !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
         guard vmCounts != nil else { throw ValidationError("--vms must list VM counts in 1...256, comma-separated (1,8)") }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
@@ -71,7 +71,7 @@ struct SweepCommand: ParsableCommand {
         options.speed = speed
         options.sharedIOThreads = sharedIOThreads
         options.driverThreads = drivers.value
-        var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
+        var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: layouts == nil ? Sweep.defaultLayouts(for: try resolved.location.open().metadata.devices) : specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
         (sweep.recordDirectory, sweep.commandLine) = (recordDir, Array(CommandLine.arguments.dropFirst()))
         // Before the catalog is touched: layouts, options and the trace's shape.
