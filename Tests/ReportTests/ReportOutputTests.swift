@@ -149,6 +149,9 @@ struct OpenLoopVerdictTests {
         #expect(model.warnings.contains { $0.hasPrefix("1 of 6 runs did not keep the open-loop schedule (run 6 rr:2)") && $0.contains("left out of the tables, the charts and the verdict") })
         #expect(model.decisionRule.contains("runs whose open-loop schedule was not kept are left out"))
         #expect(model.verdict.missing.isEmpty)
+        // The JSON still lists every run, the one left out marked.
+        let listed = try #require(model.json()["runs"] as? [[String: Any]])
+        #expect(listed.count == 6 && listed.filter { $0["schedule_missed"] as? Bool == true }.compactMap { $0["run"] as? Int64 } == [6])
 
         // Every run of rr:2 missed: nothing to compare with, inconclusive, not incomplete.
         let allMissed = [Self.run(1, "single", iops: 20_000, p99: 800_000), Self.run(2, "rr:2", iops: 20_000, p99: 400_000, missed: true),
