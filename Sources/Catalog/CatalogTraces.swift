@@ -91,7 +91,10 @@ public enum CatalogError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notFound(let what): return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
+        case .notFound(let what):
+            // A path that is not there reads better as a missing file than as an unknown name.
+            if what.contains("/") || what.hasSuffix(".vqt") { return "no trace \"\(what)\": there is no such file, and no catalogued trace of that name (see `vqtrace traces list`)" }
+            return "no trace \"\(what)\" in the catalog (see `vqtrace traces list`)"
         case .ambiguous(let what, let paths): return "\"\(what)\" matches several traces: \(paths.joined(separator: ", ")); name one by its id"
         case .trace(let error): return error.description
         case .database(let what): return "catalog: \(what)"
