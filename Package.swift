@@ -111,7 +111,7 @@ let package = Package(
 
         // Comparison reports: statistics over repeated runs, the answer, the recommended layout,
         // HTML with inline SVG charts, Markdown, JSON.
-        .target(name: "Report", dependencies: ["Layout"]),
+        .target(name: "Report", dependencies: ["Layout", "Units"]),
 
         // Runs of traces as a program uses them: sweeps, stored runs with typed summaries, reports
         // built from the catalog, and the figures (fio-shaped) every run prints and stores.

@@ -266,6 +266,11 @@ extension CatalogStore {
         try read { db in try db.first("SELECT * FROM sweep WHERE id = ?", [id]).map(CatalogSweep.init(row:)) }
     }
 
+    /// Every sweep, of every host, oldest first.
+    public func sweeps() throws -> [CatalogSweep] {
+        try read { db in try db.query("SELECT * FROM sweep ORDER BY id", []).map(CatalogSweep.init(row:)) }
+    }
+
     /// Every sweep of `host`, newest first.
     public func sweeps(host: String) throws -> [CatalogSweep] {
         try read { db in try db.query("SELECT * FROM sweep WHERE host = ? ORDER BY id DESC", [host]).map(CatalogSweep.init(row:)) }

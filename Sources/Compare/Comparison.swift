@@ -1,5 +1,6 @@
 import Foundation
 import Trace
+import Units
 
 /// How faithful B (a replay's recording, typically) is to A (the recording it replayed): per
 /// vq and overall, the requests, their order, the offered load, the service, and the span.
@@ -72,10 +73,15 @@ public struct Comparison: Encodable, Sendable {
     /// Chunks either side skipped as damaged.
     public var damagedA: Int
     public var damagedB: Int
+    /// How the two traces' devices differ, when they were compared anyway (`force`): nil when
+    /// they have the same capacities and vqs.
+    public var shapeDifference: String?
+    /// B's requests on vqs A does not have, left out of every stream.
+    public var outsideA: UInt64 = 0
 
     enum CodingKeys: String, CodingKey {
         case a, b, overall, queues, answer, drift, bucketNs = "bucket_ns", spanANs = "span_a_ns", spanBNs = "span_b_ns"
-        case damagedA = "damaged_chunks_a", damagedB = "damaged_chunks_b"
+        case damagedA = "damaged_chunks_a", damagedB = "damaged_chunks_b", shapeDifference = "shape_difference", outsideA = "b_requests_outside_a"
     }
 
     static func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
@@ -117,6 +123,9 @@ public struct Comparison: Encodable, Sendable {
         }
         var lines = [answer, "  A \(a): span \(String(format: "%.3f", Double(spanANs) / 1e9)) s; B \(b): span \(String(format: "%.3f", Double(spanBNs) / 1e9)) s (\(Self.signedPercent(drift)))"]
         if damagedA + damagedB > 0 { lines.append("  damaged chunks skipped: \(damagedA) in A, \(damagedB) in B") }
+        if let shapeDifference {
+            lines.append("  compared with --force although \(shapeDifference)" + (outsideA > 0 ? "; \(outsideA) of B's requests are on vqs A does not have and are left out" : ""))
+        }
         lines += Self.table(rows).map { "  " + $0 }
         return lines
     }
@@ -131,7 +140,12 @@ public struct Comparison: Encodable, Sendable {
 }
 
 /// Two traces that cannot be compared (different devices or vqs), or a file that cannot be read.
-public struct ComparisonError: Error, CustomStringConvertible, Sendable {
+public struct ComparisonError: Error, CustomStringConvertible, Sendable, UsageMistake {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Two traces that do not compare (different devices) are the caller's to choose again.
+    public let isUsageMistake: Bool
+    public init(_ description: String, usage: Bool = false) {
+        self.description = description
+        isUsageMistake = usage
+    }
 }

@@ -8,20 +8,29 @@ import Trace
 /// per-vq timelines (`vqtrace traces show --html`).
 public enum ComparisonPage {
     /// Compares A and B and, with `html`, writes the page there (whole or not at all).
-    public static func compareAndWrite(_ a: TraceReader, _ b: TraceReader, html: String?) throws -> Comparison {
-        let (comparison, pa, pb) = try TraceComparison.compareWithProfiles(a, b)
-        if let html { try write(page(comparison, pa, pb), to: html) }
+    /// An existing file at `html` that is not a vqtrace page is refused before the comparison,
+    /// unless `force`.
+    public static func compareAndWrite(_ a: TraceReader, _ b: TraceReader, html: String?, force: Bool = false) throws -> Comparison {
+        if let html { try ReportFile.check(html, force: force) }
+        let (comparison, pa, pb) = try TraceComparison.compareWithProfiles(a, b, force: force)
+        if let html { try write(page(comparison, pa, pb), to: html, force: force) }
         return comparison
     }
 
+    /// The page of `reader`'s trace at `html`: the name is checked before the trace is read.
+    public static func writeTracePage(_ reader: TraceReader, to html: String, force: Bool) throws {
+        try ReportFile.check(html, force: force)
+        try write(try TraceProfile.read(reader), path: reader.path, to: html, force: force)
+    }
+
     /// The page of one trace (its profile).
-    public static func write(_ profile: TraceProfile, path: String, to html: String) throws {
+    public static func write(_ profile: TraceProfile, path: String, to html: String, force: Bool = false) throws {
         var body = "<h1>\(SVGCharts.escape((path as NSString).lastPathComponent))</h1>"
         body += "<p>\(profile.records) requests over \(String(format: "%.3f", Double(profile.spanNs) / 1e9)) s on \(profile.metadata.devices.count) device(s).</p>"
         body += "<h2>Where requests went</h2>" + heatMaps(profile)
         body += "<h2>Requests per \(Int(profile.bucketNs / 1_000_000)) ms, per vq</h2><div class='small'>"
         for q in profile.orderedQueues where q.requests > 0 { body += timeline(name(q.key, profile), [("requests", q.timeline)], profile.bucketNs) }
-        try write(document(title: "trace \(path)", body: body + "</div>"), to: html)
+        try write(document(title: "trace \(path)", body: body + "</div>"), to: html, force: force)
     }
 
     static func page(_ c: Comparison, _ pa: TraceProfile, _ pb: TraceProfile) -> String {
@@ -85,15 +94,14 @@ public enum ComparisonPage {
     }
 
     static func document(title: String, body: String) -> String {
-        "<!doctype html><html><head><meta charset='utf-8'><title>\(SVGCharts.escape(title))</title><style>"
+        "<!doctype html><html><head><meta charset='utf-8'>\(ReportFile.htmlMark)<title>\(SVGCharts.escape(title))</title><style>"
             + "body{font-family:sans-serif;margin:2em;max-width:1400px}.answer{font-size:1.15em;font-weight:bold}"
             + ".small{display:flex;flex-wrap:wrap;gap:8px}.small svg{width:320px;height:auto}</style></head><body>"
             + body + "</body></html>\n"
     }
 
-    static func write(_ text: String, to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    /// Whole or not at all, never over a file that is not a vqtrace page unless `force` (`ReportFile`).
+    static func write(_ text: String, to path: String, force: Bool) throws {
+        try ReportFile.write(text, format: .html, to: path, force: force)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Trace
+import Units
 
 /// Compares two traces of the same device shape in one streaming pass over each.
 public enum TraceComparison {
@@ -7,16 +8,33 @@ public enum TraceComparison {
     /// records first, so that matching requests meet while both are in memory), profiles both
     /// and aligns every vq's streams. Memory stays bounded by how far B strays from A (see
     /// `QueueAlignment`), not by the traces' lengths.
-    public static func compare(_ a: TraceReader, _ b: TraceReader, window: UInt64 = 1 << 20) throws -> Comparison {
-        try compareWithProfiles(a, b, window: window).comparison
+    public static func compare(_ a: TraceReader, _ b: TraceReader, window: UInt64 = 1 << 20, force: Bool = false) throws -> Comparison {
+        try compareWithProfiles(a, b, window: window, force: force).comparison
     }
 
-    /// The comparison and the two profiles it was made from (the pictures draw them).
-    public static func compareWithProfiles(_ a: TraceReader, _ b: TraceReader, window: UInt64 = 1 << 20) throws
+    /// How the devices of A and B differ (count, capacity, vqs), in words; nil when they match.
+    public static func shapeDifference(_ da: [TraceMetadata.Device], _ db: [TraceMetadata.Device]) -> String? {
+        if da.count != db.count { return "A has \(shape(da)) and B has \(shape(db))" }
+        var parts: [String] = []
+        for (x, y) in zip(da, db) {
+            if x.numQueues != y.numQueues { parts.append("device \(x.name) has \(x.numQueues) vqs in A and \(y.numQueues) in B") }
+            if x.capacitySectors != y.capacitySectors {
+                parts.append("device \(x.name) holds \(TextFormat.bytes(x.capacitySectors * 512)) in A and \(TextFormat.bytes(y.capacitySectors * 512)) in B")
+            }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+
+    /// The comparison and the two profiles it was made from (the pictures draw them). Traces of
+    /// different devices (capacity, vqs) are refused, naming the difference, unless `force`;
+    /// then B's requests on vqs A lacks are left out and counted.
+    public static func compareWithProfiles(_ a: TraceReader, _ b: TraceReader, window: UInt64 = 1 << 20, force: Bool = false) throws
         -> (comparison: Comparison, a: TraceProfile, b: TraceProfile) {
         let da = a.metadata.devices, db = b.metadata.devices
-        guard da.count == db.count, zip(da, db).allSatisfy({ $0.numQueues == $1.numQueues }) else {
-            throw ComparisonError("A (\(a.path)) has \(shape(da)) and B (\(b.path)) has \(shape(db)): only traces of the same devices and vqs compare")
+        let difference = shapeDifference(da, db)
+        if let difference, !force {
+            throw ComparisonError("A (\(a.path)) and B (\(b.path)) are traces of different devices: \(difference); "
+                                  + "a replay's recording has its trace's devices. Pass --force to compare them anyway", usage: true)
         }
         var profileA = TraceProfile(of: a)
         var profileB = TraceProfile(of: b, bucketNs: profileA.bucketNs)
@@ -26,6 +44,7 @@ public enum TraceComparison {
         var cursorB = b.cursor(skippingDamagedChunks: true)
         let totalA = Double(max(a.totals.records, 1)), totalB = Double(max(b.totals.records, 1))
         var nextA = try cursorA.next(), nextB = try cursorB.next()
+        var outsideA: UInt64 = 0
         while nextA != nil || nextB != nil {
             if let r = nextA, nextB == nil || Double(profileA.records) / totalA <= Double(profileB.records) / totalB {
                 profileA.add(r)
@@ -33,7 +52,11 @@ public enum TraceComparison {
                 nextA = try cursorA.next()
             } else if let r = nextB {
                 profileB.add(r)
-                alignments[profileA.deviceBase[Int(r.device)] + Int(r.vq)].addB(r)
+                if Int(r.device) < da.count && r.vq < da[Int(r.device)].numQueues {
+                    alignments[profileA.deviceBase[Int(r.device)] + Int(r.vq)].addB(r)
+                } else {
+                    outsideA += 1
+                }
                 nextB = try cursorB.next()
             }
         }
@@ -41,7 +64,9 @@ public enum TraceComparison {
         profileB.noteDamage(cursorB.damaged)
         for i in alignments.indices { alignments[i].finish() }
         let byQueue = Dictionary(uniqueKeysWithValues: zip(profileA.queueList.map(\.key), alignments))
-        return (result(a: a.path, b: b.path, profileA, profileB, byQueue), profileA, profileB)
+        var comparison = result(a: a.path, b: b.path, profileA, profileB, byQueue)
+        (comparison.shapeDifference, comparison.outsideA) = (difference, outsideA)
+        return (comparison, profileA, profileB)
     }
 
     static func shape(_ devices: [TraceMetadata.Device]) -> String {

@@ -132,7 +132,7 @@ public struct FleetReport: Sendable {
     /// Self-contained HTML with the same content.
     public func html() -> String {
         func e(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;") }
-        var out = "<!doctype html><html><head><meta charset=\"utf-8\"><title>IOThread layouts across hosts</title><style>"
+        var out = "<!doctype html><html><head><meta charset=\"utf-8\">\(ReportFile.htmlMark)<title>IOThread layouts across hosts</title><style>"
             + "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
             + ".differs{background:#fff3cd}</style></head><body><h1>IOThread layouts across hosts</h1>"
@@ -156,10 +156,19 @@ public struct FleetReport: Sendable {
         return out + "</body></html>\n"
     }
 
+    /// The fleet report in `format`.
+    public func text(_ format: ReportFormat) throws -> String {
+        switch format {
+        case .html: return html()
+        case .md: return markdown()
+        case .json: return try jsonText()
+        }
+    }
+
     /// JSON: the answer, whether it holds, the differing hosts, and every table's numbers.
     public func jsonText() throws -> String {
         let document: [String: Any] = [
-            "answer": answer, "choice": choice as Any, "holds_on_every_host": holdsOnEveryHost, "baseline": baseline, "layouts": layouts,
+            "generator": ReportFile.generator, "answer": answer, "choice": choice as Any, "holds_on_every_host": holdsOnEveryHost, "baseline": baseline, "layouts": layouts,
             "differing_hosts": differing.map { ["host": $0.host, "why": $0.why] },
             "hosts": hosts.map { ["host": $0.name, "sweep": $0.sweepId, "outcome": $0.model.outcome.rawValue, "choice": $0.choice as Any] },
             "tables": tables.map { table in

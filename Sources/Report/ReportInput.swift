@@ -120,6 +120,8 @@ public struct ReportInput: Sendable {
     public var targetFormat: DiskBacking.ImageFormat
     /// What the loader found that the reader must know (a trace file replaced since the runs).
     public var notes: [String] = []
+    /// What the verdict compares: latency p99 for open-loop runs, IOPS otherwise.
+    public var criterion: ReportCriterion { ReportCriterion(timing: timing) }
 
     public init(title: String, baseline: String, layouts: [String], runs: [ReportRun], numQueues: Int, deviceName: String = "vda",
                 devices: [ReportDevice]? = nil,

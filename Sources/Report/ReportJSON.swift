@@ -5,9 +5,12 @@ extension ReportModel {
     /// its outcome, what is missing, what to run next, the warnings, and the recommendation
     /// only when there is one.
     public func json() -> [String: Any] {
+        func fidelity(_ f: RunFidelity) -> [String: Any] {
+            ["iops_error": f.iopsError, "reordered_share": f.reorderedShare, "latency_p50_ratio": f.latencyP50Ratio ?? NSNull(), "answer": f.answer]
+        }
         func summary(_ s: Summary) -> [String: Any] { ["mean": s.mean, "ci95": s.ci95, "sd": s.standardDeviation, "n": s.n] }
         var object: [String: Any] = [
-            "title": input.title, "answer": answer, "outcome": outcome.rawValue, "baseline": input.baseline, "timing": input.timing,
+            "generator": ReportFile.generator, "title": input.title, "answer": answer, "outcome": outcome.rawValue, "criterion": input.criterion.rawValue, "decision_rule": decisionRule, "baseline": input.baseline, "timing": input.timing,
             "backend": input.backend, "target": input.target, "equivalence_margin": ReportModel.equivalenceMargin,
             "layouts": results.map { r -> [String: Any] in
                 var o: [String: Any] = [
@@ -18,10 +21,7 @@ extension ReportModel {
                     "lateness_p99_ns_per_run": r.runs.map { $0.latenessP99Ns.map { $0 as Any } ?? NSNull() },
                 ]
                 if r.runs.contains(where: { $0.fidelity != nil }) {
-                    o["fidelity_per_run"] = r.runs.map { run -> Any in
-                        guard let f = run.fidelity else { return NSNull() }
-                        return ["iops_error": f.iopsError, "reordered_share": f.reorderedShare, "latency_p50_ratio": f.latencyP50Ratio ?? NSNull(), "answer": f.answer] as [String: Any]
-                    }
+                    o["fidelity_per_run"] = r.runs.map { run -> Any in run.fidelity.map(fidelity) ?? NSNull() }
                 }
                 if let change = r.change { o["iops_change"] = change }
                 return o
@@ -29,6 +29,13 @@ extension ReportModel {
             "missing_runs": verdict.missing.map { ["layout": $0.configuration, "finished": $0.finished, "planned": $0.planned] },
             "unfinished_runs": input.unfinishedRuns.map { ["run": $0.id, "layout": $0.configuration] },
             "schedule_missed_runs": input.runs.filter(\.scheduleMissed).map(\.id),
+            // Every finished run, the ones left out of the verdict (schedule not kept) included.
+            "runs": input.runs.map { run -> [String: Any] in
+                var o: [String: Any] = ["run": run.id, "layout": run.layoutSpec, "iops": run.iops, "latency_p99_ns": run.p99Ns,
+                                        "schedule_missed": run.scheduleMissed, "lateness_p99_ns": run.latenessP99Ns.map { $0 as Any } ?? NSNull()]
+                if let f = run.fidelity { o["fidelity"] = fidelity(f) }
+                return o
+            },
             "host_limited_layouts": verdict.hostLimited.map { ["layout": $0.layout, "iothreads": $0.iothreads] },
             "caveats": caveats, "warnings": warnings,
             "trace": Dictionary(uniqueKeysWithValues: input.traceSummary.map { ($0.0, $0.1) }),
@@ -38,6 +45,7 @@ extension ReportModel {
             var p: [String: Any] = ["repeat": plan.repeats, "vms": plan.vmCounts]
             if let id = plan.sweepId { p["sweep"] = id }
             if let layouts = plan.layouts { p["layouts"] = layouts }
+            if let command = plan.commandLine { p["command_line"] = command }
             return p
         } ?? NSNull()
         if let winner = verdict.winner { object["winner"] = winner }

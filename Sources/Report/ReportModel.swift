@@ -1,5 +1,6 @@
 import Foundation
 import Layout
+import Units
 
 /// One layout's runs, summarized and compared with the baseline.
 public struct LayoutResult: Sendable {
@@ -41,8 +42,10 @@ public struct ReportModel: Sendable {
     public init(_ input: ReportInput) throws {
         self.input = input
         var results: [LayoutResult] = []
+        // A run whose open-loop schedule was not kept measured the replayer on a busy host, not
+        // the layout: it is listed, and left out of the statistics and the verdict.
         for spec in input.layouts {
-            let runs = input.runs.filter { $0.layoutSpec == spec }
+            let runs = input.runs.filter { $0.layoutSpec == spec && !$0.scheduleMissed }
             guard !runs.isEmpty else { continue }
             results.append(LayoutResult(
                 spec: spec, runs: runs, iops: Summary(runs.map(\.iops)), bytesPerSecond: Summary(runs.map(\.bytesPerSecond)),
@@ -51,7 +54,7 @@ public struct ReportModel: Sendable {
         }
         // Without a plan there is nothing to call incomplete: no runs is no report. With one, an
         // interrupted sweep that finished nothing still gets a report that says so.
-        guard !results.isEmpty || input.plan != nil else {
+        guard !input.runs.isEmpty || input.plan != nil else {
             throw ReportError(input.unfinishedRuns.isEmpty ? "no runs to report" : "no run finished: runs \(input.unfinishedRuns.map { String($0.id) }.joined(separator: ", ")) have no results")
         }
         // Each configuration is compared with the baseline layout at the same VM count.
@@ -106,6 +109,10 @@ public struct ReportModel: Sendable {
             warnings.append("\(sweep)'s stored plan does not list its layouts (a demo sweep from before plans stored them): only the runs per layout were checked, not whether a layout is missing.")
         }
         let few = results.filter { $0.runs.count < RepeatEstimate.minimumRuns }
+        let missed = input.runs.filter(\.scheduleMissed)
+        if !missed.isEmpty {
+            warnings.append("\(missed.count) of \(input.runs.count) runs did not keep the open-loop schedule (\(missed.map { "run \($0.id) \($0.layoutSpec)" }.joined(separator: ", "))): they measure the replayer on a busy host, not the layout, so they are left out of the tables, the charts and the verdict.")
+        }
         if !few.isEmpty {
             warnings.append("Fewer than \(RepeatEstimate.minimumRuns) runs per layout (\(few.map { "\($0.spec): \($0.runs.count)" }.joined(separator: ", "))): with 2 runs the 95% interval is ±12.71 standard errors wide, with 3 ±4.30, and with one the noise is unknown. Sweep with --repeat \(RepeatEstimate.minimumRuns) or more.")
         }
@@ -130,8 +137,21 @@ public struct ReportModel: Sendable {
     }
 }
 
-/// A report that cannot be built, and why.
-public struct ReportError: Error, CustomStringConvertible {
+/// A report that cannot be built, and why; a usage mistake when the caller named something
+/// that is not there (a sweep or run id) or asked for something impossible.
+public struct ReportError: Error, CustomStringConvertible, UsageMistake {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public let isUsageMistake: Bool
+    public init(_ description: String) {
+        self.description = description
+        isUsageMistake = false
+    }
+
+    init(_ description: String, usage: Bool) {
+        self.description = description
+        isUsageMistake = usage
+    }
+
+    /// The caller's mistake (the CLI exits 2).
+    public static func usage(_ description: String) -> ReportError { ReportError(description, usage: true) }
 }

@@ -42,7 +42,17 @@ extension ReportModel {
 
     /// How the outcome is decided, in one sentence for the reader.
     var decisionRule: String {
-        "A layout wins when its IOPS gain over the baseline is larger than the noise (Welch's t-test, 95%); layouts are equivalent when the 95% interval of the difference lies within ±\(Int((ReportModel.equivalenceMargin * 100).rounded()))% of the baseline's mean IOPS; anything else is inconclusive, and a sweep missing planned runs is incomplete."
+        let margin = Int((ReportModel.equivalenceMargin * 100).rounded())
+        let rule = input.criterion == .iops
+            ? "A layout wins when its IOPS gain over the baseline is larger than the noise (Welch's t-test, 95%); layouts are equivalent when the 95% interval of the difference lies within ±\(margin)% of the baseline's mean IOPS"
+            : "Criterion: latency p99. These runs are open loop, so the trace's schedule fixes the IOPS every layout offers and IOPS cannot tell layouts apart: a layout wins when its latency p99 is lower than the baseline's beyond the noise (Welch's t-test, 95%); layouts are equivalent when the 95% interval of the difference lies within ±\(margin)% of the baseline's mean latency p99"
+        let kept = input.runs.contains(where: \.scheduleMissed) ? "; runs whose open-loop schedule was not kept are left out" : ""
+        return rule + "; anything else is inconclusive, and a sweep missing planned runs is incomplete" + kept + "."
+    }
+
+    /// "backend io_uring on /tmp/disk.img", or "the null backend (no disk)".
+    var backendPhrase: String {
+        input.backend == "null" || input.target.isEmpty || input.target == "null" ? "the null backend (no disk)" : "backend \(input.backend) on \(input.target)"
     }
 
     /// "3 runs each", or each layout's count when they differ.
@@ -87,7 +97,7 @@ extension ReportModel {
     /// The report as one self-contained HTML page.
     public func html() -> String {
         let e = SVGCharts.escape
-        var h = "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>\(e(input.title))</title>\n"
+        var h = "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>\(ReportFile.htmlMark)<title>\(e(input.title))</title>\n"
         h += "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}"
         h += "th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}"
         h += "pre{background:#f5f5f5;padding:0.8em;overflow-x:auto}.answer{font-size:1.25em;font-weight:600}.noise{color:#888}.warn{color:#b00}"
@@ -102,7 +112,8 @@ extension ReportModel {
             h += "<p>\(e(nextStepIntro))</p>\n<pre id='next'>\(e(command))</pre>\n"
         }
         let against = baselineResult.map { " changes are against <b>\(e($0.spec))</b>; a change marked (noise) is inside it." } ?? ""
-        h += "<p>\(results.count) layout\(results.count == 1 ? "" : "s"), \(e(runCounts)), timing \(e(input.timing)), backend \(e(input.backend)) on \(e(input.target)). \(e(planNote)) Values are means ± the 95% interval;\(against)</p>\n"
+        h += "<p>\(results.count) layout\(results.count == 1 ? "" : "s"), \(e(runCounts)), timing \(e(input.timing)), \(e(backendPhrase)). \(e(planNote)) Values are means ± the 95% interval;\(against)</p>\n"
+        if let command = input.plan?.commandLine { h += "<p>The sweep was run as (run it again the same way):</p>\n<pre id='command'>\(e(command))</pre>\n" }
         for w in warnings { h += "<p class='warn'>\(e(w))</p>\n" }
         if !results.isEmpty {
             h += "<h2>Results</h2>\n"
@@ -170,7 +181,8 @@ extension ReportModel {
             m += "\(nextStepIntro)\n\n```sh\n\(command)\n```\n\n"
         }
         let against = baselineResult.map { " changes are against `\($0.spec)`; a change marked (noise) is inside it." } ?? ""
-        m += "\(results.count) layout\(results.count == 1 ? "" : "s"), \(runCounts), timing \(input.timing), backend \(input.backend) on \(input.target). \(planNote) Values are means ± the 95% interval;\(against)\n\n"
+        m += "\(results.count) layout\(results.count == 1 ? "" : "s"), \(runCounts), timing \(input.timing), \(backendPhrase). \(planNote) Values are means ± the 95% interval;\(against)\n\n"
+        if let command = input.plan?.commandLine { m += "The sweep was run as (run it again the same way):\n\n```sh\n\(command)\n```\n\n" }
         for w in warnings { m += "> \(w)\n\n" }
         if !results.isEmpty {
             m += "| layout | " + metrics.map(\.title).joined(separator: " | ") + " |\n"

@@ -34,20 +34,48 @@ public struct ReportVerdict: Sendable {
     }
 }
 
-/// How one layout's IOPS compare with the baseline's.
+/// What a verdict compares: IOPS, or latency p99 for open-loop runs, whose IOPS the trace's
+/// schedule fixes (every layout that keeps the schedule offers the same load).
+public enum ReportCriterion: String, Sendable {
+    case iops
+    case latencyP99 = "latency_p99"
+
+    /// The criterion for runs of `timing`: latency p99 for open-loop timing, IOPS otherwise.
+    public init(timing: String) { self = timing == "open" ? .latencyP99 : .iops }
+
+    var name: String { self == .iops ? "IOPS" : "latency p99" }
+    var higherIsBetter: Bool { self == .iops }
+    func summary(_ r: LayoutResult) -> Summary { self == .iops ? r.iops : r.p99 }
+    func format(_ value: Double) -> String { self == .iops ? ReportModel.number(value) : SVGCharts.duration(value) }
+    /// `r` against `base` as a fraction of the baseline's mean (+0.2 = 20% more).
+    func change(_ r: LayoutResult, _ base: LayoutResult) -> Double {
+        let b = summary(base).mean
+        return b > 0 ? summary(r).mean / b - 1 : 0
+    }
+    /// Whether `a` is better than `b` on the means.
+    func better(_ a: LayoutResult, than b: LayoutResult) -> Bool {
+        higherIsBetter ? summary(a).mean > summary(b).mean : summary(a).mean < summary(b).mean
+    }
+}
+
+/// How one layout compares with the baseline on the criterion.
 struct LayoutComparison {
     enum Kind { case better, equivalent, worse, unclear }
     var result: LayoutResult
     var difference: MeanDifference
     var kind: Kind
+    var change: Double
 
     /// Better (a significant gain) is checked first, as a gain is what the user is looking for;
     /// then equivalence, so that a significant but tiny loss counts as "the same".
-    init(_ result: LayoutResult, base: LayoutResult, margin: Double) {
+    init(_ result: LayoutResult, base: LayoutResult, margin: Double, criterion: ReportCriterion = .iops) {
         self.result = result
-        difference = MeanDifference(result.iops, minus: base.iops)
-        if difference.isSignificant && difference.difference > 0 { kind = .better }
-        else if difference.isWithin(margin * base.iops.mean) { kind = .equivalent }
+        let value = criterion.summary(result), baseValue = criterion.summary(base)
+        difference = MeanDifference(value, minus: baseValue)
+        change = criterion.change(result, base)
+        let gain = criterion.higherIsBetter ? difference.difference > 0 : difference.difference < 0
+        if difference.isSignificant && gain { kind = .better }
+        else if difference.isWithin(margin * baseValue.mean) { kind = .equivalent }
         else if difference.isSignificant { kind = .worse }
         else { kind = .unclear }
     }
@@ -57,13 +85,18 @@ extension ReportVerdict {
     /// Decides the outcome for the first VM count's configurations (the others get their own
     /// tables, compared within their VM count) and words the answer.
     static func decide(results: [LayoutResult], input: ReportInput, margin: Double) -> ReportVerdict {
-        let finished = Dictionary(results.map { ($0.spec, $0.runs.count) }, uniquingKeysWith: +)
+        // Runs that did not keep their schedule are finished runs: they are not missing, though
+        // they are left out of `results`.
+        let finished = Dictionary(input.runs.map { ($0.layoutSpec, 1) }, uniquingKeysWith: +)
+        let criterion = input.criterion
+        let name = criterion.name
+        let value = criterion.format
         let missing = input.plan?.missing(finished: finished, present: results.map(\.spec)) ?? []
         let layouts = input.plan?.layouts ?? unique(results.map { baseSpec($0.spec) })
         let command = { (repeats: Int) in SweepCommandLine.make(input, layouts: layouts, repeats: repeats) }
         let limited = hostLimited(layouts.filter { $0 != input.baseline }, input: input)
 
-        if !missing.isEmpty || results.isEmpty {
+        if !missing.isEmpty || input.runs.isEmpty {
             let list = missing.isEmpty ? "no run finished" : missing.map(\.description).joined(separator: "; ")
             var v = ReportVerdict(outcome: .incomplete, answer: "Incomplete: \(list); the sweep was interrupted or failed, so no layout is named or recommended. Run the whole sweep again to compare the layouts.")
             v.missing = missing
@@ -72,6 +105,16 @@ extension ReportVerdict {
             return v
         }
 
+        let excluded = input.runs.filter(\.scheduleMissed)
+        let firstGroup = ReportModel.group(of: input.runs[0].layoutSpec)
+        let baseLabel = input.baseline + firstGroup
+        if !excluded.isEmpty && (!results.contains { $0.spec == baseLabel } || !results.contains { ReportModel.group(of: $0.spec) == firstGroup && $0.spec != baseLabel }) {
+            let without = unique(input.runs.map(\.layoutSpec)).filter { label in !results.contains { $0.spec == label } }
+            var v = ReportVerdict(outcome: .inconclusive, answer: "Inconclusive: the host could not keep the open-loop schedule in \(excluded.count) of \(input.runs.count) runs (\(excluded.map { "run \($0.id) \($0.layoutSpec)" }.joined(separator: ", "))); those runs measure the replayer, not the layout, and are left out of the verdict, which leaves \(list(without.map { "`\($0)`" })) without a run to compare. Replay on a quieter host, or slower (--speed 0.5), and sweep again.")
+            v.nextCommand = command(input.plan?.repeats ?? RepeatEstimate.minimumRuns)
+            v.hostLimited = limited
+            return v
+        }
         let group = ReportModel.group(of: results[0].spec)
         let base = results.first { $0.spec == input.baseline + group } ?? results[0]
         let others = results.filter { ReportModel.group(of: $0.spec) == group && $0.spec != base.spec }
@@ -80,20 +123,21 @@ extension ReportVerdict {
         let biggerHost = (limited.map(\.iothreads).max() ?? 0) + 1
 
         guard !others.isEmpty else {
-            var v = ReportVerdict(outcome: .inconclusive, answer: "Inconclusive: only `\(base.spec)` was measured (\(runs(base.iops.n)), \(number(base.iops.mean)) IOPS); there is no other layout to compare it with.")
+            var v = ReportVerdict(outcome: .inconclusive, answer: "Inconclusive: only `\(base.spec)` was measured (\(runs(base.iops.n)), \(value(criterion.summary(base).mean)) \(name)); there is no other layout to compare it with.")
             let suggested = unique([baseSpec(base.spec), "rr:2", "per-vq"])
             v.nextCommand = SweepCommandLine.make(input, layouts: suggested, repeats: max(RepeatEstimate.minimumRuns, base.iops.n))
             v.hostLimited = limited
             return v
         }
 
-        let comparisons = others.map { LayoutComparison($0, base: base, margin: margin) }
+        let comparisons = others.map { LayoutComparison($0, base: base, margin: margin, criterion: criterion) }
+        let over = criterion == .iops ? "over" : "against"
         let each = runsEach(results.filter { ReportModel.group(of: $0.spec) == group })
 
         // (a) A layout beat the baseline beyond the noise: the best of those wins. A small host
         // does not undo a measured gain, but it may hide a bigger one.
-        if let best = comparisons.filter({ $0.kind == .better }).max(by: { $0.result.iops.mean < $1.result.iops.mean }) {
-            var answer = "`\(best.result.spec)` wins: \(percent(best.result.change ?? 0)) IOPS over `\(base.spec)` (\(number(best.result.iops.mean)) against \(number(base.iops.mean)), \(each)), a difference larger than the noise."
+        if let best = comparisons.filter({ $0.kind == .better }).max(by: { criterion.better($1.result, than: $0.result) }) {
+            var answer = "`\(best.result.spec)` wins: \(percent(best.change)) \(name) \(over) `\(base.spec)` (\(value(criterion.summary(best.result).mean)) against \(value(criterion.summary(base).mean)), \(each)), a difference larger than the noise."
             let hidden = limited.filter { $0.layout != baseSpec(best.result.spec) }
             if !hidden.isEmpty {
                 let one = hidden.count == 1
@@ -108,7 +152,7 @@ extension ReportVerdict {
         }
 
         let unclear = comparisons.filter { $0.kind == .unclear }
-        let changes = comparisons.map { "\($0.result.spec) \(percent($0.result.change ?? 0))" }.joined(separator: ", ")
+        let changes = comparisons.map { "\($0.result.spec) \(percent($0.change))" }.joined(separator: ", ")
         if unclear.isEmpty {
             // Nothing beat the baseline, and every difference is measured. On a host too small for
             // the layouts that is a fact about this host, not about the VM host.
@@ -121,15 +165,15 @@ extension ReportVerdict {
             let equivalent = comparisons.filter { $0.kind == .equivalent }
             let worse = comparisons.filter { $0.kind == .worse }
             if equivalent.isEmpty {
-                var v = ReportVerdict(outcome: .winner, answer: "Keep `\(base.spec)`: every other layout measured fewer IOPS beyond the noise (\(changes); \(each)).")
+                var v = ReportVerdict(outcome: .winner, answer: "Keep `\(base.spec)`: every other layout measured \(criterion == .iops ? "fewer IOPS" : "a higher latency p99") beyond the noise (\(changes); \(each)).")
                 v.recommended = base.spec
                 v.winner = base.spec
                 v.reason = "the measured winner: every other layout was slower beyond the noise"
                 return v
             }
-            var answer = "Keep `\(base.spec)`: \(list(equivalent.map { "`\($0.result.spec)`" })) \(equivalent.count == 1 ? "is" : "are") equivalent to it (\(equivalent.map { "\($0.result.spec) \(percent($0.result.change ?? 0))" }.joined(separator: ", ")); \(equivalent.count == 1 ? "the difference's" : "every difference's") 95% interval lies within ±\(Int((margin * 100).rounded()))% of its \(number(base.iops.mean)) IOPS, \(each))"
+            var answer = "Keep `\(base.spec)`: \(list(equivalent.map { "`\($0.result.spec)`" })) \(equivalent.count == 1 ? "is" : "are") equivalent to it (\(equivalent.map { "\($0.result.spec) \(percent($0.change))" }.joined(separator: ", ")); \(equivalent.count == 1 ? "the difference's" : "every difference's") 95% interval lies within ±\(Int((margin * 100).rounded()))% of its \(value(criterion.summary(base).mean)) \(name), \(each))"
             if !worse.isEmpty {
-                answer += " and \(list(worse.map { "`\($0.result.spec)`" })) \(worse.count == 1 ? "is" : "are") slower beyond the noise (\(worse.map { "\($0.result.spec) \(percent($0.result.change ?? 0))" }.joined(separator: ", ")))"
+                answer += " and \(list(worse.map { "`\($0.result.spec)`" })) \(worse.count == 1 ? "is" : "are") slower beyond the noise (\(worse.map { "\($0.result.spec) \(percent($0.change))" }.joined(separator: ", ")))"
             }
             var v = ReportVerdict(outcome: .equivalent, answer: answer + ".")
             v.recommended = base.spec
@@ -138,14 +182,15 @@ extension ReportVerdict {
         }
 
         // (c) Inconclusive: the contender that might win is the unclear layout with the most IOPS.
-        let contender = unclear.max { $0.result.iops.mean < $1.result.iops.mean }!
+        let contender = unclear.max { criterion.better($1.result, than: $0.result) }!
         let c = contender.result
-        let change = percent(c.change ?? 0)
+        let change = percent(contender.change)
+        let cv = criterion.summary(c), bv = criterion.summary(base)
         var v = ReportVerdict(outcome: .inconclusive, answer: "")
         v.hostLimited = limited
         var answer: String
-        if let estimate = RepeatEstimate.estimate(c.iops, against: base.iops) {
-            answer = "Inconclusive: `\(c.spec)` measured \(change) IOPS against `\(base.spec)` (\(number(c.iops.mean)) against \(number(base.iops.mean)), \(runsPair(c, base))), but the runs spread ±\(number(c.iops.ci95)) IOPS at 95% (`\(base.spec)` ±\(number(base.iops.ci95))), so the difference cannot be told from the noise."
+        if let estimate = RepeatEstimate.estimate(cv, against: bv) {
+            answer = "Inconclusive: `\(c.spec)` measured \(change) \(name) against `\(base.spec)` (\(value(cv.mean)) against \(value(bv.mean)), \(runsPair(c, base))), but the runs spread ±\(value(cv.ci95)) \(criterion == .iops ? "IOPS " : "")at 95% (`\(base.spec)` ±\(value(bv.ci95))), so the difference cannot be told from the noise."
             v.repeatsSuggested = estimate
             switch estimate {
             case .runs(let n):
@@ -158,7 +203,7 @@ extension ReportVerdict {
             let n = max(RepeatEstimate.minimumRuns, max(c.iops.n, base.iops.n) + 1)
             v.repeatsSuggested = .runs(n)
             v.nextCommand = command(n)
-            answer = "Inconclusive: `\(c.spec)` measured \(change) IOPS against `\(base.spec)` in \(runsPair(c, base)); one run has no spread to tell a difference from noise. Sweep with at least \(n) runs per layout: `\(v.nextCommand!)`."
+            answer = "Inconclusive: `\(c.spec)` measured \(change) \(name) against `\(base.spec)` in \(runsPair(c, base)); one run has no spread to tell a difference from noise. Sweep with at least \(n) runs per layout: `\(v.nextCommand!)`."
         }
         if !limited.isEmpty {
             answer += " Besides, \(cpus) are too few for the IOThreads of \(limitedList), so this host may not show their gain at any count of runs: replay on the VM host, or one with at least \(biggerHost) CPUs."

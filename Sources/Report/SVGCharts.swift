@@ -9,13 +9,54 @@ public enum SVGCharts {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    /// A "nice" upper bound for an axis.
-    static func niceMax(_ value: Double) -> Double {
-        guard value > 0 else { return 1 }
-        let magnitude = pow(10, floor(log10(value)))
-        for step in [1.0, 2, 2.5, 5, 10] where step * magnitude >= value { return step * magnitude }
-        return 10 * magnitude
+    /// The step between ticks over `span`: 1, 2 or 5 × 10^n, the smallest that needs at most
+    /// `maxSteps` steps.
+    static func niceStep(_ span: Double, maxSteps: Int = 5) -> Double {
+        guard span > 0, span.isFinite else { return 1 }
+        var magnitude = pow(10, floor(log10(span / Double(maxSteps))))
+        while true {
+            for mantissa in [1.0, 2, 5] where span / (mantissa * magnitude) <= Double(maxSteps) + 1e-9 { return mantissa * magnitude }
+            magnitude *= 10
+        }
     }
+
+    /// The ticks of an axis from 0 that holds `value`: 0, step, 2·step, … up to the first tick at
+    /// or above `value`, the step 1, 2 or 5 × 10^n.
+    static func ticks(upTo value: Double) -> [Double] {
+        let top = value > 0 && value.isFinite ? value : 1
+        let step = niceStep(top)
+        let count = Int((top / step - 1e-9).rounded(.up))
+        return (0...max(count, 1)).map { Double($0) * step }
+    }
+
+    /// Ticks at multiples of a 1/2/5 × 10^n step inside `low...high`.
+    static func ticks(from low: Double, to high: Double) -> [Double] {
+        let step = niceStep(high - low)
+        var tick = (low / step - 1e-9).rounded(.up) * step
+        var out: [Double] = []
+        while tick <= high + step * 1e-9 { out.append(tick); tick += step }
+        return out
+    }
+
+    /// Ticks of a log axis: 1, 2 and 5 × 10^n inside `low...high` (only the powers of ten when
+    /// the axis spans more than three decades).
+    static func logTicks(from low: Double, to high: Double) -> [Double] {
+        guard low > 0, high >= low else { return [] }
+        let mantissas: [Double] = log10(high / low) > 3 ? [1] : [1, 2, 5]
+        var out: [Double] = []
+        var exponent = floor(log10(low))
+        while exponent <= ceil(log10(high)) {
+            for m in mantissas {
+                let tick = m * pow(10.0, exponent)
+                if tick >= low * (1 - 1e-9) && tick <= high * (1 + 1e-9) { out.append(tick) }
+            }
+            exponent += 1
+        }
+        return out
+    }
+
+    /// A "nice" upper bound for an axis: its last tick.
+    static func niceMax(_ value: Double) -> Double { ticks(upTo: value).last ?? 1 }
 
     public static func compact(_ value: Double) -> String {
         if value >= 1e6 { return String(format: "%.1fM", value / 1e6) }
@@ -34,13 +75,13 @@ public enum SVGCharts {
     public static func bars(title: String, labels: [String], values: [Double], errors: [Double], unit: String) -> String {
         let width = 640.0, height = 300.0, left = 70.0, bottom = 40.0, top = 30.0
         let plotH = height - bottom - top
-        let maxValue = niceMax(zip(values, errors).map { $0 + $1 }.max() ?? 1)
+        let yTicks = ticks(upTo: zip(values, errors).map { $0 + $1 }.max() ?? 1)
+        let maxValue = yTicks.last ?? 1
         let slot = (width - left - 20) / Double(max(labels.count, 1))
         var svg = "<svg xmlns='http://www.w3.org/2000/svg' class='chart' width='\(Int(width))' height='\(Int(height))' viewBox='0 0 \(Int(width)) \(Int(height))' role='img' aria-label='\(escape(title))'>"
         svg += "<text x='\(left)' y='18' font-size='14' font-weight='bold'>\(escape(title))</text>"
-        for tick in 0...4 {
-            let v = maxValue * Double(tick) / 4
-            let y = top + plotH - plotH * Double(tick) / 4
+        for v in yTicks {
+            let y = top + plotH - plotH * v / maxValue
             svg += "<line x1='\(left)' x2='\(width - 10)' y1='\(y)' y2='\(y)' stroke='#ddd'/>"
             svg += "<text x='\(left - 6)' y='\(y + 4)' font-size='11' text-anchor='end'>\(compact(v))</text>"
         }
@@ -70,7 +111,8 @@ public enum SVGCharts {
         let plotW = width - left - right, plotH = height - bottom - top
         let xs = series.flatMap { $0.points.map(\.x) }.filter { !logX || $0 > 0 }
         let minX = xs.min() ?? 1, maxX = max(xs.max() ?? 1, minX * 1.0001)
-        let topY = yMax ?? niceMax(series.flatMap { $0.points.map(\.y) }.max() ?? 1)
+        let yTicks = ticks(upTo: yMax ?? (series.flatMap { $0.points.map(\.y) }.max() ?? 1))
+        let topY = yTicks.last ?? 1
         let logSpan: Double = max(log10(maxX) - log10(minX), 1e-9)
         func px(_ x: Double) -> Double {
             if logX {
@@ -82,22 +124,11 @@ public enum SVGCharts {
         func py(_ y: Double) -> Double { top + plotH - plotH * min(y, topY) / topY }
         var svg = "<svg xmlns='http://www.w3.org/2000/svg' class='chart' width='\(Int(width))' height='\(Int(height))' viewBox='0 0 \(Int(width)) \(Int(height))' role='img' aria-label='\(escape(title))'>"
         svg += "<text x='\(left)' y='18' font-size='14' font-weight='bold'>\(escape(title))</text>"
-        for tick in 0...4 {
-            let v = topY * Double(tick) / 4
+        for v in yTicks {
             svg += "<line x1='\(left)' x2='\(width - right)' y1='\(py(v))' y2='\(py(v))' stroke='#ddd'/>"
             svg += "<text x='\(left - 6)' y='\(py(v) + 4)' font-size='11' text-anchor='end'>\(yFormat(v))</text>"
         }
-        var xTicks: [Double] = []
-        if logX {
-            var exponent = floor(log10(minX))
-            while exponent <= ceil(log10(maxX)) {
-                let tick = pow(10.0, exponent)
-                if tick >= minX && tick <= maxX { xTicks.append(tick) }
-                exponent += 1
-            }
-        } else {
-            for i in 0...4 { xTicks.append(minX + (maxX - minX) * Double(i) / 4) }
-        }
+        let xTicks = logX ? logTicks(from: minX, to: maxX) : ticks(from: minX, to: maxX)
         for x in xTicks {
             svg += "<line x1='\(px(x))' x2='\(px(x))' y1='\(top)' y2='\(top + plotH)' stroke='#eee'/>"
             svg += "<text x='\(px(x))' y='\(top + plotH + 16)' font-size='11' text-anchor='middle'>\(xFormat(x))</text>"

@@ -12,14 +12,20 @@ public struct SweepPlan: Sendable, Equatable {
     public var vmCounts: [Int]
     /// Requests in flight per vq (`--qd`), when stored: part of the command that repeats the sweep.
     public var queueDepth: Int?
+    /// The command line that started the sweep, shell-quoted, when it was stored.
+    public var commandLine: String?
 
-    public init(sweepId: Int64? = nil, layouts: [String]?, repeats: Int, vmCounts: [Int] = [1], queueDepth: Int? = nil) {
+    public init(sweepId: Int64? = nil, layouts: [String]?, repeats: Int, vmCounts: [Int] = [1], queueDepth: Int? = nil, commandLine: String? = nil) {
+        self.commandLine = commandLine
         self.sweepId = sweepId
         self.layouts = layouts
         self.repeats = repeats
         self.vmCounts = vmCounts.isEmpty ? [1] : vmCounts
         self.queueDepth = queueDepth
     }
+
+    /// A word as a POSIX shell reads it back: bare when it is plain, else in single quotes.
+    public static func shellQuoted(_ word: String) -> String { SweepCommandLine.shellQuoted(word) }
 
     /// A configuration's label in a report: the layout, and the VM count when there are several
     /// copies ("rr:2 ×8 VMs"); runs of several VMs are compared within their VM count.

@@ -8,7 +8,7 @@ public enum FleetReportLoader {
     /// The sweeps `sweepIds`, one a host; they must have replayed the same trace.
     public static func load(sweepIds: [Int64], catalog: any CatalogStore, baseline: String?) throws -> FleetReport {
         let sweeps = try sweepIds.map { id in
-            guard let sweep = try catalog.sweep(id: id) else { throw ReportError("no sweep \(id) in \(catalog.location)") }
+            guard let sweep = try catalog.sweep(id: id) else { throw ReportError.usage("no sweep \(id) in \(catalog.location) (`vqtrace report --list` lists the sweeps)") }
             return sweep
         }
         let traces = Set(sweeps.compactMap(\.traceFingerprint))
@@ -29,7 +29,7 @@ public enum FleetReportLoader {
     /// hosts' sweeps. Throws naming a host that has no sweep of it.
     public static func load(hosts: [String], catalog: any CatalogStore, baseline: String?) throws -> FleetReport {
         let byHost = try hosts.map { host in (host, try catalog.sweeps(host: host)) }
-        for (host, sweeps) in byHost where sweeps.isEmpty { throw ReportError("host \(host) has no sweep in \(catalog.location)") }
+        for (host, sweeps) in byHost where sweeps.isEmpty { throw ReportError.usage("host \(host) has no sweep in \(catalog.location)") }
         guard let newest = byHost.compactMap({ $0.1.first }).max(by: { $0.id < $1.id }) else { throw ReportError("no hosts given") }
         let ids = try byHost.map { host, sweeps in
             guard let sweep = sweeps.first(where: { $0.traceFingerprint == newest.traceFingerprint }) else {

@@ -5,6 +5,10 @@ import Replay
 
 /// A replay's result as lines for a terminal: what `vqtrace replay` prints.
 public enum ReplayText {
+    /// What the replay's latency figures measure, as its output and help say it.
+    public static let clatDefinition = "(clat: from the kick that makes a request visible to the device until its driver reaps the completion after the "
+        + "interrupt: IOThread wake-up, backend I/O and interrupt delivery; an open-loop request's lateness before the kick is not in it)"
+
     public static func lines(_ result: ReplayResult, tracePath: String, layout: String, backend: BackendKind, options: ReplayOptions,
                              target: String?) -> [String] {
         let engine = result.engine
@@ -20,6 +24,7 @@ public enum ReplayText {
         lines.append("  \(result.replayed) requests replayed\(result.skipped > 0 ? ", \(result.skipped) left out" : "") in \(TextFormat.duration(result.replayedNs))"
                      + (options.timing == .open || options.timing == .think ? String(format: " (scheduled %@, %+.2f%%)", TextFormat.duration(result.scheduledNs), drift) : ""))
         lines += EngineText.summaryLines(engine.queues, seconds: engine.wallSeconds)
+        lines.append("  " + clatDefinition)
         if let lateness = LatenessFigures(result.lateness) {
             lines.append("  lateness: p50 \(TextFormat.duration(lateness.p50))  p99 \(TextFormat.duration(lateness.p99))  "
                          + "p99.9 \(TextFormat.duration(lateness.p999))  max \(TextFormat.duration(lateness.max ?? 0))")

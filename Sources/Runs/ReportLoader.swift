@@ -13,7 +13,11 @@ public enum ReportLoader {
     /// The report of `runIds`. Runs that are exactly one sweep's runs are that sweep, and are
     /// checked against its plan; any other choice of runs has no plan to check.
     public static func load(runIds: [Int64], catalog: any CatalogStore, title: String, baseline: String?) throws -> ReportInput {
-        guard !runIds.isEmpty else { throw ReportError("no runs given") }
+        guard !runIds.isEmpty else { throw ReportError.usage("no runs given") }
+        let missing = try runIds.filter { try catalog.run(id: $0) == nil }
+        if !missing.isEmpty {
+            throw ReportError.usage("no run \(missing.map(String.init).joined(separator: ", ")) in \(catalog.location) (`vqtrace report --list` lists the sweeps)")
+        }
         let runs = try catalog.runs(ids: runIds)
         return try load(runs, plan: try wholeSweepPlan(runs, catalog: catalog), catalog: catalog, title: title, baseline: baseline)
     }
@@ -34,10 +38,12 @@ public enum ReportLoader {
 
     /// What sweep `sweepId` set out to run (`SweepParameters`, its row's `parametersJSON`).
     public static func plan(sweepId: Int64, catalog: any CatalogStore) throws -> SweepPlan {
-        guard let sweep = try catalog.sweep(id: sweepId) else { throw ReportError("no sweep \(sweepId) in \(catalog.location)") }
+        guard let sweep = try catalog.sweep(id: sweepId) else {
+            throw ReportError.usage("no sweep \(sweepId) in \(catalog.location) (`vqtrace report --list` lists the sweeps)")
+        }
         let parameters = (try? SweepParameters.decode(sweep.parametersJSON)) ?? SweepParameters(layouts: nil, repeats: 1)
         return SweepPlan(sweepId: sweepId, layouts: parameters.layouts, repeats: parameters.repeats,
-                         vmCounts: parameters.vms ?? [1], queueDepth: parameters.queueDepth)
+                         vmCounts: parameters.vms ?? [1], queueDepth: parameters.queueDepth, commandLine: parameters.commandLine)
     }
 
     static func load(_ rows: [CatalogRun], plan: SweepPlan?, catalog: any CatalogStore, title: String, baseline: String?) throws -> ReportInput {

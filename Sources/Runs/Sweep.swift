@@ -2,7 +2,9 @@ import BlockBackend
 import Catalog
 import Engine
 import Foundation
+import Layout
 import Replay
+import Report
 import Trace
 
 /// A sweep: every layout (at every VM count) `repeats` times in interleaved order after one
@@ -36,6 +38,9 @@ public struct Sweep: Sendable {
     /// Record every stored run into this folder (sweepN-rROUND-LAYOUT.vqt) and compare it with
     /// the trace: each run then carries its fidelity, and the report shows it.
     public var recordDirectory: String?
+    /// The command line that started the sweep (the words after the program's name), stored in
+    /// the catalog so that a report can show how to run it again.
+    public var commandLine: [String]?
 
     public init(tracePath: String, traceId: Int64?, layouts: [String], repeats: Int, vmCounts: [Int] = [1], target: String?,
                 backend: BackendKind, options: ReplayOptions, safety: DeviceSafety = DeviceSafety(), sparseTarget: Bool = false) {
@@ -62,6 +67,8 @@ public struct Sweep: Sendable {
     public enum Event: Sendable {
         /// The trace has one vq per device: every layout serves it with one IOThread.
         case oneQueuePerDevice
+        /// Fewer runs per layout than a verdict needs (`RepeatEstimate.minimumRuns`).
+        case fewRepeats(Int)
         /// Bad chunks found before the first run: every run skips them.
         case damagedTrace(badChunks: Int, recordsLost: UInt64, records: UInt64)
         /// The target was prepared before the first run.
@@ -94,12 +101,57 @@ public struct Sweep: Sendable {
     /// The configurations in run order within one round.
     var configurations: [(vms: Int, layout: String)] { vmCounts.flatMap { vms in layouts.map { (vms, $0) } } }
 
-    /// Checks the layouts and options against the trace (throws `ReplayError.usage`).
+    /// Checks the layouts and options against the trace (throws `ReplayError.usage`): every
+    /// layout valid for the trace, and no layout named twice, under one spelling or two.
     public func check() throws {
+        try Self.checkDistinct(layouts, devices: try trace.open().metadata.devices)
         for vmCount in vmCounts {
             var checked = options
             checked.vms = vmCount
             try ReplayRunner.check(trace: trace, layoutSpecs: layouts, options: checked)
+        }
+    }
+
+    /// What `vqtrace sweep` compares when no layouts are named.
+    public static let defaultLayouts = ["single", "rr:2", "per-vq"]
+
+    /// `defaultLayouts` less any that repeats an earlier one for `devices` (on 2 vqs per-vq is rr:2).
+    public static func defaultLayouts(for devices: [TraceMetadata.Device]) -> [String] {
+        defaultLayouts.reduce(into: []) { kept, spec in if (try? checkDistinct(kept + [spec], devices: devices)) != nil { kept.append(spec) } }
+    }
+
+    /// Refuses (a usage mistake) layouts that name one mapping twice: the same spelling, or two
+    /// spellings that put the same vqs on the same IOThreads (`single` and `rr:1`; `per-vq` and
+    /// `rr:4` on 4 vqs). A trace of one vq per device is the exception for different spellings:
+    /// every layout serves it alike, which the sweep says (`oneQueuePerDevice`).
+    public static func checkDistinct(_ layouts: [String], devices: [TraceMetadata.Device]) throws {
+        var seen: [String] = []
+        for spec in layouts {
+            if seen.contains(spec) { throw ReplayError.usage("--layouts names a layout twice: \(spec); name each layout once") }
+            seen.append(spec)
+        }
+        guard devices.contains(where: { $0.numQueues > 1 }) else { return }
+        var shapes: [(spec: String, shape: [[String]])] = []
+        for spec in layouts {
+            // An invalid layout is for the replay's check to name.
+            guard let shape = try? devices.map({ try mappingShape(LayoutSpec.parse(spec, numQueues: Int($0.numQueues))) }) else { continue }
+            if let same = shapes.first(where: { $0.shape == shape }) {
+                throw ReplayError.usage("--layouts names one mapping twice: \(same.spec) and \(spec) put the same vqs on the same IOThreads for this trace's "
+                                        + "\(devices.map { "\($0.numQueues)" }.joined(separator: ", ")) vqs; name each layout once")
+            }
+            shapes.append((spec, shape))
+        }
+    }
+
+    /// A layout of one device with the IOThreads' names left out: per IOThread in order of first
+    /// use, its vqs, CPU set and poll-max-ns; unused IOThreads count too.
+    static func mappingShape(_ layout: IOThreadLayout) -> [String] {
+        let device = layout.devices[0]
+        let order = device.assignment.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } + device.iothreads.filter { !device.assignment.contains($0) }
+        return order.map { id in
+            let spec = layout.iothreads.first { $0.id == id }
+            let vqs = device.assignment.indices.filter { device.assignment[$0] == id }.map(String.init).joined(separator: ",")
+            return "[\(vqs)] cpus \(spec?.cpus.map { "\($0)" } ?? "-") poll \(spec?.pollMaxNs.map(String.init) ?? "-")"
         }
     }
 
@@ -111,6 +163,7 @@ public struct Sweep: Sendable {
                     shouldStop: (@Sendable () -> Bool)? = nil, fillProgress: TargetFill.ProgressHandler? = nil) throws -> Outcome {
         try check()
         let reader = try trace.open()
+        if repeats < RepeatEstimate.minimumRuns { events(.fewRepeats(repeats)) }
         if reader.metadata.devices.allSatisfy({ $0.numQueues == 1 }) { events(.oneQueuePerDevice) }
         // The chunks the runs replay, and only those: a trace read from a catalog is fetched
         // for its window alone, and damage outside the window costs the runs nothing.
@@ -123,7 +176,8 @@ public struct Sweep: Sendable {
                                                                   sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)))
         }
         let parameters = SweepParameters(layouts: layouts, repeats: repeats, vms: vmCounts, queueDepth: options.depth, backend: backend.rawValue,
-                                         timing: options.timing.rawValue, target: target ?? "null", speed: options.speed, demo: isDemo ? true : nil)
+                                         timing: options.timing.rawValue, target: target ?? "null", speed: options.speed, demo: isDemo ? true : nil,
+                                         commandLine: commandLine.map { (["vqtrace"] + $0).map(SweepPlan.shellQuoted).joined(separator: " ") })
         let sweepId = try catalog.createSweep(traceId: traceId, parametersJSON: try parameters.encoded(), traceFingerprint: reader.fingerprint)
         var outcome = Outcome(sweepId: sweepId, runIds: [], planned: repeats * configurations.count, stoppedEarly: nil, interrupted: false)
         events(.started(sweepId: sweepId, planned: outcome.planned))

@@ -15,14 +15,17 @@ public struct SweepParameters: Codable, Sendable, Equatable {
     public var speed: Double?
     /// Set by the demo.
     public var demo: Bool?
+    /// The command that started the sweep, shell-quoted (nil in rows of older sweeps and of
+    /// sweeps a program started).
+    public var commandLine: String?
 
     enum CodingKeys: String, CodingKey {
         case layouts, vms, backend, timing, target, speed, demo
-        case repeats = "repeat", queueDepth = "qd"
+        case repeats = "repeat", queueDepth = "qd", commandLine = "command_line"
     }
 
     public init(layouts: [String]?, repeats: Int, vms: [Int]? = [1], queueDepth: Int? = nil, backend: String? = nil, timing: String? = nil,
-                target: String? = nil, speed: Double? = nil, demo: Bool? = nil) {
+                target: String? = nil, speed: Double? = nil, demo: Bool? = nil, commandLine: String? = nil) {
         self.layouts = layouts
         self.repeats = repeats
         self.vms = vms
@@ -32,6 +35,7 @@ public struct SweepParameters: Codable, Sendable, Equatable {
         self.target = target
         self.speed = speed
         self.demo = demo
+        self.commandLine = commandLine
     }
 
     public func encoded() throws -> String {

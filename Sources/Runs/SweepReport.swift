@@ -8,6 +8,9 @@ extension Sweep.Event {
     /// The event as a line for a terminal (nil for events that print nothing).
     public func line(for sweep: Sweep, indent: String = "") -> String {
         switch self {
+        case .fewRepeats(let n):
+            return "warning: --repeat \(n) gives \(n == 1 ? "one run" : "\(n) runs") per layout: with fewer than \(RepeatEstimate.minimumRuns) the noise is "
+                + (n == 1 ? "unknown" : "barely measured (a 95% interval ±12.71 standard errors wide)") + ", so the verdict will likely be inconclusive; use --repeat \(RepeatEstimate.minimumRuns) or more"
         case .oneQueuePerDevice:
             return "note: the trace has one vq per device, so every layout serves it with one IOThread: expect no difference between them"
         case .damagedTrace(let bad, let lost, let records):
@@ -38,16 +41,19 @@ extension Sweep {
     }
 
     /// Runs the sweep, saying each event through `say`, and when every run is stored writes
-    /// the report next to `htmlPath`.
+    /// the report next to `htmlPath`. The report's three names are checked before the first
+    /// run: a file there that is not a vqtrace report is refused unless `force`.
     public func runAndReport(in catalog: any CatalogStore, title: String, htmlPath: String, vmHostCPUs: CPUSet? = nil, indent: String = "",
-                             say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
+                             force: Bool = false, say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil,
                              fillProgress: TargetFill.ProgressHandler? = nil) throws -> Reported {
+        try check()
+        try ReportModel.checkFiles(htmlPath: htmlPath, force: force)
         let outcome = try run(in: catalog, events: { say($0.line(for: self, indent: indent)) }, shouldStop: shouldStop, fillProgress: fillProgress)
         guard outcome.isComplete else { return Reported(outcome: outcome, model: nil, files: []) }
         var input = try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: title, baseline: nil)
         input.vmHostCPUs = vmHostCPUs
         let model = try ReportModel(input)
-        return Reported(outcome: outcome, model: model, files: try model.write(htmlPath: htmlPath))
+        return Reported(outcome: outcome, model: model, files: try model.write(htmlPath: htmlPath, force: force))
     }
 }
 
@@ -55,9 +61,9 @@ extension Sweep {
     /// `runAndReport`, saying each stored run and then the answer and the report's files; an
     /// interrupted sweep throws `Interrupted` and a failed one `SweepError`, after saying what
     /// was stored (the CLI exits 130 or 1).
-    public func runAndSay(in catalog: any CatalogStore, title: String, htmlPath: String, vmHostCPUs: CPUSet?, indent: String = "",
+    public func runAndSay(in catalog: any CatalogStore, title: String, htmlPath: String, vmHostCPUs: CPUSet?, indent: String = "", force: Bool = false,
                           say: (String) -> Void, shouldStop: (@Sendable () -> Bool)? = nil, fillProgress: TargetFill.ProgressHandler? = nil) throws {
-        let done = try runAndReport(in: catalog, title: title, htmlPath: htmlPath, vmHostCPUs: vmHostCPUs, indent: indent, say: say,
+        let done = try runAndReport(in: catalog, title: title, htmlPath: htmlPath, vmHostCPUs: vmHostCPUs, indent: indent, force: force, say: say,
                                     shouldStop: shouldStop, fillProgress: fillProgress)
         guard let model = done.model else {
             say(done.outcome.description)

@@ -29,10 +29,11 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "The trace compared with it.") var b: String
     @Flag(help: "Print JSON for programs.") var json = false
     @Option(help: "Also write an HTML page with the pictures (IOPS per vq, latency CDFs, LBA heat maps).") var html: String?
+    @Flag(help: "Compare traces of different device capacities or vq counts, and replace --html even when it is not a vqtrace page.") var force = false
 
     func run() throws {
         let comparison = try ComparisonPage.compareAndWrite(
-            TracesCommand.resolve(a, catalog: catalog).location.open(), TracesCommand.resolve(b, catalog: catalog).location.open(), html: html)
+            TracesCommand.resolve(a, catalog: catalog).location.open(), TracesCommand.resolve(b, catalog: catalog).location.open(), html: html, force: force)
         print(json ? try TextFormat.json(comparison) : comparison.lines.joined(separator: "\n"))
         if let html, !json { print("  pictures: \(html)") }
     }

@@ -34,8 +34,9 @@ struct ReplayCommand: ParsableCommand {
             a signature, or held by LVM/MD/dm, needs --destroy-data. --writes skip|as-reads replays read-only. The output's \
             "target" line says how the target was prepared.
 
-            Each run is stored in the catalog (layout, timing, host, per-IOThread and per-vq statistics, latency histograms, \
-            IOPS per 100 ms) for reports.
+            Latency (clat) runs from the kick that makes a request visible to the device until its driver reaps the completion \
+            after the interrupt; lateness (open loop) is before it. Each run is stored in the catalog (layout, timing, host, \
+            per-IOThread and per-vq statistics, latency histograms, IOPS per 100 ms) for reports.
 
             vhost-user: --vhost-user SOCKET makes vqtrace the front-end (QEMU's part) of a vhost-user-blk back-end that serves \
             its own disk; --backend qsd starts qemu-storage-daemon on --target (layout single: QEMU 7.2 runs an export in one \

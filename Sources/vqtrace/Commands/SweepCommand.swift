@@ -27,7 +27,7 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
     @Argument(help: "The trace: a .vqt path, a catalog id or a name.") var trace: String
-    @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline.") var layouts: String = "single,rr:2,per-vq"
+    @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline (default: single,rr:2,per-vq, less one the trace's vqs make a repeat of another).") var layouts: String?
     @Option(name: .customLong("repeat"), help: "Runs per layout.") var repeats: Int = 3
     @Option(help: "The file or block device to replay onto.") var target: String?
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
@@ -39,12 +39,13 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
     @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
+    @Flag(help: "Replace the report's files even when they are not vqtrace reports.") var force = false
     @Option(help: "Record every run into this folder and compare it with the trace: the report gains each run's fidelity (see vqtrace compare).") var recordDir: String?
     @OptionGroup var vmHost: VMHostOption
     @OptionGroup var drivers: DriverThreadsOption
 
     /// The layouts named by --layouts, in order.
-    var specs: [String] { layouts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    var specs: [String] { (layouts ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
 
     /// The VM counts named by --vms, nil when one is not a count in 1...256.
     var vmCounts: [Int]? {
@@ -57,8 +58,7 @@ struct SweepCommand: ParsableCommand {
         guard (1...100).contains(repeats) else { throw ValidationError("--repeat must be 1...100") }
         guard (1...1024).contains(qd) else { throw ValidationError("--qd must be 1...1024") }
         guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
-        guard !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
-        guard Set(specs).count == specs.count else { throw ValidationError("--layouts names a layout twice") }
+        guard layouts == nil || !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
         guard vmCounts != nil else { throw ValidationError("--vms must list VM counts in 1...256, comma-separated (1,8)") }
         if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
     }
@@ -71,20 +71,20 @@ struct SweepCommand: ParsableCommand {
         options.speed = speed
         options.sharedIOThreads = sharedIOThreads
         options.driverThreads = drivers.value
-        var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: specs, repeats: repeats, vmCounts: vmCounts!,
+        var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: layouts == nil ? Sweep.defaultLayouts(for: try resolved.location.open().metadata.devices) : specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
-        sweep.recordDirectory = recordDir
+        (sweep.recordDirectory, sweep.commandLine) = (recordDir, Array(CommandLine.arguments.dropFirst()))
         // Before the catalog is touched: layouts, options and the trace's shape.
         try sweep.check()
         let open = try catalog.open()
         if sweep.traceId == nil, let file = resolved.location.filePath { sweep.traceId = try open.register(tracePath: file).id }
         try Self.runAndReport(sweep, catalog: open, title: "Which IOThread layout for \(((resolved.location.filePath ?? resolved.catalogued?.name ?? "") as NSString).lastPathComponent)?",
-                              report: report, vmHostCPUs: try vmHost.cpus())
+                              report: report, vmHostCPUs: try vmHost.cpus(), force: force)
     }
 
     /// Runs `sweep` printing each stored run and the answer (`Sweep.runAndSay`).
-    static func runAndReport(_ sweep: Sweep, catalog: any CatalogStore, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "") throws {
-        try sweep.runAndSay(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, say: { print($0) },
+    static func runAndReport(_ sweep: Sweep, catalog: any CatalogStore, title: String, report: String, vmHostCPUs: CPUSet?, indent: String = "", force: Bool = false) throws {
+        try sweep.runAndSay(in: catalog, title: title, htmlPath: report, vmHostCPUs: vmHostCPUs, indent: indent, force: force, say: { print($0) },
                             shouldStop: Interrupt.shared.shouldStop, fillProgress: TargetFill.progressBar())
     }
 }

@@ -70,11 +70,12 @@ struct TracesCommand: ParsableCommand {
         @Flag(help: "Print JSON for programs.") var json = false
         @Flag(help: "Also list every chunk (offset, records, time range, queues).") var chunks = false
         @Option(help: "Also write an HTML page with an LBA-against-time heat map per device and each vq's IOPS over time.") var html: String?
+        @Flag(help: "Replace --html even when it is not a vqtrace page.") var force = false
 
         func run() throws {
             let reader = try TracesCommand.resolve(trace, catalog: catalog).location.open()
+            if let html { try ComparisonPage.writeTracePage(reader, to: html, force: force) }
             let overview = try TraceOverview(reader: reader)
-            if let html { try ComparisonPage.write(try TraceProfile.read(reader), path: reader.path, to: html) }
             if json { return print(try TextFormat.json(overview)) }
             for line in overview.lines { print(line) }
             if chunks { print(try TraceOverview.chunkTable(reader)) }
