@@ -56,6 +56,9 @@ extension EngineBenchmark {
     /// Throws the first setting the engine cannot run, named as its `vqtrace bench` option:
     /// called before any target is opened or filled.
     public func check() throws {
+        if backend == .qsd {
+            throw BenchmarkSettingError("bench does not drive qemu-storage-daemon yet; `vqtrace replay TRACE --backend qsd --target FILE` does")
+        }
         if backend != .null && target == nil {
             throw BenchmarkSettingError("--backend \(backend.rawValue) needs --target FILE (a file under /tmp is fine)")
         }

@@ -128,12 +128,18 @@ public enum Engine {
             throw error
         }
         var lost: String?
-        let (wall, interrupted) = try drive(job, threads: threads, stop: stop, startServing: {}, failure: {
-            guard lost == nil, let why = backEnd.failure() else { return false }
-            lost = why
-            for device in devices { device.markBroken(why) }
-            return true
-        })
+        let wall: Double, interrupted: Bool
+        do {
+            (wall, interrupted) = try drive(job, threads: threads, stop: stop, startServing: {}, failure: {
+                guard lost == nil, let why = backEnd.failure() else { return false }
+                lost = why
+                for device in devices { device.markBroken(why) }
+                return true
+            })
+        } catch {
+            _ = backEnd.detach()
+            throw error
+        }
         let problem = backEnd.detach()
         job.recording?.finish()
         var done = result(devices: devices, drivers: drivers, iothreads: [], wall: wall, interrupted: interrupted, threads: threads.count)

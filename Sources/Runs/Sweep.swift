@@ -104,6 +104,9 @@ public struct Sweep: Sendable {
     /// Checks the layouts and options against the trace (throws `ReplayError.usage`): every
     /// layout valid for the trace, and no layout named twice, under one spelling or two.
     public func check() throws {
+        if backend == .qsd {
+            throw ReplayError.usage("a sweep does not drive qemu-storage-daemon yet (it serves one IOThread under QEMU 7.2); `vqtrace replay TRACE --backend qsd --target FILE single` does")
+        }
         try Self.checkDistinct(layouts, devices: try trace.open().metadata.devices)
         for vmCount in vmCounts {
             var checked = options

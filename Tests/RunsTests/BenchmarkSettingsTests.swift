@@ -34,6 +34,9 @@ import Testing
         #expect(throws: BenchmarkSettingError("--rwmixread must be 0...100, not 101")) { try bench { $0.rwmixread = 101 }.check() }
         #expect(throws: BenchmarkSettingError("--size must be at least --bs (1048576 bytes)")) { try bench { $0.blockSize = 1 << 20; $0.sizeBytes = 4096 }.check() }
         #expect(throws: (any Error).self) { try bench { $0.sizeBytes = (1 << 20) + 1 }.check() }
+        #expect(throws: BenchmarkSettingError("bench does not drive qemu-storage-daemon yet; `vqtrace replay TRACE --backend qsd --target FILE` does")) {
+            try bench { $0.backend = .qsd }.check()
+        }
     }
 
     @Test("--pairs alternates which goes first and measures both sides of every pair (null backend, fio's null engine)")

@@ -110,6 +110,10 @@ struct SweepTests {
         #expect { try bad.run(in: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("layout rr:0") }
         let depth = Sweep(tracePath: trace, traceId: nil, layouts: ["single"], repeats: 1, target: nil, backend: .null, options: options)
         #expect { try depth.run(in: catalog) } throws: { "\($0)".contains("--qd must be 1...1024") }
+        // qemu-storage-daemon is replay's (one IOThread under QEMU 7.2), not yet a sweep's.
+        let qsd = Sweep(tracePath: trace, traceId: nil, layouts: ["single"], repeats: 1, target: dir.file("d.img"), backend: .qsd, options: ReplayOptions())
+        #expect { try qsd.run(in: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("--backend qsd") }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("d.img")), "a refused sweep prepared its target")
         #expect(try catalog.sweep(id: 1) == nil)
     }
 
