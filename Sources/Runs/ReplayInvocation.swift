@@ -101,6 +101,8 @@ public struct ReplayInvocation {
         // DISCARD and WRITE_ZEROES (counted as "other") change data as writes do.
         let writes = options.writes == .asIs && (reader.totals.mix[1] > 0 || reader.totals.mix[3] > 0)
         if choice == .qemuStorageDaemon, let target {
+            // A layout qemu-storage-daemon cannot express is refused before the target is touched.
+            do { _ = try QemuStorageDaemon.commandLine(for: parsed) } catch { throw ReplayError.usage(error.description) }
             preparation = try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
                                                          sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)
         }

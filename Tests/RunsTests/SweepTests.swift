@@ -117,6 +117,16 @@ struct SweepTests {
         #expect(try catalog.sweep(id: 1) == nil)
     }
 
+    @Test("replay --backend qsd refuses a layout qemu-storage-daemon cannot express before it touches the target")
+    func qsdLayoutFirst() throws {
+        let dir = ScratchDirectory()
+        let (trace, catalog) = try Self.fixture(dir)
+        let target = dir.file("d.img")
+        let replay = ReplayInvocation(trace: .file(trace), traceId: nil, layout: "rr:2", backend: .qsd, target: target, options: ReplayOptions(), safety: nil)
+        #expect { try replay.run(storingIn: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("one IOThread") }
+        #expect(!FileManager.default.fileExists(atPath: target), "the target was prepared before the refusal")
+    }
+
     @Test("a replaced trace file is named in the report of runs that replayed the old one")
     func replacedTrace() throws {
         let dir = ScratchDirectory()
