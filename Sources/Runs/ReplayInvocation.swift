@@ -66,12 +66,13 @@ public struct ReplayInvocation {
         if !allowDamaged { try ReplayRunner.refuseDamage(in: trace, options: options) }
         let startedAt = ISO8601DateFormatter().string(from: Date())
         if let recordPath { try PartialFile.prepareOutput(recordPath, replaceExisting: replaceRecording) }
+        // The back-end before the recording: a refused or unreachable one leaves no partial file.
+        var preparation: TargetPreparation?
+        let backEnd = try (vhostUser ?? (backend == .qsd ? .qemuStorageDaemon : nil)).map { try connect($0, preparation: &preparation, fillProgress: fillProgress, shouldStop: shouldStop) }
         let recording = try recordPath.map {
             try ReplayRecording(of: trace, into: $0, copies: options.vms, layout: layout, backend: backend, target: target,
                                 replaceExisting: replaceRecording)
         }
-        var preparation: TargetPreparation?
-        let backEnd = try (vhostUser ?? (backend == .qsd ? .qemuStorageDaemon : nil)).map { try connect($0, preparation: &preparation, fillProgress: fillProgress, shouldStop: shouldStop) }
         var result = try ReplayRunner.run(
             trace: trace, target: backEnd == nil ? target : nil, layoutSpec: layout, backend: backend, options: options, safety: safety, pin: pin,
             sparseTarget: sparseTarget, realtime: realtime, recording: recording?.sink, fillProgress: fillProgress,
