@@ -113,7 +113,6 @@ public final class VhostUserFrontEnd: ExternalBackEnd, @unchecked Sendable {
         guard device.queues.count <= self.device.numQueues else {
             throw VhostUserFrontEndError("device \(device.config.name) has \(device.queues.count) vqs; the back-end at \(socketPath) serves \(self.device.numQueues)", isUsage: true)
         }
-        let fd = socket.rawValue
         try send(.setFeatures, .littleEndian(negotiatedFeatures.rawValue | Self.protocolFeaturesBit), acked: true)
         // One region: the device's guest memory at guest address 0, at its address here.
         let here = UInt64(UInt(bitPattern: mapping.base))
@@ -128,7 +127,6 @@ public final class VhostUserFrontEnd: ExternalBackEnd, @unchecked Sendable {
             ringsSet = vq + 1
         }
         for vq in 0..<device.queues.count { try send(.setVringEnable, Self.le32(UInt32(vq), 1), acked: true) }
-        _ = fd
     }
 
     /// Why the back-end stopped serving: it closed the socket, or sent something unasked.
