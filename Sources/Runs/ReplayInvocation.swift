@@ -65,6 +65,9 @@ public struct ReplayInvocation {
         try ReplayRunner.check(trace: trace, layoutSpecs: [layout], options: options)
         if !allowDamaged { try ReplayRunner.refuseDamage(in: trace, options: options) }
         let startedAt = ISO8601DateFormatter().string(from: Date())
+        if recordPath != nil && (vhostUser != nil || backend == .qsd) {
+            throw ReplayError.usage("--record keeps what the engine's IOThreads popped; a vhost-user back-end has its own (vqtrace serve --record records there)")
+        }
         if let recordPath { try PartialFile.prepareOutput(recordPath, replaceExisting: replaceRecording) }
         // The back-end before the recording: a refused or unreachable one leaves no partial file.
         var preparation: TargetPreparation?

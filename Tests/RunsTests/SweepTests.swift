@@ -125,6 +125,12 @@ struct SweepTests {
         let replay = ReplayInvocation(trace: .file(trace), traceId: nil, layout: "rr:2", backend: .qsd, target: target, options: ReplayOptions(), safety: nil)
         #expect { try replay.run(storingIn: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("one IOThread") }
         #expect(!FileManager.default.fileExists(atPath: target), "the target was prepared before the refusal")
+        // A recording needs the engine's IOThreads; through vhost-user it would be empty.
+        var recorded = ReplayInvocation(trace: .file(trace), traceId: nil, layout: "single", backend: .null, target: nil, options: ReplayOptions(), safety: nil)
+        recorded.vhostUser = .socket(dir.file("none.sock"))
+        recorded.recordPath = dir.file("seen.vqt")
+        #expect { try recorded.run(storingIn: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("--record") }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("seen.vqt")) && !FileManager.default.fileExists(atPath: dir.file("seen.vqt.partial")))
     }
 
     @Test("a replaced trace file is named in the report of runs that replayed the old one")
