@@ -118,14 +118,19 @@ public enum ReplayRunner {
     /// ranges it reads (the only ones filled with data): what its target must offer.
     static func targetNeeds(_ reader: TraceReader, options: ReplayOptions, queues: Set<QueueKey>, sparse: Bool)
         -> (writes: Bool, readRanges: [Range<UInt64>]?) {
-        // DISCARD and WRITE_ZEROES (counted as "other") change data as writes do.
-        let writes = options.writes == .asIs && (reader.totals.mix[1] > 0 || reader.totals.mix[3] > 0)
+        let writes = writes(reader, options: options)
         guard sparse else { return (writes, nil) }
         // Every copy and every device goes to the one target at the trace's own offsets, so
         // the target needs the union of their reads in the window.
         let footprint = TraceFootprint(reader: reader, from: options.fromNs, to: options.toNs, queues: queues,
                                        writesAsReads: options.writes == .asReads)
         return (writes, footprint.union)
+    }
+
+    /// Whether a replay of `reader` with `options` changes data on its target.
+    public static func writes(_ reader: TraceReader, options: ReplayOptions) -> Bool {
+        // DISCARD and WRITE_ZEROES (counted as "other") change data as writes do.
+        options.writes == .asIs && (reader.totals.mix[1] > 0 || reader.totals.mix[3] > 0)
     }
 
     /// The queues a replay with `options` feeds: every vq of every device, or those of `--vqs`.

@@ -102,8 +102,7 @@ public struct ReplayInvocation {
         let reader = try trace.open()
         let queues = Int(reader.metadata.devices.first?.numQueues ?? 1)
         let parsed = try LayoutSpec.parse(layout, numQueues: queues)
-        // DISCARD and WRITE_ZEROES (counted as "other") change data as writes do.
-        let writes = options.writes == .asIs && (reader.totals.mix[1] > 0 || reader.totals.mix[3] > 0)
+        let writes = ReplayRunner.writes(reader, options: options)
         if choice == .qemuStorageDaemon, let target {
             // A layout qemu-storage-daemon cannot express is refused before the target is touched.
             do { _ = try QemuStorageDaemon.commandLine(for: parsed) } catch { throw ReplayError.usage(error.description) }
