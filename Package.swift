@@ -124,7 +124,7 @@ let package = Package(
         // trip, the trace codec, the importers, the engine against fio, replay fidelity, the catalog.
         .target(
             name: "Benchmarks",
-            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd", "Catalog", "CLinuxShim",
+            dependencies: ["Virtio", "Engine", "BlockBackend", "Layout", "Trace", "Workload", "Import", "Replay", "Runs", "Units", "CZstd", "Catalog", "CLinuxShim", "VhostUser",
                            .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // The end-to-end demo (`vqtrace demo`) as a function a program can call.
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Trace", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Trace", "TestSupport"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "Engine", "Virtio", "Layout", "BlockBackend", "Replay", "Trace", "CLinuxShim", "TestSupport"]),
-        .testTarget(name: "RunsTests", dependencies: ["Runs", "Benchmarks", "Replay", "Report", "Catalog", "Trace", "Workload", "Layout", "Engine", "TestSupport"]),
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "Benchmarks", "Replay", "Report", "Catalog", "Trace", "Workload", "Layout", "Engine", "VhostUser", "TestSupport"]),
         .testTarget(name: "CompareTests", dependencies: ["Compare", "Trace", "TestSupport"]),
         .testTarget(name: "GuestTests", dependencies: ["Trace", "TestSupport"]),
         .testTarget(name: "CShimTests", dependencies: ["CLibURing", "CZstd", "CLinuxShim", "SystemSupport", "TestSupport",

@@ -57,17 +57,21 @@ extension EngineBenchmark {
             }
         }
         let document = Document(
-            layout: layoutSpec, backend: backend.rawValue, target: target,
+            layout: layoutSpec, backend: backEnd?.label ?? backend.rawValue, target: target,
             jobs: [FioJob(name: "vqtrace", options: fioOptions, queues: result.queues, seconds: seconds)],
             iothreads: result.iothreads.map(IOThreadFigures.init), vqs: result.queues.map(QueueFigures.init), failures: result.failures,
             targetPreparation: result.targetPreparation,
             fio: fio.map { FioFigures(command: $0.commandLine, iops: $0.iops, read_iops: $0.readIOPS, write_iops: $0.writeIOPS) }, fioRatio: ratio)
         var lines = ["engine: \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layoutSpec) (\(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? "" : "s")), "
-                     + "backend \(backend.rawValue)\(target.map { " on \($0)" } ?? ""), \(rw) bs \(TextFormat.bytes(UInt64(blockSize))) qd \(depth) per vq, \(String(format: "%.1f", seconds)) s"]
+                     + (backEnd.map { "through \($0.label) over vhost-user" } ?? "backend \(backend.rawValue)") + "\(target.map { " on \($0)" } ?? ""), \(rw) bs \(TextFormat.bytes(UInt64(blockSize))) qd \(depth) per vq, \(String(format: "%.1f", seconds)) s"]
         lines.append("  \(result.targetPreparation.summary)")
         lines += EngineText.summaryLines(result.queues, seconds: seconds)
-        lines.append(EngineText.iothreadTable(result.iothreads))
-        lines += EngineText.cycleLines(result.iothreads, queues: result.queues)
+        if let backEnd {
+            lines.append("  IOThreads: \(backEnd.label)'s own, in its process: not measured here")
+        } else {
+            lines.append(EngineText.iothreadTable(result.iothreads))
+            lines += EngineText.cycleLines(result.iothreads, queues: result.queues)
+        }
         if let fio, let ratio {
             lines.append(String(format: "  fio (%@, same pattern, same run): %.0f IOPS; vqtrace/fio = %.2f", backend == .null ? "null" : "io_uring", fio.iops, ratio))
             lines.append("    \(fio.commandLine)")

@@ -1,4 +1,6 @@
+import Layout
 import Units
+import VhostUser
 
 /// A benchmark setting outside what the measurement can use; the message names the option as
 /// `vqtrace bench` spells it, so the CLI reports it as a usage mistake (exit 2) and a program
@@ -11,7 +13,7 @@ public struct BenchmarkSettingError: UsageMistake, Equatable {
     public init(_ message: String) { self.message = message }
 
     /// Throws unless `value` lies in `range`, naming `option` and the range.
-    static func require(_ option: String, _ value: Int, in range: ClosedRange<Int>) throws {
+    public static func require(_ option: String, _ value: Int, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else { throw BenchmarkSettingError("\(option) must be \(range.lowerBound)...\(range.upperBound), not \(value)") }
     }
 }
@@ -57,9 +59,17 @@ extension EngineBenchmark {
     /// called before any target is opened or filled.
     public func check() throws {
         if backend == .qsd {
-            throw BenchmarkSettingError("bench does not drive qemu-storage-daemon yet; `vqtrace replay TRACE --backend qsd --target FILE` does")
+            throw BenchmarkSettingError("bench names qemu-storage-daemon as a back-end: --back-ends qsd (or engine,qsd to run both, interleaved)")
         }
-        if backend != .null && target == nil {
+        if let backEnd {
+            if backend == .null { throw BenchmarkSettingError("--back-ends \(backEnd.label) serves a target: --backend null has none") }
+            if backEnd.servesTarget && target == nil { throw BenchmarkSettingError("--back-ends \(backEnd.label) needs --target FILE: it serves that file") }
+            if backEnd == .qemuStorageDaemon {
+                do { _ = try QemuStorageDaemon.commandLine(for: try LayoutSpec.parse(layoutSpec, numQueues: vqs)) } catch let error as VhostUserFrontEndError {
+                    throw BenchmarkSettingError(error.description)
+                }
+            }
+        } else if backend != .null && target == nil {
             throw BenchmarkSettingError("--backend \(backend.rawValue) needs --target FILE (a file under /tmp is fine)")
         }
         guard blockSize >= 512 && blockSize % 512 == 0 && blockSize <= 1 << 20 else {

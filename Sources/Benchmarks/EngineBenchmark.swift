@@ -2,6 +2,8 @@ import BlockBackend
 import Engine
 import Foundation
 import Layout
+import Trace
+import VhostUser
 
 /// The engine on a fio-like pattern for a fixed time: one vCPU driver per vq keeping `depth`
 /// requests in flight, IOThreads as the layout maps the vqs, the backend on the target.
@@ -23,6 +25,9 @@ public struct EngineBenchmark: Sendable {
     public var deviceSafety: DeviceSafety?
     /// OS threads for the vCPU drivers (one per vq is what fio's numjobs does).
     public var driverThreads = DriverThreads.auto
+    /// A vhost-user back-end to run the pattern through instead of the engine's IOThreads
+    /// (started on the target for each run when vqtrace starts it: qsd, serve).
+    public var backEnd: VhostUserBackEndChoice?
     public var fillProgress: TargetFill.ProgressHandler?
     public var shouldStop: (@Sendable () -> Bool)?
 
@@ -63,10 +68,30 @@ public struct EngineBenchmark: Sendable {
         job.fillProgress = fillProgress
         job.shouldStop = shouldStop
         job.driverThreads = driverThreads
-        let result = try Engine.run(job) { _, vq in
-            IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
+        let external = try backEnd.map { try connect($0, layout: layout, writes: job.writes) }
+        job.external = external?.backEnd.attachment
+        var result = try withExtendedLifetime(external) {
+            try Engine.run(job) { _, vq in
+                IOPattern(kind: rw, blockSize: blockSize, regionBytes: sizeBytes, readPercent: rwmixread, seed: seed, queue: vq, queues: vqs)
+            }
         }
+        if let preparation = external?.preparation { result.targetPreparation = preparation }
         return (layout, result)
+    }
+
+    /// Starts or reaches the vhost-user back-end for one run; a back-end vqtrace starts gets the
+    /// target prepared as the engine's would be (created, filled with data, checked) first.
+    private func connect(_ choice: VhostUserBackEndChoice, layout: IOThreadLayout, writes: Bool) throws -> (backEnd: VhostUserReplayBackEnd, preparation: TargetPreparation?) {
+        var preparation: TargetPreparation?
+        if choice.servesTarget, let target {
+            let requirements = TargetRequirements(path: target, capacity: sizeBytes, writes: writes)
+            preparation = try TargetPreparer.prepare(requirements, safety: deviceSafety, progress: fillProgress, shouldStop: shouldStop).preparation
+        }
+        let device = TraceMetadata.Device(name: layout.devices.first?.name ?? "vda", capacitySectors: sizeBytes / 512, numQueues: UInt16(vqs))
+        let shape = TraceMetadata(devices: [device], source: .init(kind: "bench", name: "\(rw.rawValue) bs \(blockSize) qd \(depth)", parameters: [:]))
+        let backEnd = try VhostUserReplayBackEnd(choice, trace: shape, copies: 1, layout: layout, target: target, writable: writes,
+                                                 safety: deviceSafety ?? DeviceSafety())
+        return (backEnd, preparation)
     }
 
     /// Runs fio with the same pattern on the same target in the same run (io_uring, or fio's

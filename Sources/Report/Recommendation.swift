@@ -19,7 +19,7 @@ public struct Recommendation: Sendable {
 
 extension ReportModel {
     static func recommend(_ winner: LayoutResult, reason: String, input: ReportInput) throws -> Recommendation {
-        let spec = winner.spec.components(separatedBy: " ×")[0]
+        let spec = SweepPlan.layout(ofLabel: winner.spec)
         var layout = try Self.layout(spec, for: input.devices)
         let pinning = PinningAdvice.apply(&layout, vmHostCPUs: input.vmHostCPUs)
         let (disk, note) = deploymentDisk(input)

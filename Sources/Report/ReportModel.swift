@@ -83,6 +83,10 @@ public struct ReportModel: Sendable {
         do {
             caveats.append("Dense hosts gain less: in published HammerDB measurements of QEMU 9.0's iothread-vq-mapping (Oracle, 8 VMs on one host), separate IOThreads per vq changed throughput by only −1.16% to +3.08%, against +13.82% to +22.86% for one large VM. Replay with --vms to measure your own host's share.")
         }
+        let otherBackEnds = results.map(\.spec).filter { $0.contains(" via ") }
+        if !otherBackEnds.isEmpty {
+            caveats.append("Some configurations ran on another back-end over vhost-user (\(otherBackEnds.map { "`\($0)`" }.joined(separator: ", "))): `via qsd` is qemu-storage-daemon, QEMU's own block layer; `via serve` is vqtrace serve in the same process, the engine behind a real vhost-user session. The difference from the engine's run of the same layout is how far vqtrace's engine is from that back-end on this host, not a layout's gain; a recommended configuration is for the layout.")
+        }
         if input.largeRequestShare > 0.3 {
             caveats.append("\(Int(input.largeRequestShare * 100))% of this trace's requests are 64 KiB or larger: large blocks gain less from more IOThreads, since the disk, not the IOThread, is the limit.")
         }

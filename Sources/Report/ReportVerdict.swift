@@ -222,7 +222,7 @@ extension ReportVerdict {
         }
     }
 
-    static func baseSpec(_ label: String) -> String { label.components(separatedBy: " ×")[0] }
+    static func baseSpec(_ label: String) -> String { SweepPlan.layout(ofLabel: label) }
 
     static func unique(_ items: [String]) -> [String] {
         var seen: Set<String> = []

@@ -14,9 +14,14 @@ public struct SweepPlan: Sendable, Equatable {
     public var queueDepth: Int?
     /// The command line that started the sweep, shell-quoted, when it was stored.
     public var commandLine: String?
+    /// The back-ends each layout ran on, as labels carry them ("engine", "qsd", "serve"); nil
+    /// for a sweep of the engine alone.
+    public var backEnds: [String]?
 
-    public init(sweepId: Int64? = nil, layouts: [String]?, repeats: Int, vmCounts: [Int] = [1], queueDepth: Int? = nil, commandLine: String? = nil) {
+    public init(sweepId: Int64? = nil, layouts: [String]?, repeats: Int, vmCounts: [Int] = [1], queueDepth: Int? = nil, commandLine: String? = nil,
+                backEnds: [String]? = nil) {
         self.commandLine = commandLine
+        self.backEnds = backEnds
         self.sweepId = sweepId
         self.layouts = layouts
         self.repeats = repeats
@@ -33,12 +38,27 @@ public struct SweepPlan: Sendable, Equatable {
         vms > 1 ? "\(layout) ×\(vms) VMs" : layout
     }
 
+    /// The back-end word engine runs leave out of a label.
+    public static let engineBackEnd = "engine"
+
+    /// A configuration's label with its back-end when that is not the engine: "single via qsd".
+    /// Every back-end outside the engine serves one device, so such labels carry no VM count.
+    public static func label(_ layout: String, vms: Int, backEnd: String?) -> String {
+        guard let backEnd, backEnd != engineBackEnd else { return label(layout, vms: vms) }
+        return "\(layout) via \(backEnd)"
+    }
+
+    /// The layout a configuration's label names, without its VM count or back-end.
+    public static func layout(ofLabel label: String) -> String {
+        label.components(separatedBy: " via ")[0].components(separatedBy: " ×")[0]
+    }
+
     /// The configurations with fewer finished runs than planned, in the sweep's order, given the
     /// finished runs per configuration label. A layout the plan does not list is not checked here.
     public func missing(finished: [String: Int], present: [String]) -> [MissingRuns] {
         let expected: [String]
         if let layouts {
-            expected = vmCounts.flatMap { vms in layouts.map { Self.label($0, vms: vms) } }
+            expected = vmCounts.flatMap { vms in layouts.flatMap { layout in (backEnds ?? [Self.engineBackEnd]).map { Self.label(layout, vms: vms, backEnd: $0) } } }
         } else {
             expected = present
         }

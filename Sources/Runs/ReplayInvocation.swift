@@ -95,25 +95,13 @@ public struct ReplayInvocation {
         return .success(Outcome(result: result, recording: recorded?.figures, comparison: recorded?.comparison, fidelity: fidelity, runId: runId))
     }
 
-    /// Connects to the vhost-user back-end; for qemu-storage-daemon, prepares the target first
-    /// (created, filled, checked as for the engine) and starts the daemon on it.
+    /// Connects to the vhost-user back-end, the target prepared first for one vqtrace starts.
     private func connect(_ choice: VhostUserBackEndChoice, preparation: inout TargetPreparation?, fillProgress: TargetFill.ProgressHandler?,
                          shouldStop: (@Sendable () -> Bool)?) throws -> VhostUserReplayBackEnd {
-        let reader = try trace.open()
-        let queues = Int(reader.metadata.devices.first?.numQueues ?? 1)
-        let parsed = try LayoutSpec.parse(layout, numQueues: queues)
-        let writes = ReplayRunner.writes(reader, options: options)
-        if choice == .qemuStorageDaemon, let target {
-            // A layout qemu-storage-daemon cannot express is refused before the target is touched.
-            do { _ = try QemuStorageDaemon.commandLine(for: parsed) } catch { throw ReplayError.usage(error.description) }
-            preparation = try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
-                                                         sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)
-        }
-        do {
-            return try VhostUserReplayBackEnd(choice, trace: reader.metadata, copies: options.vms, layout: parsed, target: target, writable: writes)
-        } catch {
-            throw error.isUsage ? ReplayError.usage(error.description) : ReplayError(error.description)
-        }
+        let connected = try VhostUserReplayBackEnd.connect(choice, trace: trace, layout: layout, target: target, options: options, safety: safety,
+                                                           sparseTarget: sparseTarget, prepareTarget: true, fillProgress: fillProgress, shouldStop: shouldStop)
+        preparation = connected.preparation
+        return connected.backEnd
     }
 
     /// A replay stopped before its end.

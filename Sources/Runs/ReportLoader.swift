@@ -5,6 +5,7 @@ import Histogram
 import Layout
 import Report
 import Trace
+import VhostUser
 
 /// Builds a report's input from runs stored in the catalog: every run's summary, latency
 /// histograms, IOThread CPU and timeline; the trace (every device) and the host that measured;
@@ -43,7 +44,8 @@ public enum ReportLoader {
         }
         let parameters = (try? SweepParameters.decode(sweep.parametersJSON)) ?? SweepParameters(layouts: nil, repeats: 1)
         return SweepPlan(sweepId: sweepId, layouts: parameters.layouts, repeats: parameters.repeats,
-                         vmCounts: parameters.vms ?? [1], queueDepth: parameters.queueDepth, commandLine: parameters.commandLine)
+                         vmCounts: parameters.vms ?? [1], queueDepth: parameters.queueDepth, commandLine: parameters.commandLine,
+                         backEnds: parameters.backEnds)
     }
 
     static func load(_ rows: [CatalogRun], plan: SweepPlan?, catalog: any CatalogStore, title: String, baseline: String?) throws -> ReportInput {
@@ -55,7 +57,7 @@ public enum ReportLoader {
         for row in rows {
             // Runs of several VM copies are their own configuration, compared within their VM count.
             // (A run that never finished has the default of one VM: its count was never stored.)
-            let spec = SweepPlan.label(row.layoutSpec, vms: row.vms)
+            let spec = SweepPlan.label(row.layoutSpec, vms: row.vms, backEnd: VhostUserBackEndChoice.label(ofStored: row.backend))
             // A run that started and never stored results (an interrupted sweep, a failed run) is
             // missing, not a reason to refuse the report.
             guard let summaryJSON = row.summaryJSON else {
@@ -160,10 +162,12 @@ public enum ReportLoader {
         // What a suggested `vqtrace sweep` names: the file, or for a trace read from the catalog, its id.
         let commandTrace = tracePath.isEmpty ? nil
             : (!FileManager.default.fileExists(atPath: tracePath) ? meta?.traceId.map { "\($0)" } : nil) ?? tracePath
+        // What the engine's runs submitted with (a vhost-user back-end's runs name their own).
+        let engineBackend = rows.last { VhostUserBackEndChoice.label(ofStored: $0.backend) == nil }?.backend
         var input = ReportInput(
             title: title, baseline: chosenBaseline, layouts: layouts, runs: runs,
             numQueues: devices.first?.numQueues ?? 1, deviceName: devices.first?.name ?? "vda", devices: devices,
-            timing: meta?.timing ?? "", backend: meta?.backend ?? "", target: target,
+            timing: meta?.timing ?? "", backend: engineBackend ?? meta?.backend ?? "", target: target,
             traceSummary: traceLines, host: hostLines, onlineCPUs: host.onlineCPUs, largeRequestShare: largeShare, vms: meta?.vms ?? 1,
             plan: plan, unfinishedRuns: unfinished, tracePath: commandTrace, targetKind: kind, targetFormat: format)
         input.notes = warnings

@@ -6,6 +6,7 @@ import Layout
 import Replay
 import Report
 import Trace
+import VhostUser
 
 /// A sweep: every layout (at every VM count) `repeats` times in interleaved order after one
 /// warm-up run, each run stored under one sweep id, so that a slow drift of the machine hits
@@ -41,6 +42,10 @@ public struct Sweep: Sendable {
     /// The command line that started the sweep (the words after the program's name), stored in
     /// the catalog so that a report can show how to run it again.
     public var commandLine: [String]?
+    /// What serves each layout's runs: nil is the engine's own IOThreads; others are vhost-user
+    /// back-ends (qemu-storage-daemon, serve in this process, a socket). Every layout runs on
+    /// every back-end, in this order within a round, so the report puts them side by side.
+    public var backEnds: [VhostUserBackEndChoice?] = [nil]
 
     public init(tracePath: String, traceId: Int64?, layouts: [String], repeats: Int, vmCounts: [Int] = [1], target: String?,
                 backend: BackendKind, options: ReplayOptions, safety: DeviceSafety = DeviceSafety(), sparseTarget: Bool = false) {
@@ -99,15 +104,35 @@ public struct Sweep: Sendable {
     }
 
     /// The configurations in run order within one round.
-    var configurations: [(vms: Int, layout: String)] { vmCounts.flatMap { vms in layouts.map { (vms, $0) } } }
+    var configurations: [(vms: Int, layout: String, backEnd: VhostUserBackEndChoice?)] {
+        vmCounts.flatMap { vms in layouts.flatMap { layout in backEnds.map { (vms, layout, $0) } } }
+    }
+
+    /// Whether some runs go to a vhost-user back-end.
+    var usesVhostUser: Bool { backEnds.contains { $0 != nil } }
 
     /// Checks the layouts and options against the trace (throws `ReplayError.usage`): every
     /// layout valid for the trace, and no layout named twice, under one spelling or two.
     public func check() throws {
         if backend == .qsd {
-            throw ReplayError.usage("a sweep does not drive qemu-storage-daemon yet (it serves one IOThread under QEMU 7.2); `vqtrace replay TRACE --backend qsd --target FILE single` does")
+            throw ReplayError.usage("a sweep names qemu-storage-daemon as a back-end: --back-ends engine,qsd (each layout on the engine and on qemu-storage-daemon, side by side)")
         }
-        try Self.checkDistinct(layouts, devices: try trace.open().metadata.devices)
+        let devices = try trace.open().metadata.devices
+        try Self.checkDistinct(layouts, devices: devices)
+        if backEnds.isEmpty { throw ReplayError.usage("--back-ends names no back-end") }
+        if usesVhostUser {
+            if vmCounts != [1] { throw ReplayError.usage("--back-ends: a vhost-user back-end serves one device, so --vms must be 1, not \(vmCounts.map(String.init).joined(separator: ","))") }
+            if recordDirectory != nil { throw ReplayError.usage("--record-dir keeps what the engine's IOThreads popped; a vhost-user back-end has its own (vqtrace serve --record records there)") }
+            if backend == .null { throw ReplayError.usage("--back-ends \(backEnds.compactMap { $0?.label }.joined(separator: ",")) serve a target: --backend null has none") }
+            if target == nil && backEnds.contains(where: { $0?.servesTarget == true }) {
+                throw ReplayError.usage("--back-ends \(backEnds.compactMap { $0 }.filter(\.servesTarget).map(\.label).joined(separator: ",")) need --target FILE: they serve that file")
+            }
+            for case let choice? in backEnds {
+                for spec in layouts {
+                    try VhostUserReplayBackEnd.refuseInexpressible(choice, layout: try LayoutSpec.parse(spec, numQueues: Int(devices.first?.numQueues ?? 1)))
+                }
+            }
+        }
         for vmCount in vmCounts {
             var checked = options
             checked.vms = vmCount
@@ -180,17 +205,23 @@ public struct Sweep: Sendable {
         }
         let parameters = SweepParameters(layouts: layouts, repeats: repeats, vms: vmCounts, queueDepth: options.depth, backend: backend.rawValue,
                                          timing: options.timing.rawValue, target: target ?? "null", speed: options.speed, demo: isDemo ? true : nil,
-                                         commandLine: commandLine.map { (["vqtrace"] + $0).map(SweepPlan.shellQuoted).joined(separator: " ") })
+                                         commandLine: commandLine.map { (["vqtrace"] + $0).map(SweepPlan.shellQuoted).joined(separator: " ") },
+                                         backEnds: usesVhostUser ? backEnds.map { $0?.label ?? SweepPlan.engineBackEnd } : nil)
         let sweepId = try catalog.createSweep(traceId: traceId, parametersJSON: try parameters.encoded(), traceFingerprint: reader.fingerprint)
         var outcome = Outcome(sweepId: sweepId, runIds: [], planned: repeats * configurations.count, stoppedEarly: nil, interrupted: false)
         events(.started(sweepId: sweepId, planned: outcome.planned))
 
-        func replay(_ layout: String, vms: Int, recording: ReplayRecording? = nil) throws -> ReplayResult {
+        func replay(_ layout: String, vms: Int, on choice: VhostUserBackEndChoice? = nil, recording: ReplayRecording? = nil) throws -> ReplayResult {
             var options = options
             options.vms = vms
-            return try ReplayRunner.run(trace: trace, target: target, layoutSpec: layout, backend: backend, options: options,
+            // The back-end starts (and stops) with each run: nothing of one run's session is left for the next.
+            let backEnd = try choice.map {
+                try VhostUserReplayBackEnd.connect($0, trace: trace, layout: layout, target: target, options: options, safety: safety,
+                                                   sparseTarget: sparseTarget, prepareTarget: false, fillProgress: fillProgress, shouldStop: shouldStop).backEnd
+            }
+            return try ReplayRunner.run(trace: trace, target: backEnd == nil ? target : nil, layoutSpec: layout, backend: backend, options: options,
                                         safety: safety, sparseTarget: sparseTarget, recording: recording?.sink, fillProgress: fillProgress,
-                                        shouldStop: shouldStop)
+                                        external: backEnd?.attachment, shouldStop: shouldStop)
         }
         if let recordDirectory { try FileManager.default.createDirectory(atPath: recordDirectory, withIntermediateDirectories: true) }
         // One warm-up run, not stored: the first run otherwise pays for cold caches and would
@@ -201,15 +232,22 @@ public struct Sweep: Sendable {
             return outcome
         }
         for round in 1...repeats {
-            for (vms, layout) in configurations {
+            for (vms, layout, choice) in configurations {
                 let startedAt = ISO8601DateFormatter().string(from: Date())
-                let label = vms > 1 ? "\(layout) ×\(vms) VMs" : layout
+                let label = SweepPlan.label(layout, vms: vms, backEnd: choice?.label)
                 let recording = try recordDirectory.map { folder in
                     let name = "sweep\(sweepId)-r\(round)-\(String(layout.map { $0.isLetter || $0.isNumber ? $0 : "_" }))\(vms > 1 ? "-\(vms)vms" : "").vqt"
                     return try ReplayRecording(of: trace, into: (folder as NSString).appendingPathComponent(name), copies: vms,
                                                layout: layout, backend: backend, target: target, replaceExisting: true)
                 }
-                let result = try replay(layout, vms: vms, recording: recording)
+                let result: ReplayResult
+                do {
+                    result = try replay(layout, vms: vms, on: choice, recording: recording)
+                } catch let error as ReplayError where choice != nil {
+                    // A back-end that does not start (or refuses) mid-sweep ends it like a failed run.
+                    outcome.stoppedEarly = "stopped in round \(round): \(label) could not run (\(error.description)), and is not stored"
+                    return outcome
+                }
                 if result.interrupted {
                     recording?.abandon()
                     outcome.stoppedEarly = "interrupted in round \(round) during \(label), which is not stored"

@@ -18,14 +18,19 @@ public struct SweepParameters: Codable, Sendable, Equatable {
     /// The command that started the sweep, shell-quoted (nil in rows of older sweeps and of
     /// sweeps a program started).
     public var commandLine: String?
+    /// The back-ends every layout ran on ("engine", "qsd", "serve", "vhost-user SOCKET"); nil
+    /// for the engine alone.
+    public var backEnds: [String]?
 
     enum CodingKeys: String, CodingKey {
         case layouts, vms, backend, timing, target, speed, demo
+        case backEnds = "back_ends"
         case repeats = "repeat", queueDepth = "qd", commandLine = "command_line"
     }
 
     public init(layouts: [String]?, repeats: Int, vms: [Int]? = [1], queueDepth: Int? = nil, backend: String? = nil, timing: String? = nil,
-                target: String? = nil, speed: Double? = nil, demo: Bool? = nil, commandLine: String? = nil) {
+                target: String? = nil, speed: Double? = nil, demo: Bool? = nil, commandLine: String? = nil, backEnds: [String]? = nil) {
+        self.backEnds = backEnds
         self.layouts = layouts
         self.repeats = repeats
         self.vms = vms

@@ -21,6 +21,8 @@ public final class GuestDiskServer: @unchecked Sendable {
         public var sizeBytes: UInt64?
         public var numQueues: Int
         public var layout: String
+        /// The layout already parsed (an in-process serve gets its replay's); used instead of `layout`.
+        public var parsedLayout: IOThreadLayout?
         public var backend: BackendKind = .ioUring
         public var pin: PinPolicy = .none
         public var readOnly = false
@@ -68,7 +70,7 @@ public final class GuestDiskServer: @unchecked Sendable {
     /// Serves one guest until it disconnects or `stop()`; `log` hears what happens.
     public func serve(log: @escaping (String) -> Void) throws -> Outcome {
         let c = configuration
-        let layout = try LayoutSpec.parse(c.layout, numQueues: c.numQueues)
+        let layout = try c.parsedLayout ?? LayoutSpec.parse(c.layout, numQueues: c.numQueues)
         var info = stat()
         let exists = stat(c.target, &info) == 0
         let isDevice = exists && info.st_mode & S_IFMT == S_IFBLK

@@ -1,3 +1,4 @@
+import BlockBackend
 import Engine
 import Foundation
 import Layout
@@ -13,6 +14,58 @@ public enum VhostUserBackEndChoice: Sendable, Equatable {
     case socket(String)
     /// Start qemu-storage-daemon on the target with the layout as its IOThreads, then connect.
     case qemuStorageDaemon
+    /// Start `vqtrace serve` in this process on the target with the layout, then connect: the
+    /// engine behind a real vhost-user session, what the front-end and the protocol cost.
+    case serve
+
+    /// The short name a sweep's configuration label and a bench's column carry: qsd, serve, or
+    /// vhost-user SOCKET.
+    public var label: String {
+        switch self {
+        case .socket(let path): "vhost-user \(path)"
+        case .qemuStorageDaemon: "qsd"
+        case .serve: "serve"
+        }
+    }
+
+    /// The label of a back-end as a run row stores it (`VhostUserReplayBackEnd.name`): qsd,
+    /// serve, or vhost-user SOCKET; nil for the engine's own backends (io_uring, threads, null).
+    public static func label(ofStored backend: String) -> String? {
+        if backend.hasPrefix("qemu-storage-daemon") { return "qsd" }
+        if backend.hasPrefix(InProcessServe.namePrefix) { return "serve" }
+        if backend.hasPrefix("vhost-user ") { return backend }
+        return nil
+    }
+
+    /// Whether vqtrace starts this back-end on the target (qsd, serve): the target is then
+    /// prepared, like the engine's, before it starts.
+    public var servesTarget: Bool { if case .socket = self { false } else { true } }
+
+    /// Parses one word of a `--back-ends` list: `engine` (nil: the in-process engine), `serve`,
+    /// `qsd`, or `vhost-user:SOCKET`.
+    public static func parse(_ word: String) throws(VhostUserFrontEndError) -> VhostUserBackEndChoice? {
+        switch word {
+        case "engine": return nil
+        case "serve": return .serve
+        case "qsd": return .qemuStorageDaemon
+        default:
+            if word.hasPrefix("vhost-user:"), word.count > "vhost-user:".count { return .socket(String(word.dropFirst("vhost-user:".count))) }
+            throw VhostUserFrontEndError("--back-ends: \(word) is not a back-end: engine (vqtrace's own IOThreads), serve (vqtrace serve in this process, over vhost-user), qsd (qemu-storage-daemon over vhost-user) or vhost-user:SOCKET", isUsage: true)
+        }
+    }
+
+    /// Parses a comma-separated `--back-ends` list; each back-end once.
+    public static func parseList(_ text: String) throws(VhostUserFrontEndError) -> [VhostUserBackEndChoice?] {
+        let words = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !words.isEmpty else { throw VhostUserFrontEndError("--back-ends names no back-end", isUsage: true) }
+        var choices: [VhostUserBackEndChoice?] = []
+        for word in words {
+            let choice = try parse(word)
+            if choices.contains(choice) { throw VhostUserFrontEndError("--back-ends names \(word) twice; name each back-end once", isUsage: true) }
+            choices.append(choice)
+        }
+        return choices
+    }
 }
 
 /// A replay's external back-end, connected and checked against the trace: what the engine
@@ -23,18 +76,19 @@ public final class VhostUserReplayBackEnd: ExternalBackEnd, @unchecked Sendable 
     /// and command line.
     public let name: String
     private let daemon: QemuStorageDaemon?
+    private let served: InProcessServe?
 
     /// Connects to `choice` (starting qemu-storage-daemon on `target` for `.qemuStorageDaemon`),
     /// and refuses, as a usage mistake, a trace that does not fit the back-end's device: more
     /// than one device or copy, more vqs than it serves, a capacity above its own.
     public init(_ choice: VhostUserBackEndChoice, trace metadata: TraceMetadata, copies: Int, layout: IOThreadLayout,
-                target: String?, writable: Bool, scratch: String = NSTemporaryDirectory()) throws(VhostUserFrontEndError) {
+                target: String?, writable: Bool, safety: DeviceSafety = DeviceSafety(), scratch: String = NSTemporaryDirectory()) throws(VhostUserFrontEndError) {
         guard metadata.devices.count == 1, copies == 1, let device = metadata.devices.first else {
             throw VhostUserFrontEndError("a vhost-user back-end serves one device; the trace has \(metadata.devices.count) and --vms asks for \(copies) copies", isUsage: true)
         }
         switch choice {
         case .socket(let path):
-            daemon = nil
+            (daemon, served) = (nil, nil)
             frontEnd = try VhostUserFrontEnd(socketPath: path)
             name = "vhost-user \(path)"
         case .qemuStorageDaemon:
@@ -46,12 +100,29 @@ public final class VhostUserReplayBackEnd: ExternalBackEnd, @unchecked Sendable 
                 started.stop()
                 throw VhostUserFrontEndError("\(error.description); qemu-storage-daemon said: \(started.errorOutput())")
             }
-            daemon = started
+            (daemon, served) = (started, nil)
             name = "\(started.version): \(started.commandLine)"
+        case .serve:
+            guard let target else { throw VhostUserFrontEndError("the serve back-end needs --target FILE: it serves that file", isUsage: true) }
+            let started = try InProcessServe(target: target, numQueues: Int(device.numQueues), layout: layout, writable: writable,
+                                             safety: safety, scratch: scratch)
+            guard started.waitListening() else {
+                started.stop()
+                throw VhostUserFrontEndError("vqtrace serve \(started.exitDescription() ?? "did not listen within 10 s"): \(started.lastLine())")
+            }
+            do {
+                frontEnd = try VhostUserFrontEnd(socketPath: started.socketPath, connectTimeout: 10)
+            } catch {
+                started.stop()
+                throw error
+            }
+            (daemon, served) = (nil, started)
+            name = "\(InProcessServe.namePrefix): \(started.commandLine)"
         }
         let info = frontEnd.device
         func refuse(_ why: String) throws(VhostUserFrontEndError) -> Never {
             daemon?.stop()
+            served?.stop()
             throw VhostUserFrontEndError(why, isUsage: true)
         }
         if Int(device.numQueues) > info.numQueues {
@@ -76,16 +147,21 @@ public final class VhostUserReplayBackEnd: ExternalBackEnd, @unchecked Sendable 
 
     public func failure() -> String? {
         if let daemon, let exit = daemon.exitDescription() { return "qemu-storage-daemon \(exit) mid-run: \(daemon.errorOutput())" }
+        if let served, let exit = served.exitDescription() { return "vqtrace serve \(exit) mid-run: \(served.lastLine())" }
         return frontEnd.failure()
     }
 
     public func detach() -> String? {
         let problem = frontEnd.detach()
         daemon?.stop()
+        served?.stop()
         return problem
     }
 
-    deinit { daemon?.stop() }
+    deinit {
+        daemon?.stop()
+        served?.stop()
+    }
 }
 
 /// qemu-storage-daemon serving a file as a vhost-user-blk export, the layout as its IOThreads.
@@ -113,6 +189,7 @@ public final class QemuStorageDaemon: @unchecked Sendable {
     }
 
     static let executable = "/usr/bin/qemu-storage-daemon"
+    static let setpriv = "/usr/bin/setpriv"
 
     /// The command line that serves `layout`'s first device from `target` on `socket`, as
     /// `vqtrace mapping show --format qsd` prints it; a layout qsd cannot express is refused.
@@ -135,8 +212,15 @@ public final class QemuStorageDaemon: @unchecked Sendable {
         let arguments = try Self.arguments(target: target, numQueues: numQueues, layout: layout, writable: writable, socket: socketPath)
         commandLine = ([Self.executable] + arguments).joined(separator: " ")
         version = Self.versionLine()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = arguments
+        // Through util-linux's setpriv (Debian: always installed), the daemon gets SIGKILL when
+        // vqtrace dies without stopping it (SIGKILL, a crash): no daemon outlives its replay.
+        if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
+            process.executableURL = URL(fileURLWithPath: Self.setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", Self.executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = arguments
+        }
         errors = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors

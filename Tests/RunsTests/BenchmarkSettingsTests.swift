@@ -1,5 +1,8 @@
 import Benchmarks
+import Foundation
 import Testing
+import TestSupport
+import VhostUser
 
 /// `vqtrace bench`'s checks live in the library: each names the option a user mistyped.
 @Suite struct BenchmarkSettingsTests {
@@ -34,9 +37,54 @@ import Testing
         #expect(throws: BenchmarkSettingError("--rwmixread must be 0...100, not 101")) { try bench { $0.rwmixread = 101 }.check() }
         #expect(throws: BenchmarkSettingError("--size must be at least --bs (1048576 bytes)")) { try bench { $0.blockSize = 1 << 20; $0.sizeBytes = 4096 }.check() }
         #expect(throws: (any Error).self) { try bench { $0.sizeBytes = (1 << 20) + 1 }.check() }
-        #expect(throws: BenchmarkSettingError("bench does not drive qemu-storage-daemon yet; `vqtrace replay TRACE --backend qsd --target FILE` does")) {
+        #expect(throws: BenchmarkSettingError("bench names qemu-storage-daemon as a back-end: --back-ends qsd (or engine,qsd to run both, interleaved)")) {
             try bench { $0.backend = .qsd }.check()
         }
+        #expect(throws: BenchmarkSettingError("--back-ends serve needs --target FILE: it serves that file")) { try bench { $0.target = nil; $0.backEnd = .serve }.check() }
+        #expect(throws: BenchmarkSettingError("--back-ends qsd serves a target: --backend null has none")) { try bench { $0.backend = .null; $0.backEnd = .qemuStorageDaemon }.check() }
+        // A layout qemu-storage-daemon 7.2 cannot express is refused before anything runs.
+        #expect(throws: BenchmarkSettingError.self) { try bench { $0.vqs = 4; $0.layoutSpec = "rr:2"; $0.backEnd = .qemuStorageDaemon }.check() }
+        // A socket's back-end owns its disk: no --target needed.
+        #expect(throws: Never.self) { try bench { $0.target = nil; $0.backEnd = .socket("/run/x.sock") }.check() }
+    }
+
+    @Test("--back-ends names engine, serve, qsd or vhost-user:SOCKET, each once")
+    func backEndList() throws {
+        #expect(try VhostUserBackEndChoice.parseList("engine, serve,qsd,vhost-user:/run/x.sock") == [nil, .serve, .qemuStorageDaemon, .socket("/run/x.sock")])
+        #expect(try VhostUserBackEndChoice.parseList("qsd").map { $0?.label } == ["qsd"])
+        for (bad, says) in [("engine,engine", "names engine twice"), ("", "names no back-end"), ("spdk", "spdk is not a back-end"), ("vhost-user:", "is not a back-end")] {
+            let error = #expect(throws: VhostUserFrontEndError.self) { _ = try VhostUserBackEndChoice.parseList(bad) }
+            #expect(error?.isUsage == true && error?.description.contains(says) == true, "\(bad): \(error?.description ?? "")")
+        }
+        // Run rows name their back-end at length; reports label them short.
+        #expect(VhostUserBackEndChoice.label(ofStored: "qemu-storage-daemon version 7.2.22: /usr/bin/qemu-storage-daemon --object …") == "qsd")
+        #expect(VhostUserBackEndChoice.label(ofStored: "vqtrace serve (in-process): vqtrace serve --socket /tmp/s") == "serve")
+        #expect(VhostUserBackEndChoice.label(ofStored: "vhost-user /run/x.sock") == "vhost-user /run/x.sock")
+        #expect(VhostUserBackEndChoice.label(ofStored: "io_uring") == nil && VhostUserBackEndChoice.label(ofStored: "null") == nil)
+    }
+
+    @Test("--back-ends engine,serve runs both in interleaved rounds on the same file, each measured, with the ratio to the first")
+    func backEndRounds() throws {
+        let dir = ScratchDirectory()
+        var bench = EngineBenchmark(target: dir.file("disk.img"), sizeBytes: 16 << 20, backend: .ioUring, vqs: 2, layoutSpec: "single", rw: .randrw,
+                                    blockSize: 4096, depth: 8, seconds: 0.5)
+        bench.pin = .none
+        let contenders = EngineBenchmark.Contenders(backEnds: [nil, .serve], fio: false)
+        let rounds = try bench.rounds(2, contenders: contenders)
+        #expect(rounds.count == 2 && rounds.allSatisfy { $0.count == 2 })
+        for round in rounds {
+            for run in round {
+                #expect(run.iops > 100 && run.failures.isEmpty, "\(run)")
+                #expect((run.p50Ns ?? 0) > 0 && (run.p99Ns ?? 0) >= (run.p50Ns ?? 0))
+            }
+        }
+        let report = try bench.backEndReport(rounds: 1, contenders: contenders)
+        #expect(!report.failed && report.text.contains("engine vs serve") && report.text.contains("÷ engine"))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        let figures = try #require(document["contenders"] as? [[String: Any]])
+        #expect(figures.map { $0["name"] as? String } == ["engine", "serve"])
+        #expect((figures[0]["median_ratio_to_first"] as? Double) == 1)
+        #expect(((figures[1]["median_iops"] as? Double) ?? 0) > 100)
     }
 
     @Test("--pairs alternates which goes first and measures both sides of every pair (null backend, fio's null engine)")

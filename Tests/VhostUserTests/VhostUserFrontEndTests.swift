@@ -213,4 +213,78 @@ struct VhostUserFrontEndTests {
         #expect(result.backEnd == "vhost-user \(server.socket)")
         #expect(server.outcome() == .disconnected)
     }
+
+    @Test("the serve back-end runs vqtrace serve in this process for one replay: counts per vq, writes on the file, nothing left behind")
+    func inProcessServe() throws {
+        let dir = ScratchDirectory()
+        let image = try Self.image(in: dir)
+        let metadata = TraceMetadata(devices: [.init(capacitySectors: Self.capacity / 512, numQueues: 2)], source: .init(kind: "synthetic", name: "test"))
+        let path = dir.file("t.vqt")
+        let writer = try TraceWriter(path: path, metadata: metadata, options: .init(recordsPerChunk: 300, fsync: .none))
+        for i in 0..<600 {
+            try writer.append(TraceRecord(device: 0, vq: UInt16(i % 2), type: i % 3 == 0 ? .write : .read, sector: UInt64(i * 8) % (Self.capacity / 512 - 8),
+                                          length: 4096, submitNs: UInt64(i) * 10_000, completionNs: nil, status: .ok))
+        }
+        try writer.finish()
+        let layout = try LayoutSpec.parse("per-vq", numQueues: 2)
+        let backEnd = try VhostUserReplayBackEnd(.serve, trace: metadata, copies: 1, layout: layout, target: image, writable: true, scratch: dir.path)
+        var options = ReplayOptions()
+        options.timing = .afap
+        let result = try ReplayRunner.run(tracePath: path, target: nil, layoutSpec: "per-vq", backend: .ioUring, options: options, safety: nil,
+                                          external: backEnd.attachment)
+        #expect(result.engine.failures.isEmpty && result.engine.brokenDevices.isEmpty, "\(result.engine.failures)")
+        #expect(result.engine.queues.map(\.requests) == [300, 300] && result.engine.queues.allSatisfy { $0.errors == 0 })
+        #expect(result.backEnd?.hasPrefix("vqtrace serve (in-process)") == true)
+        // The written sectors hold the replay's data (the image was 0xA5 throughout before).
+        let data = try Data(contentsOf: URL(fileURLWithPath: image))
+        #expect(data[0..<4096].contains { $0 != 0xA5 }, "the first write (sector 0) never reached the file")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("vqtrace-serve-") }.isEmpty, "serve's socket folder is left")
+
+        // A target serve cannot open is said at once, not after a connect timeout.
+        let started = Date()
+        let missing = #expect(throws: VhostUserFrontEndError.self) {
+            _ = try VhostUserReplayBackEnd(.serve, trace: metadata, copies: 1, layout: layout, target: dir.file("absent.img"), writable: false, scratch: dir.path)
+        }
+        #expect(missing?.description.contains("absent.img") == true, "\(missing?.description ?? "")")
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    /// The pids of `parent`'s children named `name` (as /proc/PID/stat spells the command).
+    static func children(of parent: Int32, named name: String) -> [Int32] {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
+        return pids.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return String(stat[stat.index(after: open)..<close]) == name && fields.count > 1 && Int32(fields[1]) == parent
+        }
+    }
+
+    @Test("a qemu-storage-daemon vqtrace started does not outlive a vqtrace that is killed (SIGKILL)",
+          .enabled("needs qemu-storage-daemon (Debian qemu-system-x86)") { qsdPresent })
+    func daemonDiesWithVqtrace() throws {
+        let dir = ScratchDirectory()
+        let child = try RunningChild(vqtraceExecutable(), ["bench", "--target", dir.file("disk.img"), "--size", "16m", "--back-ends", "qsd",
+                                                           "--duration", "60s", "--qd", "4"])
+        var daemons: [Int32] = []
+        let until = Date().addingTimeInterval(60)
+        while daemons.isEmpty && Date() < until && child.process.isRunning {
+            daemons = Self.children(of: child.process.processIdentifier, named: "qemu-storage-da")
+            usleep(20_000)
+        }
+        let daemon = try #require(daemons.first, "no qemu-storage-daemon started under vqtrace: \(child.text)")
+        child.signal(SIGKILL)
+        _ = child.finish(timeout: 10)
+        // A zombie is dead (a container's init may reap it late).
+        func running() -> Bool {
+            guard kill(daemon, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(daemon)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return !stat[stat.index(after: close)...].hasPrefix(" Z")
+        }
+        let gone = Date().addingTimeInterval(5)
+        while running() && Date() < gone { usleep(20_000) }
+        let alive = running()
+        if alive { kill(daemon, SIGKILL) }
+        #expect(!alive, "qemu-storage-daemon \(daemon) outlived the vqtrace that started it")
+    }
 }

@@ -5,6 +5,7 @@ import Engine
 import Foundation
 import Runs
 import Units
+import VhostUser
 
 /// `vqtrace bench`: measures one component of the engine in isolation.
 struct BenchCommand: ParsableCommand {
@@ -17,6 +18,7 @@ struct BenchCommand: ParsableCommand {
             Examples:
               vqtrace bench --target /tmp/disk.img --size 1G --qd 32 --compare-fio --pairs 5
               vqtrace bench --target /tmp/disk.img --vqs 8 --rw randrw --bs 8k rr:2
+              vqtrace bench --target /tmp/disk.img --back-ends engine,serve,qsd --compare-fio --rounds 5
               vqtrace bench --backend null --vqs 8 --qd 128 per-vq --json
               vqtrace bench --component virtqueue
               vqtrace bench --component virtqueue --round-trips 50000000 --event-idx --json
@@ -41,6 +43,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "engine: percentage of reads for randrw.") var rwmixread: Int = 50
     @Option(help: "engine: how long to run (10s, 500ms, 1m).") var duration: Duration = Duration(seconds: 10)
     @Option(help: "engine: pin threads: auto (IOThreads on the last CPUs, each vCPU driver thread beside the IOThread of its first vq: a kick or an interrupt across CPUs wakes an idle CPU, 200–400 µs on a VM), none, or a CPU list (IOThreads first, then drivers).") var pin: String = "auto"
+    @Option(help: "engine: what serves the pattern, comma-separated: engine (vqtrace's own IOThreads, the default), serve (vqtrace serve in this process, over vhost-user), qsd (qemu-storage-daemon started on --target, cache.direct=on, aio=native; layout single), vhost-user:SOCKET (a back-end you started). Two or more (or one with --compare-fio) run in --rounds interleaved rounds, with each one's median IOPS, latency and ratio to the first.") var backEnds: String?
+    @Option(help: "engine: with --back-ends, interleaved rounds of every back-end (and fio, with --compare-fio).") var rounds: Int = 3
     @Flag(help: "engine: vCPU drivers poll for completions instead of sleeping on their irqfd.") var pollCompletions = false
     @Flag(help: "engine: do not merge adjacent requests of a pass into one I/O (QEMU merges by default).") var noMerge = false
     @OptionGroup var device: DeviceSafetyOptions
@@ -68,12 +72,26 @@ struct BenchCommand: ParsableCommand {
         try BenchmarkCounts(roundTrips: roundTrips, repeats: repeats, queueSize: queueSize, requests: requests, windowRequests: windowRequests,
                             windows: windows, competingLoad: competingLoad, runs: runs, pairs: pairs).check()
         try duration.check("--duration")
-        if resolvedComponent == .engine { try engineBenchmark().check() }
+        try BenchmarkSettingError.require("--rounds", rounds, in: 1...100)
+        let choices = try backEnds.map { try VhostUserBackEndChoice.parseList($0) }
+        if resolvedComponent == .engine {
+            for choice in choices ?? [nil] {
+                var bench = try engineBenchmark()
+                bench.backEnd = choice
+                try bench.check()
+            }
+        }
 
         let report: BenchmarkReport
         switch resolvedComponent {
         case .engine:
-            report = compareFio && pairs > 1 ? try engineBenchmark().pairedReport(pairs: pairs) : try engineBenchmark().report(compareFio: compareFio)
+            if let choices, choices.count > 1 || compareFio {
+                report = try engineBenchmark().backEndReport(rounds: rounds, contenders: .init(backEnds: choices, fio: compareFio))
+            } else {
+                var bench = try engineBenchmark()
+                bench.backEnd = choices?.first ?? nil
+                report = compareFio && pairs > 1 ? try bench.pairedReport(pairs: pairs) : try bench.report(compareFio: compareFio)
+            }
         case .virtqueue:
             var features: VirtioFeaturesOption = []
             if eventIdx { features.insert(.eventIndex) }
@@ -107,5 +125,5 @@ struct BenchCommand: ParsableCommand {
         return bench
     }
 
-    var resolvedComponent: Component { component ?? (target != nil || backend != nil ? .engine : .virtqueue) }
+    var resolvedComponent: Component { component ?? (target != nil || backend != nil || backEnds != nil ? .engine : .virtqueue) }
 }

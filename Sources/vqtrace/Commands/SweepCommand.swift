@@ -6,6 +6,7 @@ import Foundation
 import Layout
 import Replay
 import Runs
+import VhostUser
 
 /// `vqtrace sweep`: every layout, several times, interleaved; then the report.
 struct SweepCommand: ParsableCommand {
@@ -23,6 +24,7 @@ struct SweepCommand: ParsableCommand {
               vqtrace sweep Traces/oltp.vqt --target /tmp/disk.img --repeat 3
               vqtrace sweep oltp --layouts single,rr:2,rr:4,per-vq --target /dev/nvme1n1 --allow-writes
               vqtrace sweep oltp --backend null --timing afap --report Reports/null.html
+              vqtrace sweep oltp --target /tmp/disk.img --layouts single --back-ends engine,serve,qsd --repeat 5
             """)
 
     @OptionGroup var catalog: TracesCommand.CatalogOption
@@ -31,6 +33,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Runs per layout.") var repeats: Int = 3
     @Option(help: "The file or block device to replay onto.") var target: String?
     @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
+    @Option(help: "What serves each layout's runs, comma-separated; every layout runs on each, side by side in the report: engine (vqtrace's own IOThreads, the default), qsd (qemu-storage-daemon started on --target for each run: QEMU's own block layer; one IOThread under QEMU 7.2, so only layout single), serve (vqtrace serve in this process: the engine behind a real vhost-user session), vhost-user:SOCKET (a back-end you started that takes a new connection per run).") var backEnds: String = "engine"
     @Option(help: "When requests go.") var timing: ReplayOptions.Timing = .afap
     @Option(help: "Requests in flight per vq.") var qd: Int = 32
     @Option(help: "Time scale for open-loop timing.") var speed: Double = 1
@@ -74,6 +77,7 @@ struct SweepCommand: ParsableCommand {
         var sweep = Sweep(trace: resolved.location, traceId: resolved.catalogued?.id, layouts: layouts == nil ? Sweep.defaultLayouts(for: try resolved.location.open().metadata.devices) : specs, repeats: repeats, vmCounts: vmCounts!,
                           target: target, backend: backend, options: options, safety: device.safety, sparseTarget: sparseTarget)
         (sweep.recordDirectory, sweep.commandLine) = (recordDir, Array(CommandLine.arguments.dropFirst()))
+        sweep.backEnds = try VhostUserBackEndChoice.parseList(backEnds)
         // Before the catalog is touched: layouts, options and the trace's shape.
         try sweep.check()
         let open = try catalog.open()
