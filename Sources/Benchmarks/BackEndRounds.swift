@@ -1,3 +1,4 @@
+import BlockBackend
 import Engine
 import Foundation
 import Runs
@@ -29,9 +30,10 @@ extension EngineBenchmark {
     /// `rounds` interleaved rounds of every contender on the same target and pattern; round r
     /// starts with contender r mod n, so that none always runs first on a drifting host. Stops
     /// early (returning the rounds done) when a run is interrupted.
-    public func rounds(_ count: Int, contenders: Contenders) throws -> [[ContenderRun]] {
+    public func rounds(_ count: Int, contenders: Contenders, prepared: (TargetPreparation) -> Void = { _ in }) throws -> [[ContenderRun]] {
         precondition(count >= 1 && !contenders.names.isEmpty, "at least one round of one contender")
         let n = contenders.names.count
+        try probe(contenders.backEnds)
         var rounds: [[ContenderRun]] = []
         for r in 0..<count {
             var round = [ContenderRun?](repeating: nil, count: n)
@@ -42,13 +44,14 @@ extension EngineBenchmark {
                     bench.backEnd = contenders.backEnds[c]
                     let result = try bench.run().result
                     if result.interrupted || shouldStop?() == true { return rounds }
+                    prepared(result.targetPreparation)
                     var latency = latencyHistogram()
                     for q in result.queues { latency.add(q.readLatency); latency.add(q.writeLatency) }
                     round[c] = ContenderRun(iops: Double(result.requests) / result.wallSeconds, p50Ns: Double(latency.valueAtPercentile(50)),
                                             p99Ns: Double(latency.valueAtPercentile(99)), failures: result.failures)
                 } else {
-                    let fio = try runFio()
-                    if shouldStop?() == true { return rounds }
+                    let fio: FioPeer.Result
+                    do { fio = try runFio() } catch FioPeer.FioError.interrupted { return rounds }
                     round[c] = ContenderRun(iops: fio.iops, p50Ns: fio.readP50Ns, p99Ns: fio.readP99Ns, failures: [])
                 }
             }
@@ -60,7 +63,10 @@ extension EngineBenchmark {
     /// `rounds` rounds as a table: each contender's IOPS and clat per round, then per contender
     /// the median IOPS, p50 and p99, and the median of its per-round ratio to the first.
     public func backEndReport(rounds count: Int, contenders: Contenders) throws -> BenchmarkReport {
-        let rounds = try rounds(count, contenders: contenders)
+        var preparations: [String] = []
+        let rounds = try rounds(count, contenders: contenders) { preparation in
+            if !preparations.contains(preparation.summary) { preparations.append(preparation.summary) }
+        }
         let names = contenders.names
         func median(_ values: [Double]) -> Double? {
             let sorted = values.sorted()
@@ -75,6 +81,8 @@ extension EngineBenchmark {
             var component = "engine"; var comparison = "back-ends"
             var layout: String, target: String?, rw: String, bs: Int, qd: Int, vqs: Int, seconds: Double, rounds: Int
             var contenders: [Figures], failures: [String]
+            /// Which contender went first in each round (the others followed in the list's order).
+            var round_first: [String] = []
         }
         var figures: [Figures] = []
         for (c, name) in names.enumerated() {
@@ -92,6 +100,12 @@ extension EngineBenchmark {
         for (r, round) in rounds.enumerated() {
             perRound.append(["\(r + 1)", names[r % names.count]] + round.map { String(format: "%.0f", $0.iops) })
         }
+        text += preparations.map { "  \($0)\n" }.joined()
+        guard !rounds.isEmpty else {
+            text += "interrupted before the first round ended: nothing measured\n"
+            return BenchmarkReport(text: text, json: try TextFormat.json(Document(layout: layoutSpec, target: target, rw: rw.rawValue, bs: blockSize, qd: depth, vqs: vqs,
+                                                                                  seconds: seconds, rounds: 0, contenders: [], failures: [])), failed: false)
+        }
         text += TextFormat.table(perRound, rightAligned: Set([0]).union(2..<(2 + names.count)))
         var summary = [["", "median IOPS", "clat p50", "clat p99", "÷ \(names[0]) (median, range)"]]
         for f in figures {
@@ -99,12 +113,15 @@ extension EngineBenchmark {
                             f.median_ratio_to_first.map { String(format: "%.3f (%.3f–%.3f)", $0, f.ratio_range[0], f.ratio_range[1]) } ?? "-"])
         }
         text += TextFormat.table(summary, rightAligned: Set(1..<4))
-        text += "engine: vqtrace's own IOThreads in this process; serve: the same engine behind a vhost-user session in this process; "
-            + "qsd: qemu-storage-daemon over vhost-user (cache.direct=on, aio=native); fio: io_uring on the same file. clat: submit to completion as the vCPU driver sees it.\n"
+        let meanings = ["engine": "vqtrace's own IOThreads in this process", "serve": "the same engine behind a vhost-user session in this process",
+                        "qsd": "qemu-storage-daemon over vhost-user (cache.direct=on, aio=native)", "fio": "fio's io_uring engine on the same file"]
+        text += names.map { name in "\(name): " + (meanings[name] ?? "the back-end at \(name.dropFirst("vhost-user ".count)), on its own disk, not --target") }.joined(separator: "; ")
+            + ". clat: submit to completion as the vCPU driver sees it (fio: its read clat).\n"
         let failures = rounds.flatMap { round in round.enumerated().flatMap { c, run in run.failures.map { "\(names[c]): \($0)" } } }
         text += failures.map { "FAILED: \($0)\n" }.joined()
         let document = Document(layout: layoutSpec, target: target, rw: rw.rawValue, bs: blockSize, qd: depth, vqs: vqs, seconds: seconds,
-                                rounds: rounds.count, contenders: figures, failures: failures)
+                                rounds: rounds.count, contenders: figures, failures: failures,
+                                round_first: rounds.indices.map { names[$0 % names.count] })
         return BenchmarkReport(text: text, json: try TextFormat.json(document), failed: !failures.isEmpty)
     }
 }

@@ -41,7 +41,10 @@ extension EngineBenchmark {
     public func report(compareFio: Bool) throws -> BenchmarkReport {
         let (layout, result) = try run()
         let seconds = result.wallSeconds
-        let fio = compareFio && !result.interrupted ? try runFio() : nil
+        var fio: FioPeer.Result?
+        if compareFio && !result.interrupted {
+            do { fio = try runFio() } catch FioPeer.FioError.interrupted {}
+        }
         let iops = Double(result.requests) / seconds
         let ratio = fio.map { $0.iops > 0 ? iops / $0.iops : 0 }
         struct FioFigures: Encodable { var command: String, iops: Double, read_iops: Double, write_iops: Double }
@@ -62,7 +65,7 @@ extension EngineBenchmark {
             iothreads: result.iothreads.map(IOThreadFigures.init), vqs: result.queues.map(QueueFigures.init), failures: result.failures,
             targetPreparation: result.targetPreparation,
             fio: fio.map { FioFigures(command: $0.commandLine, iops: $0.iops, read_iops: $0.readIOPS, write_iops: $0.writeIOPS) }, fioRatio: ratio)
-        var lines = ["engine: \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layoutSpec) (\(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? "" : "s")), "
+        var lines = ["\(backEnd?.label ?? "engine"): \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layoutSpec) (\(layout.iothreads.count) IOThread\(layout.iothreads.count == 1 ? "" : "s")), "
                      + (backEnd.map { "through \($0.label) over vhost-user" } ?? "backend \(backend.rawValue)") + "\(target.map { " on \($0)" } ?? ""), \(rw) bs \(TextFormat.bytes(UInt64(blockSize))) qd \(depth) per vq, \(String(format: "%.1f", seconds)) s"]
         lines.append("  \(result.targetPreparation.summary)")
         lines += EngineText.summaryLines(result.queues, seconds: seconds)

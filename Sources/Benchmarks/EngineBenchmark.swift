@@ -83,21 +83,38 @@ public struct EngineBenchmark: Sendable {
     /// target prepared as the engine's would be (created, filled with data, checked) first.
     private func connect(_ choice: VhostUserBackEndChoice, layout: IOThreadLayout, writes: Bool) throws -> (backEnd: VhostUserReplayBackEnd, preparation: TargetPreparation?) {
         var preparation: TargetPreparation?
-        if choice.servesTarget, let target {
+        if case .socket(let path) = choice {
+            preparation = .backEnd(socket: path)
+        } else if let target {
             let requirements = TargetRequirements(path: target, capacity: sizeBytes, writes: writes)
             preparation = try TargetPreparer.prepare(requirements, safety: deviceSafety, progress: fillProgress, shouldStop: shouldStop).preparation
         }
-        let device = TraceMetadata.Device(name: layout.devices.first?.name ?? "vda", capacitySectors: sizeBytes / 512, numQueues: UInt16(vqs))
-        let shape = TraceMetadata(devices: [device], source: .init(kind: "bench", name: "\(rw.rawValue) bs \(blockSize) qd \(depth)", parameters: [:]))
-        let backEnd = try VhostUserReplayBackEnd(choice, trace: shape, copies: 1, layout: layout, target: target, writable: writes,
+        let backEnd = try VhostUserReplayBackEnd(choice, trace: deviceShape(layout), copies: 1, layout: layout, target: target, writable: writes,
                                                  safety: deviceSafety ?? DeviceSafety())
         return (backEnd, preparation)
+    }
+
+    /// The device the pattern runs on, as a trace's metadata describes one (`--size`, `--vqs`).
+    func deviceShape(_ layout: IOThreadLayout) -> TraceMetadata {
+        let device = TraceMetadata.Device(name: layout.devices.first?.name ?? "vda", capacitySectors: sizeBytes / 512, numQueues: UInt16(vqs))
+        return TraceMetadata(devices: [device], source: .init(kind: "bench", name: "\(rw.rawValue) bs \(blockSize) qd \(depth)", parameters: [:]))
+    }
+
+    /// Reaches every back-end someone else started (a socket) and checks the pattern fits its
+    /// device, before any target is prepared or any run starts.
+    public func probe(_ choices: [VhostUserBackEndChoice?]) throws {
+        let layout = try LayoutSpec.parse(layoutSpec, numQueues: vqs)
+        for case let choice? in choices {
+            do { try VhostUserReplayBackEnd.probe(choice, trace: deviceShape(layout), copies: 1, layout: layout) } catch {
+                throw error.isUsage ? BenchmarkSettingError("--back-ends \(choice.label): \(error.description)") : error
+            }
+        }
     }
 
     /// Runs fio with the same pattern on the same target in the same run (io_uring, or fio's
     /// null engine against the null backend).
     public func runFio() throws -> FioPeer.Result {
         try FioPeer.run(engine: backend == .null ? "null" : "io_uring", target: target, sizeBytes: sizeBytes, rw: rw.rawValue,
-                        blockSize: blockSize, depth: depth, jobs: vqs, rwmixread: rwmixread, seconds: seconds)
+                        blockSize: blockSize, depth: depth, jobs: vqs, rwmixread: rwmixread, seconds: seconds, shouldStop: shouldStop)
     }
 }

@@ -33,7 +33,11 @@ extension EngineBenchmark {
             var engine: EngineResult?
             var fio: FioPeer.Result?
             for step in engineFirst ? [true, false] : [false, true] {
-                if step { engine = try run().result } else { fio = try runFio() }
+                if step {
+                    engine = try run().result
+                } else {
+                    do { fio = try runFio() } catch FioPeer.FioError.interrupted { return pairs }
+                }
                 if engine?.interrupted == true || shouldStop?() == true { return pairs }
             }
             guard let engine, let fio else { continue }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs fio with the same pattern on the same file in the same run, so that vqtrace's numbers
 /// come with a reference measured under the same conditions.
@@ -17,8 +20,11 @@ public struct FioPeer {
     public enum FioError: Error, CustomStringConvertible {
         case notInstalled
         case failed(String)
+        /// Stopped by an interruption before it finished: no figures.
+        case interrupted
         public var description: String {
             switch self {
+            case .interrupted: return "fio was stopped by the interruption"
             case .notInstalled: return "fio is not installed (make deps installs it)"
             case .failed(let why): return "fio failed: \(why)"
             }
@@ -26,7 +32,7 @@ public struct FioPeer {
     }
 
     /// Runs fio with `arguments` (JSON output is added) and returns its first job's JSON.
-    public static func job(_ arguments: [String]) throws -> [String: Any] {
+    public static func job(_ arguments: [String], shouldStop: (@Sendable () -> Bool)? = nil) throws -> [String: Any] {
         guard let fio = ["/usr/bin/fio", "/usr/local/bin/fio"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw FioError.notInstalled
         }
@@ -38,9 +44,26 @@ public struct FioPeer {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // Its output is read beside the wait, so that an interruption can end fio (which
+        // inherits vqtrace's blocked SIGINT) instead of waiting out its runtime.
+        final class Output: @unchecked Sendable { var data = Data(), errors = Data() }
+        let output = Output()
+        let read = DispatchGroup()
+        DispatchQueue.global().async(group: read) { output.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: read) { output.errors = err.fileHandleForReading.readDataToEndOfFile() }
+        while process.isRunning {
+            if shouldStop?() == true {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                read.wait()
+                throw FioError.interrupted
+            }
+            usleep(20_000)
+        }
+        read.wait()
         process.waitUntilExit()
+        let data = output.data
+        let errors = String(decoding: output.errors, as: UTF8.self)
         guard process.terminationStatus == 0 else { throw FioError.failed(errors.isEmpty ? "exit \(process.terminationStatus)" : errors) }
         // fio may print notes before the JSON.
         guard let start = data.firstIndex(of: UInt8(ascii: "{")),
@@ -52,7 +75,7 @@ public struct FioPeer {
 
     /// `engine` is fio's ioengine (io_uring or null); `jobs` = vqs, `depth` per job.
     public static func run(engine: String, target: String?, sizeBytes: UInt64, rw: String, blockSize: Int, depth: Int, jobs: Int,
-                    rwmixread: Int, seconds: Double) throws -> Result {
+                    rwmixread: Int, seconds: Double, shouldStop: (@Sendable () -> Bool)? = nil) throws -> Result {
         var arguments = [
             "--name=vqtrace-peer", "--ioengine=\(engine)", "--rw=\(rw)", "--bs=\(blockSize)", "--iodepth=\(depth)",
             "--numjobs=\(jobs)", "--size=\(sizeBytes)", "--runtime=\(max(1, Int(seconds.rounded())))", "--time_based",
@@ -64,7 +87,7 @@ public struct FioPeer {
         // with strace: no fallocate, no ftruncate, just open), and --allow_file_create=0 makes
         // it fail instead of making a fresh, unfilled file should the target be missing.
         if let target, engine != "null" { arguments += ["--filename=\(target)", "--direct=1", "--allow_file_create=0"] }
-        let job = try Self.job(arguments)
+        let job = try Self.job(arguments, shouldStop: shouldStop)
         let read = job["read"] as? [String: Any] ?? [:]
         let write = job["write"] as? [String: Any] ?? [:]
         let percentiles = (read["clat_ns"] as? [String: Any])?["percentile"] as? [String: Any]

@@ -15,6 +15,9 @@ public struct TargetPreparation: Sendable, Equatable {
         case tmpfs
         /// No target: the null backend completes requests at once.
         case null
+        /// A vhost-user back-end someone else started serves its own disk: vqtrace neither
+        /// opened nor prepared it (`path` is the socket).
+        case backEnd = "back-end's own disk"
     }
 
     public var kind: Kind
@@ -66,6 +69,9 @@ public struct TargetPreparation: Sendable, Equatable {
         self.detection = detection
     }
 
+    /// A vhost-user back-end's own disk, behind `socket`.
+    public static func backEnd(socket: String) -> TargetPreparation { TargetPreparation(kind: .backEnd, path: socket) }
+
     /// The null backend's: nothing to prepare.
     public static let none = TargetPreparation(kind: .null, path: nil)
 
@@ -81,6 +87,8 @@ public struct TargetPreparation: Sendable, Equatable {
         switch kind {
         case .null:
             return "target: none (null backend: requests complete at once, no I/O)"
+        case .backEnd:
+            return "target: the disk of the vhost-user back-end at \(name), which vqtrace neither opened nor prepared (not --target): the figures are that disk's"
         case .blockDevice:
             return "target \(name): block device, used as it is (\(TextFormat.bytes(capacityBytes)) needed)"
         case .file, .tmpfs:

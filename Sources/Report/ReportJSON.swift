@@ -14,7 +14,8 @@ extension ReportModel {
             "backend": input.backend, "target": input.target, "equivalence_margin": ReportModel.equivalenceMargin,
             "layouts": results.map { r -> [String: Any] in
                 var o: [String: Any] = [
-                    "layout": r.spec, "runs": r.runs.map(\.id), "iops": summary(r.iops), "bytes_per_second": summary(r.bytesPerSecond),
+                    "layout": r.spec, "layout_spec": SweepPlan.layout(ofLabel: r.spec),
+                    "back_end": r.spec.components(separatedBy: " via ").dropFirst().first ?? SweepPlan.engineBackEnd, "runs": r.runs.map(\.id), "iops": summary(r.iops), "bytes_per_second": summary(r.bytesPerSecond),
                     "latency_p50_ns": summary(r.p50), "latency_p99_ns": summary(r.p99), "latency_p99_9_ns": summary(r.p999),
                     "iothread_cpu_percent": summary(r.iothreadCPU), "significant": r.significant,
                     "iops_per_run": r.runs.map(\.iops),
@@ -45,6 +46,7 @@ extension ReportModel {
             var p: [String: Any] = ["repeat": plan.repeats, "vms": plan.vmCounts]
             if let id = plan.sweepId { p["sweep"] = id }
             if let layouts = plan.layouts { p["layouts"] = layouts }
+            if let backEnds = plan.backEnds { p["back_ends"] = backEnds }
             if let command = plan.commandLine { p["command_line"] = command }
             return p
         } ?? NSNull()

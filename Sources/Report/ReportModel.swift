@@ -57,15 +57,17 @@ public struct ReportModel: Sendable {
         guard !input.runs.isEmpty || input.plan != nil else {
             throw ReportError(input.unfinishedRuns.isEmpty ? "no runs to report" : "no run finished: runs \(input.unfinishedRuns.map { String($0.id) }.joined(separator: ", ")) have no results")
         }
-        // Each configuration is compared with the baseline layout at the same VM count.
+        // Each configuration is compared with the baseline layout at the same VM count; one on
+        // another back-end, with the engine's run of the same layout.
         for i in results.indices {
-            let group = Self.group(of: results[i].spec)
-            guard let b = results.firstIndex(where: { $0.spec == input.baseline + group }), b != i else { continue }
+            let base = Self.comparisonBase(for: results[i].spec, baseline: input.baseline)
+            guard let b = results.firstIndex(where: { $0.spec == base }), b != i else { continue }
             results[i].change = results[b].iops.mean > 0 ? results[i].iops.mean / results[b].iops.mean - 1 : nil
             results[i].significant = results[i].iops.differs(from: results[b].iops)
         }
         self.results = results
-        let verdict = ReportVerdict.decide(results: results, input: input, margin: Self.equivalenceMargin)
+        var verdict = ReportVerdict.decide(results: results, input: input, margin: Self.equivalenceMargin)
+        if let backEnds = Self.backEndSentence(results, criterion: input.criterion) { verdict.answer += " " + backEnds }
         self.verdict = verdict
         if let spec = verdict.recommended, let winner = results.first(where: { $0.spec == spec }) {
             recommendation = try Self.recommend(winner, reason: verdict.reason ?? "", input: input)
@@ -78,14 +80,21 @@ public struct ReportModel: Sendable {
             caveats.append("These runs used the null backend: they measure vqtrace's engine, not the disk. Replay onto the real target before deciding. A recommended configuration gets cache.direct=on and aio=native, the advice for NVMe.")
         } else {
             let aio = Self.deploymentDisk(input).0.aio.rawValue
-            caveats.append("These runs opened the target with O_DIRECT (no host page cache) and submitted with \(input.backend): QEMU's cache.direct=on and aio=\(aio), libvirt's cache='none' io='\(aio)'. A recommended configuration carries exactly these; other cache or aio settings were not measured.")
+            caveats.append("\(Self.otherBackEnds(results).isEmpty ? "These runs" : "The engine's runs") opened the target with O_DIRECT (no host page cache) and submitted with \(input.backend): QEMU's cache.direct=on and aio=\(aio), libvirt's cache='none' io='\(aio)'. A recommended configuration carries exactly these; other cache or aio settings were not measured.")
         }
         do {
             caveats.append("Dense hosts gain less: in published HammerDB measurements of QEMU 9.0's iothread-vq-mapping (Oracle, 8 VMs on one host), separate IOThreads per vq changed throughput by only −1.16% to +3.08%, against +13.82% to +22.86% for one large VM. Replay with --vms to measure your own host's share.")
         }
-        let otherBackEnds = results.map(\.spec).filter { $0.contains(" via ") }
-        if !otherBackEnds.isEmpty {
-            caveats.append("Some configurations ran on another back-end over vhost-user (\(otherBackEnds.map { "`\($0)`" }.joined(separator: ", "))): `via qsd` is qemu-storage-daemon, QEMU's own block layer; `via serve` is vqtrace serve in the same process, the engine behind a real vhost-user session. The difference from the engine's run of the same layout is how far vqtrace's engine is from that back-end on this host, not a layout's gain; a recommended configuration is for the layout.")
+        let others = Self.otherBackEnds(results)
+        if !others.isEmpty {
+            let meanings = others.map { label -> String in
+                switch label.components(separatedBy: " via ").last ?? "" {
+                case "qsd": return "`\(label)`: qemu-storage-daemon, QEMU's own block layer (cache.direct=on, aio=native)"
+                case "serve": return "`\(label)`: vqtrace serve in the same process, the engine behind a real vhost-user session"
+                default: return "`\(label)`: a vhost-user back-end vqtrace did not start, on its own disk"
+                }
+            }
+            caveats.append("Some configurations ran on another back-end over vhost-user: \(meanings.joined(separator: "; ")). The difference from the engine's run of the same layout is how far vqtrace's engine is from that back-end on this host, not a layout's gain; layouts are compared on the engine, and a recommended configuration is for the layout. A back-end's IOThreads are its own: their CPU is not measured.")
         }
         if input.largeRequestShare > 0.3 {
             caveats.append("\(Int(input.largeRequestShare * 100))% of this trace's requests are 64 KiB or larger: large blocks gain less from more IOThreads, since the disk, not the IOThread, is the limit.")
@@ -125,9 +134,39 @@ public struct ReportModel: Sendable {
         return warnings
     }
 
-    /// The VM-count suffix of a configuration's label (" ×8 VMs"), empty for one VM.
+    /// The labels of configurations on another back-end ("single via qsd").
+    static func otherBackEnds(_ results: [LayoutResult]) -> [String] { results.map(\.spec).filter { $0.contains(" via ") } }
+
+    /// What a configuration's layouts are compared within: its VM count (" ×8 VMs", empty for
+    /// one VM) or its back-end (" via qsd"): layouts are compared on the same back-end only.
     static func group(of spec: String) -> String {
-        spec.range(of: " ×").map { String(spec[$0.lowerBound...]) } ?? ""
+        if let via = spec.range(of: " via ") { return String(spec[via.lowerBound...]) }
+        return spec.range(of: " ×").map { String(spec[$0.lowerBound...]) } ?? ""
+    }
+
+    /// The label a configuration is compared with: the engine's run of the same layout for one on
+    /// another back-end ("single via qsd" against "single"), else the baseline at its VM count.
+    static func comparisonBase(for spec: String, baseline: String) -> String {
+        spec.contains(" via ") ? SweepPlan.layout(ofLabel: spec) : baseline + group(of: spec)
+    }
+
+    /// The back-ends against the engine, for the answer: "Against the engine's own run of the
+    /// same layout: `single via qsd` −40.00% IOPS, beyond the noise; …". Nil without back-ends.
+    static func backEndSentence(_ results: [LayoutResult], criterion: ReportCriterion) -> String? {
+        let parts = results.filter { $0.spec.contains(" via ") }.compactMap { r -> String? in
+            guard let base = results.first(where: { $0.spec == SweepPlan.layout(ofLabel: r.spec) }) else { return nil }
+            let c = LayoutComparison(r, base: base, margin: equivalenceMargin, criterion: criterion)
+            let how: String
+            switch c.kind {
+            case .better: how = "ahead, beyond the noise"
+            case .worse: how = "behind, beyond the noise"
+            case .equivalent: how = "equivalent (within ±\(Int(equivalenceMargin * 100))%)"
+            case .unclear: how = "not separable from the noise"
+            }
+            return "`\(r.spec)` \(percent(c.change)) \(criterion.name), \(how)"
+        }
+        guard !parts.isEmpty else { return nil }
+        return "Against the engine's own run of the same layout: " + parts.joined(separator: "; ") + "."
     }
 
 

@@ -24,13 +24,15 @@ extension ReportModel {
 
     /// The baseline a configuration is compared with: the baseline layout at its VM count.
     func baseline(for r: LayoutResult) -> LayoutResult {
-        results.first { $0.spec == input.baseline + ReportModel.group(of: r.spec) } ?? baselineResult ?? r
+        results.first { $0.spec == ReportModel.comparisonBase(for: r.spec, baseline: input.baseline) } ?? baselineResult ?? r
     }
 
     /// The cell for one metric of one layout: mean ± 95% interval, and the change against the
     /// baseline in the seed's style, marked when it is inside the noise.
     func cells(_ metric: MetricColumn, _ r: LayoutResult) -> (value: String, change: String) {
         let s = metric.summary(r)
+        // Another back-end's IOThreads are its own: nothing of their CPU is known here.
+        if metric.title == "IOThread CPU %" && r.runs.allSatisfy({ $0.iothreadCPU.isEmpty }) && r.spec.contains(" via ") { return ("not measured", "–") }
         let value = metric.format(s.mean) + (s.n > 1 ? " ± " + metric.format(s.ci95) : "")
         let baseResult = baseline(for: r)
         guard r.spec != baseResult.spec else { return (value, "baseline") }
@@ -55,6 +57,12 @@ extension ReportModel {
         input.backend == "null" || input.target.isEmpty || input.target == "null" ? "the null backend (no disk)" : "backend \(input.backend) on \(input.target)"
     }
 
+    /// "3 layouts", or "2 configurations (layout and back-end)" when some ran on another back-end.
+    var configurationCount: String {
+        let n = results.count
+        return ReportModel.otherBackEnds(results).isEmpty ? "\(n) layout\(n == 1 ? "" : "s")" : "\(n) configurations (layout on a back-end)"
+    }
+
     /// "3 runs each", or each layout's count when they differ.
     var runCounts: String {
         let counts = results.map(\.runs.count)
@@ -66,7 +74,7 @@ extension ReportModel {
     /// Where the runs came from: a sweep checked against its plan, or runs picked by id.
     var planNote: String {
         guard let plan = input.plan else { return "These runs were picked by id, so there is no sweep plan to check them against." }
-        let layouts = plan.layouts.map { "\($0.count) layouts" } ?? "its layouts"
+        let layouts = plan.layouts.map { "\($0.count) layout\($0.count == 1 ? "" : "s")" + (plan.backEnds.map { " × \($0.count) back-ends (\($0.joined(separator: ", ")))" } ?? "") } ?? "its layouts"
         return "\(plan.sweepId.map { "Sweep \($0)" } ?? "The sweep") planned \(layouts) × \(plan.repeats) runs\(plan.vmCounts == [1] ? "" : " at \(plan.vmCounts.map(String.init).joined(separator: ", ")) VMs")."
     }
 
@@ -112,7 +120,7 @@ extension ReportModel {
             h += "<p>\(e(nextStepIntro))</p>\n<pre id='next'>\(e(command))</pre>\n"
         }
         let against = baselineResult.map { " changes are against <b>\(e($0.spec))</b>; a change marked (noise) is inside it." } ?? ""
-        h += "<p>\(results.count) layout\(results.count == 1 ? "" : "s"), \(e(runCounts)), timing \(e(input.timing)), \(e(backendPhrase)). \(e(planNote)) Values are means ± the 95% interval;\(against)</p>\n"
+        h += "<p>\(e(configurationCount)), \(e(runCounts)), timing \(e(input.timing)), \(e(backendPhrase)). \(e(planNote)) Values are means ± the 95% interval;\(against)</p>\n"
         if let command = input.plan?.commandLine { h += "<p>The sweep was run as (run it again the same way):</p>\n<pre id='command'>\(e(command))</pre>\n" }
         for w in warnings { h += "<p class='warn'>\(e(w))</p>\n" }
         if !results.isEmpty {
@@ -181,7 +189,7 @@ extension ReportModel {
             m += "\(nextStepIntro)\n\n```sh\n\(command)\n```\n\n"
         }
         let against = baselineResult.map { " changes are against `\($0.spec)`; a change marked (noise) is inside it." } ?? ""
-        m += "\(results.count) layout\(results.count == 1 ? "" : "s"), \(runCounts), timing \(input.timing), \(backendPhrase). \(planNote) Values are means ± the 95% interval;\(against)\n\n"
+        m += "\(configurationCount), \(runCounts), timing \(input.timing), \(backendPhrase). \(planNote) Values are means ± the 95% interval;\(against)\n\n"
         if let command = input.plan?.commandLine { m += "The sweep was run as (run it again the same way):\n\n```sh\n\(command)\n```\n\n" }
         for w in warnings { m += "> \(w)\n\n" }
         if !results.isEmpty {

@@ -125,7 +125,7 @@ extension ReportVerdict {
         guard !others.isEmpty else {
             var v = ReportVerdict(outcome: .inconclusive, answer: "Inconclusive: only `\(base.spec)` was measured (\(runs(base.iops.n)), \(value(criterion.summary(base).mean)) \(name)); there is no other layout to compare it with.")
             let suggested = unique([baseSpec(base.spec), "rr:2", "per-vq"])
-            v.nextCommand = SweepCommandLine.make(input, layouts: suggested, repeats: max(RepeatEstimate.minimumRuns, base.iops.n))
+            v.nextCommand = SweepCommandLine.make(input, layouts: suggested, repeats: max(RepeatEstimate.minimumRuns, base.iops.n), keepBackEnds: false)
             v.hostLimited = limited
             return v
         }

@@ -1,9 +1,15 @@
 /// The `vqtrace sweep` command that measures the same thing again with more runs: what a report
 /// tells a user to run when its runs cannot answer yet.
 enum SweepCommandLine {
-    static func make(_ input: ReportInput, layouts: [String], repeats: Int) -> String {
+    /// With `keepBackEnds`, the sweep's `--back-ends` too (a suggestion of other layouts leaves
+    /// them out: qemu-storage-daemon 7.2 serves only single).
+    static func make(_ input: ReportInput, layouts: [String], repeats: Int, keepBackEnds: Bool = true) -> String {
         var words = ["vqtrace", "sweep", input.tracePath.map { $0.isEmpty ? "TRACE" : $0 } ?? "TRACE"]
         words += ["--layouts", layouts.joined(separator: ",")]
+        if keepBackEnds, let backEnds = input.plan?.backEnds {
+            // Labels say "vhost-user SOCKET"; the option says vhost-user:SOCKET.
+            words += ["--back-ends", backEnds.map { $0.hasPrefix("vhost-user ") ? "vhost-user:" + $0.dropFirst("vhost-user ".count) : $0 }.joined(separator: ",")]
+        }
         words += ["--repeat", "\(repeats)"]
         if input.backend == "null" || input.target.isEmpty || input.target == "null" {
             words += ["--backend", "null"]

@@ -20,6 +20,7 @@ extension VhostUserReplayBackEnd {
         let writes = ReplayRunner.writes(reader, options: options)
         try refuseInexpressible(choice, layout: parsed)
         var preparation: TargetPreparation?
+        if case .socket(let path) = choice { preparation = .backEnd(socket: path) }
         if choice.servesTarget, prepareTarget, let target {
             preparation = try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
                                                          sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)

@@ -115,7 +115,7 @@ public struct Sweep: Sendable {
     /// layout valid for the trace, and no layout named twice, under one spelling or two.
     public func check() throws {
         if backend == .qsd {
-            throw ReplayError.usage("a sweep names qemu-storage-daemon as a back-end: --back-ends engine,qsd (each layout on the engine and on qemu-storage-daemon, side by side)")
+            throw ReplayError.usage("--backend qsd: a sweep names qemu-storage-daemon in --back-ends instead (--back-ends engine,qsd runs each layout on the engine and on qemu-storage-daemon, side by side); drop --backend qsd")
         }
         let devices = try trace.open().metadata.devices
         try Self.checkDistinct(layouts, devices: devices)
@@ -123,7 +123,7 @@ public struct Sweep: Sendable {
         if usesVhostUser {
             if vmCounts != [1] { throw ReplayError.usage("--back-ends: a vhost-user back-end serves one device, so --vms must be 1, not \(vmCounts.map(String.init).joined(separator: ","))") }
             if recordDirectory != nil { throw ReplayError.usage("--record-dir keeps what the engine's IOThreads popped; a vhost-user back-end has its own (vqtrace serve --record records there)") }
-            if backend == .null { throw ReplayError.usage("--back-ends \(backEnds.compactMap { $0?.label }.joined(separator: ",")) serve a target: --backend null has none") }
+            if backend == .null { throw ReplayError.usage("--back-ends \(backEnds.compactMap { $0?.label }.joined(separator: ",")): vhost-user back-ends do real I/O, which --backend null does not; drop --backend null") }
             if target == nil && backEnds.contains(where: { $0?.servesTarget == true }) {
                 throw ReplayError.usage("--back-ends \(backEnds.compactMap { $0 }.filter(\.servesTarget).map(\.label).joined(separator: ",")) need --target FILE: they serve that file")
             }
@@ -199,9 +199,21 @@ public struct Sweep: Sendable {
         if !damaged.isEmpty {
             events(.damagedTrace(badChunks: damaged.count, recordsLost: damaged.reduce(0) { $0 + $1.records }, records: reader.totals.records))
         }
+        // A back-end someone else started is reached, and the trace checked against its device,
+        // before the target is prepared or the sweep row exists.
+        for case let choice? in backEnds {
+            let layout = try LayoutSpec.parse(layouts[0], numQueues: Int(reader.metadata.devices.first?.numQueues ?? 1))
+            do {
+                try VhostUserReplayBackEnd.probe(choice, trace: reader.metadata, copies: 1, layout: layout)
+            } catch {
+                throw error.isUsage ? ReplayError.usage("--back-ends \(choice.label): \(error.description)") : ReplayError("--back-ends \(choice.label): \(error.description)")
+            }
+        }
+        var prepared: TargetPreparation?
         if backend != .null, let target {
-            events(.targetPrepared(try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
-                                                                  sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)))
+            prepared = try ReplayRunner.prepareTarget(trace: trace, target: target, options: options, safety: safety,
+                                                      sparseTarget: sparseTarget, fillProgress: fillProgress, shouldStop: shouldStop)
+            events(.targetPrepared(prepared!))
         }
         let parameters = SweepParameters(layouts: layouts, repeats: repeats, vms: vmCounts, queueDepth: options.depth, backend: backend.rawValue,
                                          timing: options.timing.rawValue, target: target ?? "null", speed: options.speed, demo: isDemo ? true : nil,
@@ -219,9 +231,14 @@ public struct Sweep: Sendable {
                 try VhostUserReplayBackEnd.connect($0, trace: trace, layout: layout, target: target, options: options, safety: safety,
                                                    sparseTarget: sparseTarget, prepareTarget: false, fillProgress: fillProgress, shouldStop: shouldStop).backEnd
             }
-            return try ReplayRunner.run(trace: trace, target: backEnd == nil ? target : nil, layoutSpec: layout, backend: backend, options: options,
-                                        safety: safety, sparseTarget: sparseTarget, recording: recording?.sink, fillProgress: fillProgress,
-                                        external: backEnd?.attachment, shouldStop: shouldStop)
+            var result = try ReplayRunner.run(trace: trace, target: backEnd == nil ? target : nil, layoutSpec: layout, backend: backend, options: options,
+                                              safety: safety, sparseTarget: sparseTarget, recording: recording?.sink, fillProgress: fillProgress,
+                                              external: backEnd?.attachment, shouldStop: shouldStop)
+            // A back-end vqtrace started served the target the sweep prepared; one someone else
+            // started served its own disk.
+            if case .socket(let path)? = choice { result.engine.targetPreparation = .backEnd(socket: path) }
+            else if choice != nil, let prepared { result.engine.targetPreparation = prepared }
+            return result
         }
         if let recordDirectory { try FileManager.default.createDirectory(atPath: recordDirectory, withIntermediateDirectories: true) }
         // One warm-up run, not stored: the first run otherwise pays for cold caches and would

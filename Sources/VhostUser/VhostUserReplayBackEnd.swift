@@ -49,7 +49,10 @@ public enum VhostUserBackEndChoice: Sendable, Equatable {
         case "serve": return .serve
         case "qsd": return .qemuStorageDaemon
         default:
-            if word.hasPrefix("vhost-user:"), word.count > "vhost-user:".count { return .socket(String(word.dropFirst("vhost-user:".count))) }
+            if word.hasPrefix("vhost-user:") {
+                guard word.count > "vhost-user:".count else { throw VhostUserFrontEndError("--back-ends: vhost-user: needs the socket's path (vhost-user:/run/vhost.sock)", isUsage: true) }
+                return .socket(String(word.dropFirst("vhost-user:".count)))
+            }
             throw VhostUserFrontEndError("--back-ends: \(word) is not a back-end: engine (vqtrace's own IOThreads), serve (vqtrace serve in this process, over vhost-user), qsd (qemu-storage-daemon over vhost-user) or vhost-user:SOCKET", isUsage: true)
         }
     }
@@ -126,11 +129,20 @@ public final class VhostUserReplayBackEnd: ExternalBackEnd, @unchecked Sendable 
             throw VhostUserFrontEndError(why, isUsage: true)
         }
         if Int(device.numQueues) > info.numQueues {
-            try refuse("the trace's device \(device.name) has \(device.numQueues) vqs; the back-end serves \(info.numQueues) (its num-queues)")
+            try refuse("the replayed device \(device.name) has \(device.numQueues) vqs; the back-end serves \(info.numQueues) (its num-queues)")
         }
         if device.capacitySectors > info.capacitySectors {
-            try refuse("the trace's device \(device.name) holds \(device.capacitySectors) sectors (\(device.capacitySectors * 512 >> 20) MiB); the back-end's device holds \(info.capacitySectors) (\(info.capacitySectors * 512 >> 20) MiB): a trace larger than the device is refused")
+            try refuse("the replayed device \(device.name) holds \(device.capacitySectors) sectors (\((device.capacitySectors * 512) >> 20) MiB); the back-end's device holds \(info.capacitySectors) (\((info.capacitySectors * 512) >> 20) MiB): a trace (or a bench --size) larger than the back-end's device is refused")
         }
+    }
+
+    /// Connects to a back-end someone else started (a socket) and checks that the replay fits
+    /// it, then hangs up: what a sweep or bench asks before it prepares anything. vqtrace's own
+    /// back-ends (qsd, serve) serve the prepared target and are not probed.
+    public static func probe(_ choice: VhostUserBackEndChoice, trace metadata: TraceMetadata, copies: Int, layout: IOThreadLayout) throws(VhostUserFrontEndError) {
+        guard case .socket = choice else { return }
+        let probe = try VhostUserReplayBackEnd(choice, trace: metadata, copies: copies, layout: layout, target: nil, writable: false)
+        _ = probe.detach()
     }
 
     /// What the engine's run needs: the negotiated features and the attach call.
@@ -180,7 +192,7 @@ public final class QemuStorageDaemon: @unchecked Sendable {
     /// The arguments for `target` under `layout` (`vqtrace mapping show --format qsd` prints them).
     static func arguments(target: String, numQueues: Int, layout: IOThreadLayout, writable: Bool, socket: String) throws(VhostUserFrontEndError) -> [String] {
         guard layout.iothreads.count == 1, let iothread = layout.iothreads.first else {
-            throw VhostUserFrontEndError("qemu-storage-daemon \(versionNumber()) runs a vhost-user-blk export in one IOThread (the export's iothread option names one; QEMU 7.2 has no iothread-vq-mapping for exports), so a layout of \(layout.iothreads.count) IOThreads cannot be expressed: use single, or --vhost-user SOCKET with a back-end that can", isUsage: true)
+            throw VhostUserFrontEndError("qemu-storage-daemon \(versionNumber()) runs a vhost-user-blk export in one IOThread (the export's iothread option names one; QEMU 7.2 has no iothread-vq-mapping for exports), so a layout of \(layout.iothreads.count) IOThreads cannot be expressed: use layout single for qsd, or a back-end that can (replay --vhost-user SOCKET; bench and sweep --back-ends vhost-user:SOCKET)", isUsage: true)
         }
         return ["--object", "iothread,id=\(iothread.id)",
                 "--blockdev", "driver=file,node-name=file0,filename=\(target),cache.direct=on,aio=native",

@@ -52,7 +52,7 @@ import VhostUser
     func backEndList() throws {
         #expect(try VhostUserBackEndChoice.parseList("engine, serve,qsd,vhost-user:/run/x.sock") == [nil, .serve, .qemuStorageDaemon, .socket("/run/x.sock")])
         #expect(try VhostUserBackEndChoice.parseList("qsd").map { $0?.label } == ["qsd"])
-        for (bad, says) in [("engine,engine", "names engine twice"), ("", "names no back-end"), ("spdk", "spdk is not a back-end"), ("vhost-user:", "is not a back-end")] {
+        for (bad, says) in [("engine,engine", "names engine twice"), ("", "names no back-end"), ("spdk", "spdk is not a back-end"), ("vhost-user:", "needs the socket's path")] {
             let error = #expect(throws: VhostUserFrontEndError.self) { _ = try VhostUserBackEndChoice.parseList(bad) }
             #expect(error?.isUsage == true && error?.description.contains(says) == true, "\(bad): \(error?.description ?? "")")
         }
@@ -78,7 +78,13 @@ import VhostUser
                 #expect((run.p50Ns ?? 0) > 0 && (run.p99Ns ?? 0) >= (run.p50Ns ?? 0))
             }
         }
+        // A socket nobody listens on is found before the target is made or any round runs.
+        var elsewhere = bench
+        elsewhere.target = dir.file("other.img")
+        #expect(throws: (any Error).self) { _ = try elsewhere.rounds(1, contenders: .init(backEnds: [nil, .socket(dir.file("none.sock"))], fio: false)) }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("other.img")))
         let report = try bench.backEndReport(rounds: 1, contenders: contenders)
+        #expect(report.text.contains("filled with data") || report.text.contains("file created by vqtrace"), "the target line is missing: \(report.text)")
         #expect(!report.failed && report.text.contains("engine vs serve") && report.text.contains("÷ engine"))
         let document = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
         let figures = try #require(document["contenders"] as? [[String: Any]])

@@ -125,6 +125,10 @@ struct SweepTests {
         recorded.backEnds = [.serve]
         recorded.recordDirectory = dir.file("rec")
         #expect { try recorded.run(in: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("--record-dir") }
+        // A back-end someone else started is reached before the target is prepared or a sweep row made.
+        var unreachable = Sweep(tracePath: trace, traceId: nil, layouts: ["single"], repeats: 1, target: dir.file("d.img"), backend: .ioUring, options: ReplayOptions())
+        unreachable.backEnds = [nil, .socket(dir.file("none.sock"))]
+        #expect { try unreachable.run(in: catalog) } throws: { "\($0)".contains("cannot connect") && "\($0)".contains("--back-ends vhost-user") }
         var noTarget = Sweep(tracePath: trace, traceId: nil, layouts: ["single"], repeats: 1, target: nil, backend: .ioUring, options: ReplayOptions())
         noTarget.backEnds = [nil, .serve]
         #expect { try noTarget.run(in: catalog) } throws: { ($0 as? ReplayError)?.isUsage == true && "\($0)".contains("need --target") }
@@ -158,6 +162,14 @@ struct SweepTests {
         #expect(model.verdict.missing.isEmpty && model.results.map(\.spec) == ["single", "single via serve"])
         #expect(model.results[1].change != nil, "the serve runs are compared with the engine's")
         #expect(model.caveats.contains { $0.contains("`single via serve`") })
+        // Layouts are compared on the engine; the back-end against the engine's run of its layout.
+        #expect(model.answer.contains("Against the engine's own run of the same layout: `single via serve`"), "\(model.answer)")
+        #expect(model.outcome == .inconclusive && model.recommendation == nil, "one layout is no layout decision")
+        let rows = try #require(model.json()["layouts"] as? [[String: Any]])
+        #expect(rows.map { $0["back_end"] as? String } == ["engine", "serve"] && rows.map { $0["layout_spec"] as? String } == ["single", "single"])
+        #expect(model.markdown().contains("not measured"), "serve's IOThread CPU is not vqtrace's to measure")
+        // The target line is the sweep's prepared file, whichever back-end ran last.
+        #expect(input.host.contains { $0.0 == "target preparation" && $0.1.contains("filled with data") }, "\(input.host)")
         // Serve's socket folders are gone once each run ended.
         let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("vqtrace-serve-\(getpid())-") }
         #expect(left.isEmpty, "\(left)")

@@ -141,7 +141,8 @@ struct VhostUserFrontEndTests {
             // qsd serves the file at its size: half of what the trace addresses.
             _ = try VhostUserReplayBackEnd(.qemuStorageDaemon, trace: large, copies: 1, layout: single, target: image, writable: false, scratch: dir.path)
         }
-        #expect(error?.isUsage == true && error?.description.contains("larger than the device") == true, "\(String(describing: error))")
+        #expect(error?.isUsage == true && error?.description.contains("larger than the back-end's device") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("(16 MiB)") == true, "the sizes read in MiB: \(error?.description ?? "")")
         let fits = TraceMetadata(devices: [.init(capacitySectors: 2048, numQueues: 2)], source: .init(kind: "synthetic", name: "t"))
         let layout = try LayoutSpec.parse("per-vq", numQueues: 2)
         let perVQ = #expect(throws: VhostUserFrontEndError.self) {
@@ -286,5 +287,10 @@ struct VhostUserFrontEndTests {
         let alive = running()
         if alive { kill(daemon, SIGKILL) }
         #expect(!alive, "qemu-storage-daemon \(daemon) outlived the vqtrace that started it")
+        // The killed vqtrace could not remove the daemon's socket folder; the test does.
+        let scratch = NSTemporaryDirectory()
+        for left in (try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? [] where left.hasPrefix("vqtrace-qsd-\(child.process.processIdentifier)-") {
+            try? FileManager.default.removeItem(atPath: (scratch as NSString).appendingPathComponent(left))
+        }
     }
 }

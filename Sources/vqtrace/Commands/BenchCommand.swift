@@ -74,6 +74,12 @@ struct BenchCommand: ParsableCommand {
         try duration.check("--duration")
         try BenchmarkSettingError.require("--rounds", rounds, in: 1...100)
         let choices = try backEnds.map { try VhostUserBackEndChoice.parseList($0) }
+        if choices != nil && resolvedComponent != .engine {
+            throw BenchmarkSettingError("--back-ends runs the engine component's pattern; --component \(resolvedComponent.rawValue) has no back-end")
+        }
+        let roundsMode = (choices?.count ?? 0) > 1 || (choices != nil && compareFio)
+        if roundsMode && pairs != 1 { throw BenchmarkSettingError("with --back-ends, --rounds sets how many interleaved rounds run (fio is one contender); --pairs is for the engine against fio alone") }
+        if backend == .qsd && choices != nil { throw BenchmarkSettingError("--backend qsd and --back-ends: drop --backend qsd and name qsd in --back-ends (engine,qsd)") }
         if resolvedComponent == .engine {
             for choice in choices ?? [nil] {
                 var bench = try engineBenchmark()
@@ -85,7 +91,7 @@ struct BenchCommand: ParsableCommand {
         let report: BenchmarkReport
         switch resolvedComponent {
         case .engine:
-            if let choices, choices.count > 1 || compareFio {
+            if let choices, roundsMode {
                 report = try engineBenchmark().backEndReport(rounds: rounds, contenders: .init(backEnds: choices, fio: compareFio))
             } else {
                 var bench = try engineBenchmark()

@@ -63,7 +63,9 @@ struct SweepCommand: ParsableCommand {
         guard speed.isFinite && speed >= 0.001 && speed <= 1e6 else { throw ValidationError("--speed must be 0.001...1000000") }
         guard layouts == nil || !specs.isEmpty else { throw ValidationError("--layouts names no layout") }
         guard vmCounts != nil else { throw ValidationError("--vms must list VM counts in 1...256, comma-separated (1,8)") }
-        if backend != .null && target == nil { throw ValidationError("--backend \(backend.rawValue) needs --target FILE or DEVICE") }
+        if backend != .null && target == nil {
+            throw ValidationError(backEnds == "engine" ? "--backend \(backend.rawValue) needs --target FILE or DEVICE" : "--back-ends \(backEnds) needs --target FILE or DEVICE (the engine, serve and qsd do I/O on it)")
+        }
     }
 
     func run() throws {
