@@ -6,22 +6,24 @@ import Report
 
 extension Sweep.Event {
     /// The event as a line for a terminal (nil for events that print nothing).
-    public func line(for sweep: Sweep, indent: String = "") -> String {
+    public func line(for sweep: Sweep, indent: String = "") -> String? {
         switch self {
         case .fewRepeats(let n):
             return "warning: --repeat \(n) gives \(n == 1 ? "one run" : "\(n) runs") per layout: with fewer than \(RepeatEstimate.minimumRuns) the noise is "
                 + (n == 1 ? "unknown" : "barely measured (a 95% interval ±12.71 standard errors wide)") + ", so the verdict will likely be inconclusive; use --repeat \(RepeatEstimate.minimumRuns) or more"
         case .oneQueuePerDevice:
+            guard sweep.layouts.count > 1 else { return nil }
             return "note: the trace has one vq per device, so every layout serves it with one IOThread: expect no difference between them"
         case .damagedTrace(let bad, let lost, let records):
             return "trace \(sweep.tracePath) is damaged: \(bad) bad chunk\(bad == 1 ? "" : "s") (\(lost) of \(records) records); every run skips them and is marked"
         case .targetPrepared(let preparation):
             return indent + preparation.summary
         case .started(let id, _):
-            return "\(indent)sweep \(id): \(sweep.layouts.joined(separator: ", ")) × \(sweep.repeats) on \(sweep.target ?? "the null backend"), "
+            let backEnds = sweep.usesVhostUser ? " on the back-ends \(sweep.backEnds.map { $0?.label ?? "engine" }.joined(separator: ", "))" : ""
+            return "\(indent)sweep \(id): \(sweep.layouts.joined(separator: ", "))\(backEnds) × \(sweep.repeats) on \(sweep.target ?? "the null backend"), "
                 + "timing \(sweep.options.timing.rawValue), after one warm-up run"
         case .stored(let round, let label, let result, let runId, let fidelity):
-            return "\(indent)  round \(round)  \(label.padding(toLength: 16, withPad: " ", startingAt: 0))"
+            return "\(indent)  round \(round)  \(label.count < 16 ? label.padding(toLength: 16, withPad: " ", startingAt: 0) : label + " ")"
                 + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, runId)
                 + (result.scheduleMissed ? "  WARNING: schedule not kept" : "")
                 + (fidelity.map { String(format: "  fidelity: %.2f%% IOPS error, %.2f%% reordered", $0.iopsError * 100, $0.reorderedShare * 100) } ?? "")
@@ -48,7 +50,7 @@ extension Sweep {
                              fillProgress: TargetFill.ProgressHandler? = nil) throws -> Reported {
         try check()
         try ReportModel.checkFiles(htmlPath: htmlPath, force: force)
-        let outcome = try run(in: catalog, events: { say($0.line(for: self, indent: indent)) }, shouldStop: shouldStop, fillProgress: fillProgress)
+        let outcome = try run(in: catalog, events: { event in event.line(for: self, indent: indent).map(say) }, shouldStop: shouldStop, fillProgress: fillProgress)
         guard outcome.isComplete else { return Reported(outcome: outcome, model: nil, files: []) }
         var input = try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: title, baseline: nil)
         input.vmHostCPUs = vmHostCPUs
