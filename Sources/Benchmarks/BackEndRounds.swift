@@ -114,7 +114,7 @@ extension EngineBenchmark {
         }
         text += TextFormat.table(summary, rightAligned: Set(1..<4))
         let meanings = ["engine": "vqtrace's own IOThreads in this process", "serve": "the same engine behind a vhost-user session in this process",
-                        "qsd": "qemu-storage-daemon over vhost-user (cache.direct=on, aio=native)", "fio": "fio's io_uring engine on the same file"]
+                        "qsd": "qemu-storage-daemon over vhost-user (cache.direct=on, aio=io_uring)", "fio": "fio's io_uring engine on the same file"]
         text += names.map { name in "\(name): " + (meanings[name] ?? "the back-end at \(name.dropFirst("vhost-user ".count)), on its own disk, not --target") }.joined(separator: "; ")
             + ". clat: submit to completion as the vCPU driver sees it (fio: its read clat).\n"
         let failures = rounds.flatMap { round in round.enumerated().flatMap { c, run in run.failures.map { "\(names[c]): \($0)" } } }

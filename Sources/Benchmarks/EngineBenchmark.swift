@@ -90,7 +90,7 @@ public struct EngineBenchmark: Sendable {
             preparation = try TargetPreparer.prepare(requirements, safety: deviceSafety, progress: fillProgress, shouldStop: shouldStop).preparation
         }
         let backEnd = try VhostUserReplayBackEnd(choice, trace: deviceShape(layout), copies: 1, layout: layout, target: target, writable: writes,
-                                                 safety: deviceSafety ?? DeviceSafety())
+                                                 safety: deviceSafety ?? DeviceSafety(), pin: pin)
         return (backEnd, preparation)
     }
 

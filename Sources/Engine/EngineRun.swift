@@ -122,7 +122,7 @@ public enum Engine {
         do {
             drivers = try makeDrivers(job, devices: devices, source: source, stop: stop)
             // The back-end's own threads take at least one CPU of this host.
-            threads = try makeDriverThreads(drivers, job: job, iothreads: 1, stop: stop, planner: &planner) { _, _ in [] }
+            threads = try makeDriverThreads(drivers, job: job, iothreads: 1, stop: stop, planner: &planner) { _, _ in external.serviceCPUs }
         } catch {
             _ = backEnd.detach()
             throw error

@@ -21,6 +21,9 @@ public struct ExternalBackEndAttachment: Sendable {
     public var attach: @Sendable ([VirtioBlkDevice]) throws -> any ExternalBackEnd
     /// What serves the requests, for the run's output and catalog row ("vhost-user:/run/x.sock").
     public var name: String
+    /// Where the back-end's IOThread runs when vqtrace placed it (`serve` under a pin policy):
+    /// the drivers then go beside it, as beside the engine's own IOThreads; empty when unknown.
+    public var serviceCPUs: [Int] = []
 
     public init(name: String, features: VirtioFeatures, attach: @escaping @Sendable ([VirtioBlkDevice]) throws -> any ExternalBackEnd) {
         self.name = name

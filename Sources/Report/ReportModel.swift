@@ -89,7 +89,7 @@ public struct ReportModel: Sendable {
         if !others.isEmpty {
             let meanings = others.map { label -> String in
                 switch label.components(separatedBy: " via ").last ?? "" {
-                case "qsd": return "`\(label)`: qemu-storage-daemon, QEMU's own block layer (cache.direct=on, aio=native)"
+                case "qsd": return "`\(label)`: qemu-storage-daemon, QEMU's own block layer (cache.direct=on, aio=io_uring, as the engine's io_uring backend)"
                 case "serve": return "`\(label)`: vqtrace serve in the same process, the engine behind a real vhost-user session"
                 default: return "`\(label)`: a vhost-user back-end vqtrace did not start, on its own disk"
                 }

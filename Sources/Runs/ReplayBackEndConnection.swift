@@ -1,4 +1,5 @@
 import BlockBackend
+import Engine
 import Foundation
 import Layout
 import Replay
@@ -12,7 +13,7 @@ extension VhostUserReplayBackEnd {
     /// a layout qemu-storage-daemon cannot express is refused before the target is touched.
     /// The back-end's errors come back as `ReplayError` (usage mistakes as `.usage`).
     public static func connect(_ choice: VhostUserBackEndChoice, trace: TraceLocation, layout: String, target: String?, options: ReplayOptions,
-                               safety: DeviceSafety?, sparseTarget: Bool, prepareTarget: Bool, fillProgress: TargetFill.ProgressHandler?,
+                               safety: DeviceSafety?, pin: PinPolicy = .none, sparseTarget: Bool, prepareTarget: Bool, fillProgress: TargetFill.ProgressHandler?,
                                shouldStop: (@Sendable () -> Bool)?) throws -> (backEnd: VhostUserReplayBackEnd, preparation: TargetPreparation?) {
         let reader = try trace.open()
         let queues = Int(reader.metadata.devices.first?.numQueues ?? 1)
@@ -27,7 +28,7 @@ extension VhostUserReplayBackEnd {
         }
         do {
             let backEnd = try VhostUserReplayBackEnd(choice, trace: reader.metadata, copies: options.vms, layout: parsed, target: target, writable: writes,
-                                                     safety: safety ?? DeviceSafety())
+                                                     safety: safety ?? DeviceSafety(), pin: pin)
             return (backEnd, preparation)
         } catch {
             throw error.isUsage ? ReplayError.usage(error.description) : ReplayError(error.description)

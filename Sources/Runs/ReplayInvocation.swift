@@ -98,7 +98,7 @@ public struct ReplayInvocation {
     /// Connects to the vhost-user back-end, the target prepared first for one vqtrace starts.
     private func connect(_ choice: VhostUserBackEndChoice, preparation: inout TargetPreparation?, fillProgress: TargetFill.ProgressHandler?,
                          shouldStop: (@Sendable () -> Bool)?) throws -> VhostUserReplayBackEnd {
-        let connected = try VhostUserReplayBackEnd.connect(choice, trace: trace, layout: layout, target: target, options: options, safety: safety,
+        let connected = try VhostUserReplayBackEnd.connect(choice, trace: trace, layout: layout, target: target, options: options, safety: safety, pin: pin,
                                                            sparseTarget: sparseTarget, prepareTarget: true, fillProgress: fillProgress, shouldStop: shouldStop)
         preparation = connected.preparation
         return connected.backEnd

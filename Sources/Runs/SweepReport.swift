@@ -23,7 +23,7 @@ extension Sweep.Event {
             return "\(indent)sweep \(id): \(sweep.layouts.joined(separator: ", "))\(backEnds) × \(sweep.repeats) on \(sweep.target ?? "the null backend"), "
                 + "timing \(sweep.options.timing.rawValue), after one warm-up run"
         case .stored(let round, let label, let result, let runId, let fidelity):
-            return "\(indent)  round \(round)  \(label.count < 16 ? label.padding(toLength: 16, withPad: " ", startingAt: 0) : label + " ")"
+            return "\(indent)  round \(round)  \(label.padding(toLength: max(20, label.count + 1), withPad: " ", startingAt: 0))"
                 + String(format: "%9.0f IOPS  (run %lld)", Double(result.engine.requests) / result.engine.wallSeconds, runId)
                 + (result.scheduleMissed ? "  WARNING: schedule not kept" : "")
                 + (fidelity.map { String(format: "  fidelity: %.2f%% IOPS error, %.2f%% reordered", $0.iopsError * 100, $0.reorderedShare * 100) } ?? "")

@@ -1,5 +1,6 @@
 import BlockBackend
 import Foundation
+import Engine
 import Layout
 
 /// `vqtrace serve` run inside this process, on a socket of its own, for a replay to connect to:
@@ -20,7 +21,11 @@ final class InProcessServe: @unchecked Sendable {  // fields set before the thre
     private var stopped = false
 
     /// Starts serving `target` (its own size) under `layout` on a new socket in `scratch`.
-    init(target: String, numQueues: Int, layout: IOThreadLayout, writable: Bool, safety: DeviceSafety, scratch: String) throws(VhostUserFrontEndError) {
+    /// Where its first IOThread runs under `pin` (as the engine's planner places it), for the
+    /// drivers to go beside; empty when the scheduler decides.
+    let firstIOThreadCPUs: [Int]
+
+    init(target: String, numQueues: Int, layout: IOThreadLayout, writable: Bool, safety: DeviceSafety, pin: PinPolicy, scratch: String) throws(VhostUserFrontEndError) {
         directory = (scratch as NSString).appendingPathComponent("vqtrace-serve-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw VhostUserFrontEndError("cannot make \(directory) for the serve socket: \(error.localizedDescription)")
@@ -30,6 +35,12 @@ final class InProcessServe: @unchecked Sendable {  // fields set before the thre
         configuration.parsedLayout = layout
         configuration.readOnly = !writable
         configuration.safety = safety
+        configuration.pin = pin
+        switch pin {
+        case .none: firstIOThreadCPUs = layout.iothreads.first?.cpus?.cpus ?? []
+        case .auto: firstIOThreadCPUs = layout.iothreads.first?.cpus?.cpus ?? [ProcessInfo.processInfo.activeProcessorCount - 1]
+        case .list(let cpus): firstIOThreadCPUs = layout.iothreads.first?.cpus?.cpus ?? Array(cpus.prefix(1))
+        }
         let threads = layout.iothreads.count
         commandLine = "vqtrace serve --socket \(socketPath) --target \(target) --num-queues \(numQueues)\(writable ? "" : " --read-only"), \(threads) IOThread\(threads == 1 ? "" : "s")"
         do { server = try GuestDiskServer(configuration) } catch {

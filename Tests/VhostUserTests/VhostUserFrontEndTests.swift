@@ -228,7 +228,9 @@ struct VhostUserFrontEndTests {
         }
         try writer.finish()
         let layout = try LayoutSpec.parse("per-vq", numQueues: 2)
-        let backEnd = try VhostUserReplayBackEnd(.serve, trace: metadata, copies: 1, layout: layout, target: image, writable: true, scratch: dir.path)
+        let backEnd = try VhostUserReplayBackEnd(.serve, trace: metadata, copies: 1, layout: layout, target: image, writable: true, pin: .auto, scratch: dir.path)
+        // Under --pin auto serve's first IOThread takes the last CPU, as the engine's would, and the drivers go beside it.
+        #expect(backEnd.attachment.serviceCPUs == [ProcessInfo.processInfo.activeProcessorCount - 1])
         var options = ReplayOptions()
         options.timing = .afap
         let result = try ReplayRunner.run(tracePath: path, target: nil, layoutSpec: "per-vq", backend: .ioUring, options: options, safety: nil,
