@@ -38,7 +38,9 @@ public struct FioPeer {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: fio)
-        process.arguments = arguments + (arguments.contains("--output-format=json") ? [] : ["--output-format=json"])
+        // --thread: fio's jobs are threads of the one process vqtrace started, so that an
+        // interruption's SIGKILL ends them all (as forked jobs they outlived it, doing I/O).
+        process.arguments = arguments + (arguments.contains("--output-format=json") ? [] : ["--output-format=json"]) + (arguments.contains("--thread") ? [] : ["--thread"])
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -57,6 +57,11 @@ extension ReportModel {
         input.backend == "null" || input.target.isEmpty || input.target == "null" ? "the null backend (no disk)" : "backend \(input.backend) on \(input.target)"
     }
 
+    /// What the rows on another back-end are compared with, when there are such rows.
+    var viaBaselineNote: String {
+        ReportModel.otherBackEnds(results).isEmpty ? "" : " (a row on another back-end, \"LAYOUT via …\", against the engine's run of LAYOUT)"
+    }
+
     /// "3 layouts", or "2 configurations (layout and back-end)" when some ran on another back-end.
     var configurationCount: String {
         let n = results.count
@@ -119,7 +124,7 @@ extension ReportModel {
         if let command = verdict.nextCommand {
             h += "<p>\(e(nextStepIntro))</p>\n<pre id='next'>\(e(command))</pre>\n"
         }
-        let against = baselineResult.map { " changes are against <b>\(e($0.spec))</b>; a change marked (noise) is inside it." } ?? ""
+        let against = baselineResult.map { " changes are against <b>\(e($0.spec))</b>\(e(viaBaselineNote)); a change marked (noise) is inside it." } ?? ""
         h += "<p>\(e(configurationCount)), \(e(runCounts)), timing \(e(input.timing)), \(e(backendPhrase)). \(e(planNote)) Values are means ± the 95% interval;\(against)</p>\n"
         if let command = input.plan?.commandLine { h += "<p>The sweep was run as (run it again the same way):</p>\n<pre id='command'>\(e(command))</pre>\n" }
         for w in warnings { h += "<p class='warn'>\(e(w))</p>\n" }
@@ -188,7 +193,7 @@ extension ReportModel {
         if let command = verdict.nextCommand {
             m += "\(nextStepIntro)\n\n```sh\n\(command)\n```\n\n"
         }
-        let against = baselineResult.map { " changes are against `\($0.spec)`; a change marked (noise) is inside it." } ?? ""
+        let against = baselineResult.map { " changes are against `\($0.spec)`\(viaBaselineNote); a change marked (noise) is inside it." } ?? ""
         m += "\(configurationCount), \(runCounts), timing \(input.timing), \(backendPhrase). \(planNote) Values are means ± the 95% interval;\(against)\n\n"
         if let command = input.plan?.commandLine { m += "The sweep was run as (run it again the same way):\n\n```sh\n\(command)\n```\n\n" }
         for w in warnings { m += "> \(w)\n\n" }

@@ -20,11 +20,12 @@ final class InProcessServe: @unchecked Sendable {  // fields set before the thre
     private var lastLog = ""
     private var stopped = false
 
-    /// Starts serving `target` (its own size) under `layout` on a new socket in `scratch`.
     /// Where its first IOThread runs under `pin` (as the engine's planner places it), for the
     /// drivers to go beside; empty when the scheduler decides.
     let firstIOThreadCPUs: [Int]
 
+    /// Starts serving `target` (its own size) under `layout`, its IOThreads placed by `pin`, on a
+    /// new socket in `scratch`.
     init(target: String, numQueues: Int, layout: IOThreadLayout, writable: Bool, safety: DeviceSafety, pin: PinPolicy, scratch: String) throws(VhostUserFrontEndError) {
         directory = (scratch as NSString).appendingPathComponent("vqtrace-serve-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {

@@ -35,7 +35,7 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "engine: the IOThread layout (single, rr:N, per-vq, qemu:…, libvirt:…; see `vqtrace mapping --help`).") var layout: String = "single"
     @Option(help: "engine: the file or block device to do I/O on, with O_DIRECT. Not needed with --backend null. A new file is created at --size and filled with data before the run (reads of holes and unwritten extents never reach the disk); an existing file's holes and unwritten extents are filled too, which, like a pattern that writes, needs --allow-writes when vqtrace did not create the file (and --destroy-data when it carries a disk-image or filesystem signature). Devices: never a mounted or root disk; writes need --allow-writes; a signature or holders need --destroy-data.") var target: String?
     @Option(help: "engine: size of the target region (512, 4k, 1G, …).") var size: ByteSize = ByteSize(bytes: 1 << 30)
-    @Option(help: "engine: where requests go; null completes them at once: the engine's own cost. (default: io_uring)") var backend: BackendKind?
+    @Option(help: "engine: where requests go; null completes them at once: the engine's own cost (qemu-storage-daemon is not a backend here: --back-ends qsd). (default: io_uring)") var backend: BackendKind?
     @Option(help: "engine: virtqueues (one vCPU driver thread each).") var vqs: Int = 1
     @Option(help: "engine: the access pattern (fio's names).") var rw: IOPatternKind = .randread
     @Option(help: "engine: block size.") var bs: ByteSize = ByteSize(bytes: 4096)

@@ -32,7 +32,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Layouts to compare, comma-separated; the first (or single) is the baseline (default: single,rr:2,per-vq, less one the trace's vqs make a repeat of another).") var layouts: String?
     @Option(name: .customLong("repeat"), help: "Runs per layout.") var repeats: Int = 3
     @Option(help: "The file or block device to replay onto.") var target: String?
-    @Option(help: "Where requests go.") var backend: BackendKind = .ioUring
+    @Option(help: "Where the engine's requests go (qemu-storage-daemon is not a backend here: --back-ends engine,qsd).") var backend: BackendKind = .ioUring
     @Option(help: "What serves each layout's runs, comma-separated; every layout runs on each, side by side in the report: engine (vqtrace's own IOThreads, the default), qsd (qemu-storage-daemon started on --target for each run: QEMU's own block layer; one IOThread under QEMU 7.2, so only layout single), serve (vqtrace serve in this process: the engine behind a real vhost-user session), vhost-user:SOCKET (a back-end you started that takes a new connection per run).") var backEnds: String = "engine"
     @Option(help: "When requests go.") var timing: ReplayOptions.Timing = .afap
     @Option(help: "Requests in flight per vq.") var qd: Int = 32
