@@ -15,7 +15,7 @@ extension ReportModel {
             "layouts": results.map { r -> [String: Any] in
                 var o: [String: Any] = [
                     "layout": r.spec, "layout_spec": SweepPlan.layout(ofLabel: r.spec),
-                    "back_end": r.spec.components(separatedBy: " via ").dropFirst().first ?? SweepPlan.engineBackEnd, "runs": r.runs.map(\.id), "iops": summary(r.iops), "bytes_per_second": summary(r.bytesPerSecond),
+                    "back_end": SweepPlan.backEnd(ofLabel: r.spec) ?? SweepPlan.engineBackEnd, "runs": r.runs.map(\.id), "iops": summary(r.iops), "bytes_per_second": summary(r.bytesPerSecond),
                     "latency_p50_ns": summary(r.p50), "latency_p99_ns": summary(r.p99), "latency_p99_9_ns": summary(r.p999),
                     "iothread_cpu_percent": summary(r.iothreadCPU), "significant": r.significant,
                     "iops_per_run": r.runs.map(\.iops),

@@ -88,7 +88,7 @@ public struct ReportModel: Sendable {
         let others = Self.otherBackEnds(results)
         if !others.isEmpty {
             let meanings = others.map { label -> String in
-                switch label.components(separatedBy: " via ").last ?? "" {
+                switch SweepPlan.backEnd(ofLabel: label) ?? "" {
                 case "qsd": return "`\(label)`: qemu-storage-daemon, QEMU's own block layer (cache.direct=on, aio=io_uring, as the engine's io_uring backend)"
                 case "serve": return "`\(label)`: vqtrace serve in the same process, the engine behind a real vhost-user session"
                 default: return "`\(label)`: a vhost-user back-end vqtrace did not start, on its own disk"
@@ -135,25 +135,25 @@ public struct ReportModel: Sendable {
     }
 
     /// The labels of configurations on another back-end ("single via qsd").
-    static func otherBackEnds(_ results: [LayoutResult]) -> [String] { results.map(\.spec).filter { $0.contains(" via ") } }
+    static func otherBackEnds(_ results: [LayoutResult]) -> [String] { results.map(\.spec).filter { SweepPlan.backEnd(ofLabel: $0) != nil } }
 
     /// What a configuration's layouts are compared within: its VM count (" ×8 VMs", empty for
     /// one VM) or its back-end (" via qsd"): layouts are compared on the same back-end only.
     static func group(of spec: String) -> String {
-        if let via = spec.range(of: " via ") { return String(spec[via.lowerBound...]) }
+        if let via = spec.range(of: SweepPlan.backEndSeparator) { return String(spec[via.lowerBound...]) }
         return spec.range(of: " ×").map { String(spec[$0.lowerBound...]) } ?? ""
     }
 
     /// The label a configuration is compared with: the engine's run of the same layout for one on
     /// another back-end ("single via qsd" against "single"), else the baseline at its VM count.
     static func comparisonBase(for spec: String, baseline: String) -> String {
-        spec.contains(" via ") ? SweepPlan.layout(ofLabel: spec) : baseline + group(of: spec)
+        SweepPlan.backEnd(ofLabel: spec) != nil ? SweepPlan.layout(ofLabel: spec) : baseline + group(of: spec)
     }
 
     /// The back-ends against the engine, for the answer: "Against the engine's own run of the
     /// same layout: `single via qsd` −40.00% IOPS, beyond the noise; …". Nil without back-ends.
     static func backEndSentence(_ results: [LayoutResult], criterion: ReportCriterion) -> String? {
-        let parts = results.filter { $0.spec.contains(" via ") }.compactMap { r -> String? in
+        let parts = results.filter { SweepPlan.backEnd(ofLabel: $0.spec) != nil }.compactMap { r -> String? in
             guard let base = results.first(where: { $0.spec == SweepPlan.layout(ofLabel: r.spec) }) else { return nil }
             let c = LayoutComparison(r, base: base, margin: equivalenceMargin, criterion: criterion)
             let how: String

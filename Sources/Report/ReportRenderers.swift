@@ -32,7 +32,7 @@ extension ReportModel {
     func cells(_ metric: MetricColumn, _ r: LayoutResult) -> (value: String, change: String) {
         let s = metric.summary(r)
         // Another back-end's IOThreads are its own: nothing of their CPU is known here.
-        if metric.title == "IOThread CPU %" && r.runs.allSatisfy({ $0.iothreadCPU.isEmpty }) && r.spec.contains(" via ") { return ("not measured", "–") }
+        if metric.title == "IOThread CPU %" && r.runs.allSatisfy({ $0.iothreadCPU.isEmpty }) && SweepPlan.backEnd(ofLabel: r.spec) != nil { return ("not measured", "–") }
         let value = metric.format(s.mean) + (s.n > 1 ? " ± " + metric.format(s.ci95) : "")
         let baseResult = baseline(for: r)
         guard r.spec != baseResult.spec else { return (value, "baseline") }

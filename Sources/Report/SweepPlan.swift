@@ -45,12 +45,20 @@ public struct SweepPlan: Sendable, Equatable {
     /// Every back-end outside the engine serves one device, so such labels carry no VM count.
     public static func label(_ layout: String, vms: Int, backEnd: String?) -> String {
         guard let backEnd, backEnd != engineBackEnd else { return label(layout, vms: vms) }
-        return "\(layout) via \(backEnd)"
+        return layout + backEndSeparator + backEnd
     }
+
+    /// What a label puts between a layout and its back-end.
+    static let backEndSeparator = " via "
 
     /// The layout a configuration's label names, without its VM count or back-end.
     public static func layout(ofLabel label: String) -> String {
-        label.components(separatedBy: " via ")[0].components(separatedBy: " ×")[0]
+        label.components(separatedBy: backEndSeparator)[0].components(separatedBy: " ×")[0]
+    }
+
+    /// The back-end a configuration's label names ("qsd" in "single via qsd"); nil for the engine.
+    public static func backEnd(ofLabel label: String) -> String? {
+        label.range(of: backEndSeparator).map { String(label[$0.upperBound...]) }
     }
 
     /// The configurations with fewer finished runs than planned, in the sweep's order, given the
