@@ -51,3 +51,13 @@ struct CPUPinPlanner {
         return list[listCursor % list.count]
     }
 }
+
+extension PinPolicy {
+    /// Where the first IOThread of a layout runs under this policy (a CPU set the layout gives
+    /// wins), as `Engine.run` and `EngineSession` place it: for a caller that puts other threads
+    /// beside it (the drivers of a replay through an in-process `serve`).
+    public func firstIOThreadCPUs(layoutCPUs: CPUSet?) -> [Int] {
+        var planner = CPUPinPlanner(policy: self)
+        return planner.iothread(0, layoutCPUs: layoutCPUs)
+    }
+}

@@ -37,11 +37,7 @@ final class InProcessServe: @unchecked Sendable {  // fields set before the thre
         configuration.readOnly = !writable
         configuration.safety = safety
         configuration.pin = pin
-        switch pin {
-        case .none: firstIOThreadCPUs = layout.iothreads.first?.cpus?.cpus ?? []
-        case .auto: firstIOThreadCPUs = layout.iothreads.first?.cpus?.cpus ?? [ProcessInfo.processInfo.activeProcessorCount - 1]
-        case .list(let cpus): firstIOThreadCPUs = layout.iothreads.first?.cpus?.cpus ?? Array(cpus.prefix(1))
-        }
+        firstIOThreadCPUs = pin.firstIOThreadCPUs(layoutCPUs: layout.iothreads.first?.cpus)
         let threads = layout.iothreads.count
         commandLine = "vqtrace serve --socket \(socketPath) --target \(target) --num-queues \(numQueues)\(writable ? "" : " --read-only"), \(threads) IOThread\(threads == 1 ? "" : "s")"
         do { server = try GuestDiskServer(configuration) } catch {
