@@ -27,11 +27,7 @@ final class InProcessServe: @unchecked Sendable {  // fields set before the thre
     /// Starts serving `target` (its own size) under `layout`, its IOThreads placed by `pin`, on a
     /// new socket in `scratch`.
     init(target: String, numQueues: Int, layout: IOThreadLayout, writable: Bool, safety: DeviceSafety, pin: PinPolicy, scratch: String) throws(VhostUserFrontEndError) {
-        directory = (scratch as NSString).appendingPathComponent("vqtrace-serve-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw VhostUserFrontEndError("cannot make \(directory) for the serve socket: \(error.localizedDescription)")
-        }
-        socketPath = (directory as NSString).appendingPathComponent("vhost.sock")
+        (directory, socketPath) = try SocketFolder.make(kind: "serve", in: scratch, owner: "vqtrace serve")
         var configuration = GuestDiskServer.Configuration(socket: socketPath, target: target, numQueues: numQueues, layout: "single")
         configuration.parsedLayout = layout
         configuration.readOnly = !writable

@@ -222,11 +222,7 @@ public final class QemuStorageDaemon: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw VhostUserFrontEndError("--backend qsd needs \(Self.executable) (Debian: apt-get install qemu-system-x86 or qemu-utils)", isUsage: true)
         }
-        directory = (scratch as NSString).appendingPathComponent("vqtrace-qsd-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw VhostUserFrontEndError("cannot make \(directory) for qemu-storage-daemon's socket: \(error.localizedDescription)")
-        }
-        socketPath = (directory as NSString).appendingPathComponent("vhost.sock")
+        (directory, socketPath) = try SocketFolder.make(kind: "qsd", in: scratch, owner: "qemu-storage-daemon")
         let arguments = try Self.arguments(target: target, numQueues: numQueues, layout: layout, writable: writable, socket: socketPath)
         commandLine = ([Self.executable] + arguments).joined(separator: " ")
         version = Self.versionLine()
