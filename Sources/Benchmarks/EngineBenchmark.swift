@@ -25,6 +25,8 @@ public struct EngineBenchmark: Sendable {
     public var deviceSafety: DeviceSafety?
     /// OS threads for the vCPU drivers (one per vq is what fio's numjobs does).
     public var driverThreads = DriverThreads.auto
+    /// Requests per io_uring submission while an IOThread drains (QEMU's aio-max-batch); 0: a pass's.
+    public var submitBatch = 0
     /// A vhost-user back-end to run the pattern through instead of the engine's IOThreads
     /// (started on the target for each run when vqtrace starts it: qsd, serve).
     public var backEnd: VhostUserBackEndChoice?
@@ -68,6 +70,7 @@ public struct EngineBenchmark: Sendable {
         job.fillProgress = fillProgress
         job.shouldStop = shouldStop
         job.driverThreads = driverThreads
+        job.submitBatch = submitBatch
         let external = try backEnd.map { try connect($0, layout: layout, writes: job.writes) }
         job.external = external?.backEnd.attachment
         var result = try withExtendedLifetime(external) {

@@ -18,6 +18,9 @@ public struct EngineJob: Sendable {
     public var workerThreads: Int
     /// Merge adjacent reads and writes of a pass into one I/O (QEMU's default).
     public var mergeRequests: Bool = true
+    /// Requests an IOThread sends to the backend per submission while it drains (QEMU's
+    /// `aio-max-batch`); 0: a pass's requests in one submission.
+    public var submitBatch = 0
     /// Whether the sources may write (opens the target read-only when false).
     public var writes: Bool = true
     /// What a block-device target may be used for; nil refuses block devices.

@@ -59,7 +59,7 @@ public enum Engine {
     ///   - cpus: where the IOThread at a layout position runs, given the layout's own CPU set.
     ///   - tap: the recorder tap of the IOThread at a layout position, or nil.
     static func makeIOThreads<Backend: BlockBackend>(
-        devices: [VirtioBlkDevice], layout: IOThreadLayout, mergeRequests: Bool,
+        devices: [VirtioBlkDevice], layout: IOThreadLayout, mergeRequests: Bool, submitBatch: Int = 0,
         cpus: (_ layoutIndex: Int, _ layoutCPUs: CPUSet?) -> [Int], tap: (_ layoutIndex: Int) -> RecorderTap?,
         backend makeBackend: (Int) throws -> Backend
     ) throws -> [IOThread<Backend>] {
@@ -76,7 +76,7 @@ public enum Engine {
             if endpoints.isEmpty { continue }
             iothreads.append(try IOThread(name: spec.id, queues: endpoints, backend: try makeBackend(IOThread<Backend>.slots(for: endpoints)),
                                           pollMaxNs: spec.pollMaxNs ?? 32_768, cpus: cpus(i, spec.cpus),
-                                          mergeRequests: mergeRequests, tap: tap(i)))
+                                          mergeRequests: mergeRequests, maxSubmitBatch: submitBatch, tap: tap(i)))
         }
         let served = iothreads.reduce(0) { $0 + $1.queues.count }
         let total = devices.reduce(0) { $0 + $1.queues.count }
@@ -93,7 +93,7 @@ public enum Engine {
         // IOThreads first, then drivers: the planner hands out a --pin list in that order.
         var planner = CPUPinPlanner(policy: job.pin)
         let iothreads = try makeIOThreads(
-            devices: devices, layout: job.layout, mergeRequests: job.mergeRequests,
+            devices: devices, layout: job.layout, mergeRequests: job.mergeRequests, submitBatch: job.submitBatch,
             cpus: { i, layoutCPUs in planner.iothread(i, layoutCPUs: layoutCPUs) },
             tap: { _ in job.recording?.makeTap() }, backend: makeBackend)
 

@@ -14,6 +14,13 @@ import Glibc
 /// driver gets at most one interrupt per queue per pass. Idle, it polls adaptively, then sleeps
 /// in poll(2) on the queues' ioeventfds and the backend's completion eventfd.
 ///
+/// With `maxSubmitBatch` N > 0, a drain sends its requests to the backend every N requests
+/// instead of once at the end of the pass (as QEMU's IOThread `aio-max-batch` caps aio=native's
+/// batches, 32 by default). On a virtual disk that matters: requests that reach the device in
+/// one submission come back in one completion batch, so a whole-pass batch keeps every request
+/// of a closed loop in lockstep (measured: fio forced to submit and reap 32 at a time loses the
+/// same 30% against its default).
+///
 /// Generic over the backend: the per-request calls are direct. Nothing is allocated per request.
 public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     public let name: String
@@ -30,6 +37,10 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     // exclusivity checks on the per-request path.
     @exclusivity(unchecked) private var polling: AdaptivePolling
     private let merger: RequestMerger?
+    /// Requests per backend submission within a drain; 0: the whole pass in one.
+    private let maxSubmitBatch: Int
+    /// Requests given to the backend since its last submission.
+    @exclusivity(unchecked) private var unsent = 0
     /// The recorder's tap, when the run records; `popNs` holds each slot's pop time for it.
     private let tap: RecorderTap?
     private let popNs: UnsafeMutablePointer<UInt64>
@@ -56,8 +67,10 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
     public static func slots(for queues: [VirtqueueEndpoint]) -> Int { queues.reduce(0) { $0 + $1.ring.size } }
 
     public init(name: String, queues: [VirtqueueEndpoint], backend: Backend, pollMaxNs: UInt64 = 32_768, cpus: [Int] = [],
-                mergeRequests: Bool = true, tap: RecorderTap? = nil) throws {
+                mergeRequests: Bool = true, maxSubmitBatch: Int = 0, tap: RecorderTap? = nil) throws {
+        precondition(maxSubmitBatch >= 0, "a negative submission batch")
         self.tap = tap
+        self.maxSubmitBatch = maxSubmitBatch
         self.name = name
         self.cpus = cpus
         self.queues = queues
@@ -133,7 +146,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             for local in 0..<queues.count where !queues[local].device.isBroken {
                 work += drain(local)
             }
-            backend.submitPending()
+            submitToBackend()
             if work > 0 && cycle.pendingWakeNs > 0 {
                 // The kicked requests are at the backend: the IOThread's share of a submission.
                 let now = monotonicNs()
@@ -219,6 +232,10 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
                 guard let chain else { break }
                 count += 1
                 handle(chain, local: local, queue: q)
+                if maxSubmitBatch > 0 && unsent >= maxSubmitBatch {
+                    merger?.flush(to: backend)
+                    submitToBackend()
+                }
                 if q.device.isBroken { return count }
             }
         } while q.ring.enableNotifications()
@@ -266,6 +283,7 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         q.requests[head] = request
         let io = BlockIO(operation: operation, offset: request.offset, length: request.dataLength,
                          iovecs: segments, iovecCount: request.segmentCount)
+        unsent += 1
         if let merger, operation == .read || operation == .write {
             merger.add(slot: slotBase[local] + head, io, backend: backend)
         } else {
@@ -299,6 +317,16 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
         q.ring.pushUsed(head: request.head, length: request.usedLength)
         q.dirty = true
         statistics.requests += 1
+    }
+
+    /// Sends what the backend holds to the device, counting the submissions that carried requests.
+    @inline(__always) private func submitToBackend() {
+        backend.submitPending()
+        if unsent > 0 {
+            cycle.submissions += 1
+            cycle.submitted &+= UInt64(unsent)
+            unsent = 0
+        }
     }
 
     /// Publishes each queue's used ring once and interrupts its driver when the ring asks for it.

@@ -13,13 +13,19 @@ public struct IOThreadCycle: Sendable, Codable, Equatable {
     /// Wake-ups from poll(2) per request: 0 while it polls, up to 2 when every kick and every
     /// completion wakes it.
     public var wakeUpsPerRequest: Double
+    /// Requests per submission to the backend (a pass's, or `maxSubmitBatch`'s); nil in runs
+    /// stored before it was measured.
+    public var meanSubmitBatch: Double?
 
     enum CodingKeys: String, CodingKey {
         case meanInFlight = "mean_in_flight", kickToWakeNs = "kick_to_wake_ns", wakeToSubmitNs = "wake_to_submit_ns"
         case meanReapBatch = "mean_reap_batch", wakeUpsPerRequest = "wake_ups_per_request"
+        case meanSubmitBatch = "mean_submit_batch"
     }
 
-    public init(meanInFlight: Double, kickToWakeNs: Double, wakeToSubmitNs: Double, meanReapBatch: Double, wakeUpsPerRequest: Double) {
+    public init(meanInFlight: Double, kickToWakeNs: Double, wakeToSubmitNs: Double, meanReapBatch: Double, wakeUpsPerRequest: Double,
+                meanSubmitBatch: Double? = nil) {
+        self.meanSubmitBatch = meanSubmitBatch
         self.meanInFlight = meanInFlight
         self.kickToWakeNs = kickToWakeNs
         self.wakeToSubmitNs = wakeToSubmitNs
@@ -40,6 +46,8 @@ struct IOThreadCycleCounters {
     var pendingWakeNs: UInt64 = 0
     var reaps: UInt64 = 0
     var reaped: UInt64 = 0
+    var submissions: UInt64 = 0
+    var submitted: UInt64 = 0
 
     /// Adds `inFlight` requests held since the last call.
     @inline(__always) mutating func account(inFlight: Int, now: UInt64) {
@@ -51,6 +59,6 @@ struct IOThreadCycleCounters {
         func mean(_ sum: UInt64, _ count: UInt64) -> Double { count == 0 ? 0 : Double(sum) / Double(count) }
         return IOThreadCycle(meanInFlight: mean(inFlightAreaNs, wallNs), kickToWakeNs: mean(kickToWakeNs, kickWakeUps),
                              wakeToSubmitNs: mean(wakeToSubmitNs, kickedSubmissions), meanReapBatch: mean(reaped, reaps),
-                             wakeUpsPerRequest: mean(sleeps, requests))
+                             wakeUpsPerRequest: mean(sleeps, requests), meanSubmitBatch: mean(submitted, submissions))
     }
 }

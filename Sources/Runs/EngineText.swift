@@ -43,7 +43,8 @@ public enum EngineText {
             guard let c = t.cycle else { continue }
             lines.append(String(format: "  %@: %.1f in flight at the backend; kick → wake-up %@, wake-up → submit %@; %.2f wake-ups per request; %.1f completions per reap",
                                 t.name, c.meanInFlight, TextFormat.duration(UInt64(c.kickToWakeNs)), TextFormat.duration(UInt64(c.wakeToSubmitNs)),
-                                c.wakeUpsPerRequest, c.meanReapBatch))
+                                c.wakeUpsPerRequest, c.meanReapBatch)
+                         + (c.meanSubmitBatch.map { String(format: ", %.1f requests per submission", $0) } ?? ""))
         }
         return lines
     }

@@ -52,4 +52,28 @@ struct RoundTripInstrumentationTests {
         // Every reaped request was counted once.
         #expect(result.iothreads[0].requests == 4000)
     }
+
+    @Test("--submit-batch N: an IOThread sends at most N requests per io_uring submission; 0 sends a pass's together",
+          arguments: [0, 1, 4])
+    func submissionsCarryAtMostTheBatch(batch: Int) throws {
+        let dir = ScratchDirectory()
+        let target = dir.file("disk.img")
+        let capacity: UInt64 = 16 << 20
+        FileManager.default.createFile(atPath: target, contents: Data((0..<Int(capacity)).map { UInt8(truncatingIfNeeded: $0 &* 17) }))
+        var job = EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 1, capacitySectors: capacity / 512)], layout: .single(numQueues: 1),
+                            backend: .ioUring, target: target, depth: 32, maxBlock: 4096, duration: nil)
+        job.mergeRequests = false
+        job.writes = false
+        job.submitBatch = batch
+        let result = try Engine.run(job) { _, _ in IOPattern(kind: .randread, blockSize: 4096, regionBytes: capacity, seed: 9, limit: 3000) }
+        #expect(result.failures.isEmpty)
+        #expect(result.queues.first?.reads == 3000)
+        let perSubmission = try #require(result.iothreads.first?.cycle?.meanSubmitBatch)
+        if batch == 0 {
+            // The driver's first 32 requests come with one kick and go out in one submission.
+            #expect(perSubmission > 1, "\(perSubmission) requests per submission")
+        } else {
+            #expect(perSubmission >= 1 && perSubmission <= Double(batch), "\(perSubmission) requests per submission with a batch of \(batch)")
+        }
+    }
 }
