@@ -147,11 +147,15 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
                 work += drain(local)
             }
             submitToBackend()
-            if work > 0 && cycle.pendingWakeNs > 0 {
-                // The kicked requests are at the backend: the IOThread's share of a submission.
-                let now = monotonicNs()
-                cycle.wakeToSubmitNs &+= now > cycle.pendingWakeNs ? now - cycle.pendingWakeNs : 0
-                cycle.kickedSubmissions += 1
+            if cycle.pendingWakeNs > 0 {
+                // The pass after a kick's wake-up: when it found the kicked requests, they are at
+                // the backend now, the IOThread's share of a submission. Either way the wake-up is
+                // accounted, so a later pass woken by a completion is not timed from it.
+                if work > 0 {
+                    let now = monotonicNs()
+                    cycle.wakeToSubmitNs &+= now > cycle.pendingWakeNs ? now - cycle.pendingWakeNs : 0
+                    cycle.kickedSubmissions += 1
+                }
                 cycle.pendingWakeNs = 0
             }
             if tap != nil && backend.hasCompletions { tapNow = monotonicNs() }
@@ -192,12 +196,16 @@ public final class IOThread<Backend: BlockBackend>: @unchecked Sendable {
             for i in 0..<queues.count where fds[i].revents != 0 {
                 var value: UInt64 = 0
                 if linux_eventfd_read(fds[i].fd, &value) == 0 { statistics.kicks += value }
+                // Only a kick made while the IOThread slept woke it. A kick made while it was
+                // awake left the eventfd readable after the pass had taken its requests: poll
+                // returns at once for it, and timing from it would count the pass's own work
+                // (or, once that empty pass sleeps again, a whole device round trip) as wake-up.
                 let kicked = queues[i].lastKickNs.load(ordering: .relaxed)
-                if kicked > 0 && woke > kicked {
+                if kicked >= before && woke > kicked {
                     cycle.kickToWakeNs &+= woke - kicked
                     cycle.kickWakeUps += 1
+                    cycle.pendingWakeNs = woke
                 }
-                cycle.pendingWakeNs = woke
             }
             if fds[queues.count].revents != 0 {
                 var value: UInt64 = 0

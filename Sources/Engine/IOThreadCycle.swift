@@ -4,9 +4,12 @@
 public struct IOThreadCycle: Sendable, Codable, Equatable {
     /// Requests in flight at the backend (submitted to it, not reaped), time-weighted mean.
     public var meanInFlight: Double
-    /// Mean time from a driver's kick to this thread's wake-up from poll(2), ns.
+    /// Mean time from a driver's kick made while this thread slept to its wake-up from poll(2),
+    /// ns. (A kick made while it was awake costs no wake-up: the pass in progress or the next
+    /// takes its requests.)
     public var kickToWakeNs: Double
     /// Mean time from that wake-up to the kicked requests' submission to the backend, ns.
+    /// Together with `kickToWakeNs`, the IOThread's part of a kicked request's latency.
     public var wakeToSubmitNs: Double
     /// Completions per reap that found any.
     public var meanReapBatch: Double

@@ -49,6 +49,13 @@ struct RoundTripInstrumentationTests {
         #expect(queue.maxInFlight == 8)
         #expect(queue.meanInFlight > 1 && queue.meanInFlight <= 8)
         #expect(cycle.meanReapBatch >= 1)
+        // Kick → wake-up → submission is the part of a kicked request's latency spent before it
+        // reaches the device, so it is shorter than the requests' latency. (Timed from kicks the
+        // IOThread was awake for, it took in the empty passes after them and the device round
+        // trip that ended their sleep: more than the latency itself.)
+        let latency = queue.readLatency.mean
+        #expect(cycle.kickToWakeNs + cycle.wakeToSubmitNs < latency,
+                "kick → wake-up \(cycle.kickToWakeNs) ns + wake-up → submit \(cycle.wakeToSubmitNs) ns against a mean read latency of \(latency) ns")
         // Every reaped request was counted once.
         #expect(result.iothreads[0].requests == 4000)
     }
