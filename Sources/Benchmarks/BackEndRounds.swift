@@ -52,7 +52,8 @@ extension EngineBenchmark {
                 } else {
                     let fio: FioPeer.Result
                     do { fio = try runFio() } catch FioPeer.FioError.interrupted { return rounds }
-                    round[c] = ContenderRun(iops: fio.iops, p50Ns: fio.readP50Ns, p99Ns: fio.readP99Ns, failures: [])
+                    // fio's lat (submission included), as the back-ends' latency runs from the kick.
+                    round[c] = ContenderRun(iops: fio.iops, p50Ns: fio.readLatP50Ns, p99Ns: fio.readLatP99Ns, failures: [])
                 }
             }
             rounds.append(round.map { $0! })
@@ -116,7 +117,7 @@ extension EngineBenchmark {
         let meanings = ["engine": "vqtrace's own IOThreads in this process", "serve": "the same engine behind a vhost-user session in this process",
                         "qsd": "qemu-storage-daemon over vhost-user (cache.direct=on, aio=io_uring)", "fio": "fio's io_uring engine on the same file"]
         text += names.map { name in "\(name): " + (meanings[name] ?? "the back-end at \(name.dropFirst("vhost-user ".count)), on its own disk, not --target") }.joined(separator: "; ")
-            + ". clat: submit to completion as the vCPU driver sees it (fio: its read clat).\n"
+            + ". clat: from the kick to the completion as the vCPU driver sees it (fio: its read lat, which like it includes the submission call; fio's clat starts after the call).\n"
         let failures = rounds.flatMap { round in round.enumerated().flatMap { c, run in run.failures.map { "\(names[c]): \($0)" } } }
         text += failures.map { "FAILED: \($0)\n" }.joined()
         let document = Document(layout: layoutSpec, target: target, rw: rw.rawValue, bs: blockSize, qd: depth, vqs: vqs, seconds: seconds,

@@ -9,8 +9,15 @@ public struct FioPeer {
     public struct Result: @unchecked Sendable {
         public var readIOPS: Double
         public var writeIOPS: Double
+        /// fio's completion latency (clat): from the moment io_uring_enter returned to the reap.
         public var readP50Ns: Double?
         public var readP99Ns: Double?
+        /// fio's total latency (lat = slat + clat): from the request's preparation, before its
+        /// submission call, to the reap. vqtrace's latency runs from the kick that makes a request
+        /// visible, through the IOThread's submission, to the reap: this is the figure to set
+        /// beside it (at QD1 on a VM, fio's submission call alone is ~18 µs that clat leaves out).
+        public var readLatP50Ns: Double?
+        public var readLatP99Ns: Double?
         public var commandLine: String
         /// fio's first job, as it printed it.
         public var json: [String: Any]
@@ -82,6 +89,8 @@ public struct FioPeer {
             "--name=vqtrace-peer", "--ioengine=\(engine)", "--rw=\(rw)", "--bs=\(blockSize)", "--iodepth=\(depth)",
             "--numjobs=\(jobs)", "--size=\(sizeBytes)", "--runtime=\(max(1, Int(seconds.rounded())))", "--time_based",
             "--group_reporting", "--output-format=json", "--randrepeat=0", "--norandommap",
+            // Percentiles of lat (submission included) as well as of clat: see `readLatP50Ns`.
+            "--lat_percentiles=1",
         ]
         if rw == "randrw" { arguments.append("--rwmixread=\(rwmixread)") }
         // The engine's run prepared the target (created, filled with data); fio must measure
@@ -92,9 +101,11 @@ public struct FioPeer {
         let job = try Self.job(arguments, shouldStop: shouldStop)
         let read = job["read"] as? [String: Any] ?? [:]
         let write = job["write"] as? [String: Any] ?? [:]
-        let percentiles = (read["clat_ns"] as? [String: Any])?["percentile"] as? [String: Any]
+        func percentiles(_ key: String) -> [String: Any]? { (read[key] as? [String: Any])?["percentile"] as? [String: Any] }
+        let clat = percentiles("clat_ns"), lat = percentiles("lat_ns")
         return Result(readIOPS: read["iops"] as? Double ?? 0, writeIOPS: write["iops"] as? Double ?? 0,
-                      readP50Ns: percentiles?["50.000000"] as? Double, readP99Ns: percentiles?["99.000000"] as? Double,
+                      readP50Ns: clat?["50.000000"] as? Double, readP99Ns: clat?["99.000000"] as? Double,
+                      readLatP50Ns: lat?["50.000000"] as? Double, readLatP99Ns: lat?["99.000000"] as? Double,
                       commandLine: "fio " + arguments.joined(separator: " "), json: job)
     }
 }

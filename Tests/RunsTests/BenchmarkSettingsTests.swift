@@ -105,9 +105,15 @@ import VhostUser
             #expect(p.failures.isEmpty)
             #expect(p.cycles.count == 1)
             #expect(p.driverInFlight > 0 && p.driverInFlight <= 8)
+            // fio's lat (what the engine's kick-to-reap latency is set beside) includes its
+            // submission call, which its clat leaves out: never shorter.
+            let lat = try #require(p.fioLatP50Ns), clat = try #require(p.fioP50Ns)
+            #expect(lat >= clat, "fio lat p50 \(lat) ns, clat p50 \(clat) ns")
         }
         let report = try bench.pairedReport(pairs: 1)
         #expect(report.text.contains("median vqtrace/fio"))
+        #expect(report.text.contains("fio lat p50"))
         #expect(report.json.contains("\"median_ratio\""))
+        #expect(report.json.contains("\"fio_lat_ns_p50\""))
     }
 }
