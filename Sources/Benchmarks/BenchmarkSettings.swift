@@ -80,5 +80,9 @@ extension EngineBenchmark {
         try BenchmarkSettingError.require("--vqs", vqs, in: 1...1024)
         try BenchmarkSettingError.require("--qd", depth, in: 1...1024)
         try BenchmarkSettingError.require("--rwmixread", rwmixread, in: 0...100)
+        try BenchmarkSettingError.require("--submit-batch", submitBatch, in: 0...32768)
+        if submitBatch != 0, let backEnd {
+            throw BenchmarkSettingError("--submit-batch sets the engine's own IOThreads; the \(backEnd.label) back-end submits its own way: run --submit-batch without --back-ends, or with --back-ends engine")
+        }
     }
 }

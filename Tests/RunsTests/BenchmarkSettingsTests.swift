@@ -44,6 +44,11 @@ import VhostUser
         #expect(throws: BenchmarkSettingError("--back-ends qsd serves a target: --backend null has none")) { try bench { $0.backend = .null; $0.backEnd = .qemuStorageDaemon }.check() }
         // A layout qemu-storage-daemon 7.2 cannot express is refused before anything runs.
         #expect(throws: BenchmarkSettingError.self) { try bench { $0.vqs = 4; $0.layoutSpec = "rr:2"; $0.backEnd = .qemuStorageDaemon }.check() }
+        #expect(throws: BenchmarkSettingError("--submit-batch must be 0...32768, not -1")) { try bench { $0.submitBatch = -1 }.check() }
+        #expect(throws: BenchmarkSettingError("--submit-batch sets the engine's own IOThreads; the qsd back-end submits its own way: run --submit-batch without --back-ends, or with --back-ends engine")) {
+            try bench { $0.submitBatch = 8; $0.backEnd = .qemuStorageDaemon }.check()
+        }
+        #expect(throws: Never.self) { try bench { $0.submitBatch = 8 }.check() }
         // A socket's back-end owns its disk: no --target needed.
         #expect(throws: Never.self) { try bench { $0.target = nil; $0.backEnd = .socket("/run/x.sock") }.check() }
     }
