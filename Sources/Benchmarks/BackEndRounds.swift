@@ -69,10 +69,7 @@ extension EngineBenchmark {
             if !preparations.contains(preparation.summary) { preparations.append(preparation.summary) }
         }
         let names = contenders.names
-        func median(_ values: [Double]) -> Double? {
-            let sorted = values.sorted()
-            return sorted.isEmpty ? nil : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        }
+        func median(_ values: [Double]) -> Double? { Median.of(values) }
         struct Figures: Encodable {
             var name: String, median_iops: Double?, median_clat_ns_p50: Double?, median_clat_ns_p99: Double?
             var median_ratio_to_first: Double?, ratio_range: [Double]

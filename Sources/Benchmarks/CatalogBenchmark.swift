@@ -112,7 +112,7 @@ public struct CatalogBenchmark: Sendable {
                 document.file_window_ms = w.fileMilliseconds
                 document.catalog_window_ms = w.catalogMilliseconds
                 document.chunks_fetched = w.chunksFetched
-                func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+                func median(_ v: [Double]) -> Double { Median.of(v) ?? 0 }
                 text += "  1 s window of a \(w.requests)-request trace (\(w.chunks) chunks, pushed in \(String(format: "%.1f", w.pushSeconds)) s), \(windows) windows:\n"
                 text += String(format: "    local file:   median %.2f ms, max %.2f ms\n", median(w.fileMilliseconds), w.fileMilliseconds.max() ?? 0)
                 text += "    from \(name): " + String(format: "median %.2f ms, max %.2f ms, %d–%d chunks fetched\n", median(w.catalogMilliseconds),

@@ -61,20 +61,21 @@ extension EngineBenchmark {
         let pairs = try pairs(count)
         struct Row: Encodable {
             var first: String, vqtrace_iops: Double, fio_iops: Double, ratio: Double
-            var vqtrace_clat_ns_p50: UInt64, vqtrace_clat_ns_p99: UInt64, fio_clat_ns_p50: Double?, fio_clat_ns_p99: Double?
+            var vqtrace_lat_ns_p50: UInt64, vqtrace_lat_ns_p99: UInt64, fio_clat_ns_p50: Double?, fio_clat_ns_p99: Double?
             var fio_lat_ns_p50: Double?, fio_lat_ns_p99: Double?
             var driver_mean_in_flight: Double, iothreads: [IOThreadCycle]
         }
         struct Document: Encodable {
             var component = "engine"; var layout: String, backend: String, target: String?, rw: String, bs: Int, qd: Int, vqs: Int
-            var seconds: Double, pairs: [Row], median_ratio: Double?, median_p50_added_ns: Double?
+            var seconds: Double, poll_completions: Bool, submit_batch: Int
+            var pairs: [Row], median_ratio: Double?, ratio_range: [Double], median_p50_added_ns: Double?
         }
         let ratios = pairs.map(\.ratio).sorted()
         // The engine's latency runs from the kick, through its submission, to the reap: set beside
         // fio's lat (submission included), not its clat (from after the submission call).
         let added = pairs.compactMap { p in p.fioLatP50Ns.map { Double(p.engineP50Ns) - $0 } }.sorted()
-        let median = ratios.isEmpty ? nil : ratios[ratios.count / 2]
-        let medianAdded = added.isEmpty ? nil : added[added.count / 2]
+        let median = Median.of(ratios)
+        let medianAdded = Median.of(added)
         var rows = [["pair", "first", "vqtrace IOPS", "fio IOPS", "vqtrace/fio", "lat p50", "fio lat p50", "lat p99", "fio lat p99", "driver depth", "at backend"]]
         for (i, p) in pairs.enumerated() {
             rows.append(["\(i + 1)", p.engineFirst ? "vqtrace" : "fio", String(format: "%.0f", p.engineIOPS), String(format: "%.0f", p.fioIOPS),
@@ -84,7 +85,8 @@ extension EngineBenchmark {
         }
         var text = "engine against fio, \(pairs.count) interleaved pair\(pairs.count == 1 ? "" : "s"): \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layoutSpec), "
             + "\(rw) bs \(TextFormat.bytes(UInt64(blockSize))) qd \(depth) per vq, \(String(format: "%.0f", seconds)) s each, backend \(backend.rawValue)"
-            + "\(target.map { " on \($0)" } ?? "")\(pollCompletions ? ", drivers poll for completions" : "")\n"
+            + "\(target.map { " on \($0)" } ?? "")\(pollCompletions ? ", drivers poll for completions" : "")"
+            + "\(submitBatch > 0 ? ", at most \(submitBatch) requests per submission" : "")\n"
         text += TextFormat.table(rows, rightAligned: Set([0]).union(2..<11))
         if let median {
             text += String(format: "median vqtrace/fio %.3f (range %.3f–%.3f)", median, ratios.first!, ratios.last!)
@@ -97,13 +99,14 @@ extension EngineBenchmark {
         text += failures.map { "FAILED: \($0)\n" }.joined()
         let document = Document(
             layout: layoutSpec, backend: backend.rawValue, target: target, rw: rw.rawValue, bs: blockSize, qd: depth, vqs: vqs, seconds: seconds,
+            poll_completions: pollCompletions, submit_batch: submitBatch,
             pairs: pairs.map { p in
                 Row(first: p.engineFirst ? "vqtrace" : "fio", vqtrace_iops: p.engineIOPS, fio_iops: p.fioIOPS, ratio: p.ratio,
-                    vqtrace_clat_ns_p50: p.engineP50Ns, vqtrace_clat_ns_p99: p.engineP99Ns, fio_clat_ns_p50: p.fioP50Ns, fio_clat_ns_p99: p.fioP99Ns,
+                    vqtrace_lat_ns_p50: p.engineP50Ns, vqtrace_lat_ns_p99: p.engineP99Ns, fio_clat_ns_p50: p.fioP50Ns, fio_clat_ns_p99: p.fioP99Ns,
                     fio_lat_ns_p50: p.fioLatP50Ns, fio_lat_ns_p99: p.fioLatP99Ns,
                     driver_mean_in_flight: p.driverInFlight, iothreads: p.cycles)
             },
-            median_ratio: median, median_p50_added_ns: medianAdded)
+            median_ratio: median, ratio_range: ratios.isEmpty ? [] : [ratios.first!, ratios.last!], median_p50_added_ns: medianAdded)
         return BenchmarkReport(text: text, json: try TextFormat.json(document), failed: !failures.isEmpty)
     }
 }
