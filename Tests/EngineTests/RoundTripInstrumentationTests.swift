@@ -8,6 +8,20 @@ import TestSupport
 /// believe, and where does each round trip's time go?" measures what it says.
 @Suite("Round-trip instrumentation", .serialized)
 struct RoundTripInstrumentationTests {
+    /// `count` 4 KiB random reads at `depth` through io_uring, unmerged, on a 16 MiB file of real
+    /// data (every block written, so reads reach the disk or its cache rather than zero-fill).
+    static func randomReads(_ count: Int, depth: Int, in dir: ScratchDirectory, seed: UInt64, submitBatch: Int = 0) throws -> EngineResult {
+        let target = dir.file("disk.img")
+        let capacity: UInt64 = 16 << 20
+        FileManager.default.createFile(atPath: target, contents: Data((0..<Int(capacity)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        var job = EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 1, capacitySectors: capacity / 512)], layout: .single(numQueues: 1),
+                            backend: .ioUring, target: target, depth: depth, maxBlock: 4096, duration: nil)
+        job.mergeRequests = false
+        job.writes = false
+        job.submitBatch = submitBatch
+        return try Engine.run(job) { _, _ in IOPattern(kind: .randread, blockSize: 4096, regionBytes: capacity, seed: seed, limit: UInt64(count)) }
+    }
+
     @Test("a null-backend run at depth D shows D in flight at the driver", arguments: [1, 8, 32])
     func nullBackendKeepsTheDepth(depth: Int) throws {
         let job = EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 1, capacitySectors: 1 << 21)], layout: .single(numQueues: 1),
@@ -30,15 +44,7 @@ struct RoundTripInstrumentationTests {
     @Test("on a real file at depth 8, the io_uring backend holds what the driver has in flight, and kicks are timed")
     func ioUringHoldsTheDriversRequests() throws {
         let dir = ScratchDirectory()
-        let target = dir.file("disk.img")
-        // Real data: every block written, so reads reach the disk (or its cache) rather than zero-fill.
-        let capacity: UInt64 = 16 << 20
-        FileManager.default.createFile(atPath: target, contents: Data((0..<Int(capacity)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
-        var job = EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 1, capacitySectors: capacity / 512)], layout: .single(numQueues: 1),
-                            backend: .ioUring, target: target, depth: 8, maxBlock: 4096, duration: nil)
-        job.mergeRequests = false
-        job.writes = false
-        let result = try Engine.run(job) { _, _ in IOPattern(kind: .randread, blockSize: 4096, regionBytes: capacity, seed: 3, limit: 4000) }
+        let result = try Self.randomReads(4000, depth: 8, in: dir, seed: 3)
         #expect(result.failures.isEmpty)
         let queue = try #require(result.queues.first)
         #expect(queue.reads == 4000)
@@ -64,15 +70,7 @@ struct RoundTripInstrumentationTests {
           arguments: [0, 1, 4])
     func submissionsCarryAtMostTheBatch(batch: Int) throws {
         let dir = ScratchDirectory()
-        let target = dir.file("disk.img")
-        let capacity: UInt64 = 16 << 20
-        FileManager.default.createFile(atPath: target, contents: Data((0..<Int(capacity)).map { UInt8(truncatingIfNeeded: $0 &* 17) }))
-        var job = EngineJob(devices: [VirtioBlkDeviceConfig(numQueues: 1, capacitySectors: capacity / 512)], layout: .single(numQueues: 1),
-                            backend: .ioUring, target: target, depth: 32, maxBlock: 4096, duration: nil)
-        job.mergeRequests = false
-        job.writes = false
-        job.submitBatch = batch
-        let result = try Engine.run(job) { _, _ in IOPattern(kind: .randread, blockSize: 4096, regionBytes: capacity, seed: 9, limit: 3000) }
+        let result = try Self.randomReads(3000, depth: 32, in: dir, seed: 9, submitBatch: batch)
         #expect(result.failures.isEmpty)
         #expect(result.queues.first?.reads == 3000)
         let perSubmission = try #require(result.iothreads.first?.cycle?.meanSubmitBatch)
