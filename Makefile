@@ -66,6 +66,8 @@ bench: release
 	@# The engine against fio on a file of real data: five interleaved pairs each (issue 19's figures).
 	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 5s --compare-fio --pairs 5
 	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 5s --compare-fio --pairs 5 --poll-completions
+	@# At most 2 requests per io_uring submission instead of a pass's (QEMU's behaviour, the default).
+	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 32 --duration 5s --compare-fio --pairs 5 --submit-batch 2
 	.build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 1 --qd 1 --duration 5s --compare-fio --pairs 5
 	for layout in single rr:2 per-vq; do .build/release/vqtrace bench --target /tmp/vqtrace-bench.img --size 1G --vqs 8 --qd 32 --duration 5s --compare-fio --pairs 5 $$layout || exit 1; done
 	.build/release/vqtrace bench --backend null --vqs 8 --qd 128 --duration 5s --compare-fio
