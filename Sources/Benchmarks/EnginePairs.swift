@@ -93,6 +93,7 @@ extension EngineBenchmark {
             if let medianAdded { text += ", median latency p50 added over fio's " + (medianAdded >= 0 ? TextFormat.duration(UInt64(medianAdded)) : "-" + TextFormat.duration(UInt64(-medianAdded))) }
             text += "\n"
         }
+        text += "first: which of the two ran first in the pair (they alternate, as the host drifts).\n"
         text += "lat: vqtrace's from the kick to the driver's reap, fio's from before its submission call to its reap (fio's lat_ns, not clat_ns, which starts after the call).\n"
         text += "driver depth: requests the vCPU drivers had in flight (time-weighted mean); at backend: what the IOThreads' io_uring held.\n"
         let failures = pairs.flatMap(\.failures)

@@ -20,14 +20,16 @@ public enum EngineText {
 
     /// What each IOThread did, as an indented table.
     public static func iothreadTable(_ iothreads: [IOThreadStatistics]) -> String {
-        var rows = [["IOThread", "CPUs", "requests", "passes", "batch", "merged", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
+        var rows = [["IOThread", "CPUs", "requests", "passes", "per drain", "merged", "kicks", "notifies", "poll hit/miss", "sleeps", "CPU %"]]
         for t in iothreads {
             rows.append([t.name, t.cpus.isEmpty ? "-" : t.cpus.map(String.init).joined(separator: ","), "\(t.requests)", "\(t.passes)",
                          String(format: "%.1f", t.meanBatch), "\(t.merged)", "\(t.kicks)", "\(t.notifications)", "\(t.pollHits)/\(t.pollMisses)",
                          "\(t.sleeps)", String(format: "%.0f", t.cpuPercent)])
         }
         var table = TextFormat.table(rows, rightAligned: Set(2..<11), indent: "  ")
-        table.removeLast()  // the caller prints it as a line
+        table += "  passes: loop passes that took requests or completions; per drain: requests taken from a vq\n"
+            + "  each time it had any; merged: requests joined to a neighbour's I/O; kicks: driver notifications\n"
+            + "  read; notifies: interrupts sent; poll hit/miss: idle polls that found work or gave up; sleeps: poll(2) waits"
         return table
     }
 

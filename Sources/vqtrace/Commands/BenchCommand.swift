@@ -80,6 +80,9 @@ struct BenchCommand: ParsableCommand {
         }
         let roundsMode = (choices?.count ?? 0) > 1 || (choices != nil && compareFio)
         if roundsMode && pairs != 1 { throw BenchmarkSettingError("with --back-ends, --rounds sets how many interleaved rounds run (fio is one contender); --pairs is for the engine against fio alone") }
+        if pairs != 1 && !compareFio && resolvedComponent == .engine {
+            throw BenchmarkSettingError("--pairs \(pairs) runs the engine and fio \(pairs) times interleaved: add --compare-fio")
+        }
         if submitBatch != 0 && resolvedComponent != .engine {
             throw BenchmarkSettingError("--submit-batch sets the engine's IOThreads; --component \(resolvedComponent.rawValue) runs none")
         }
