@@ -4,11 +4,15 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
     /// 1-based; 0 when the problem is the file as a whole.
     public let line: Int
     public let problem: String
+    /// Whether the user fixes it in the command line (an input path that does not open), not in
+    /// the file's contents.
+    public let isUsage: Bool
 
-    public init(path: String, line: Int, problem: String) {
+    public init(path: String, line: Int, problem: String, usage: Bool = false) {
         self.path = path
         self.line = line
         self.problem = problem
+        self.isUsage = usage
     }
 
     public var description: String { line > 0 ? "\(path):\(line): \(problem)" : "\(path): \(problem)" }

@@ -27,7 +27,12 @@ final class LineCursor {
     init(path: String) throws(ImportError) {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw ImportError(path: path, line: 0, problem: "cannot open for reading: \(String(cString: strerror(errno)))") }
+        if fd < 0 {
+            let error = errno
+            // A path that is not there or not readable is the command line's mistake.
+            throw ImportError(path: path, line: 0, problem: "cannot open for reading: \(String(cString: strerror(error)))",
+                              usage: [ENOENT, ENOTDIR, EACCES, ENAMETOOLONG, ELOOP].contains(error))
+        }
         var info = stat()
         fileSize = fstat(fd, &info) == 0 ? UInt64(info.st_size) : 0
         if fileSize > 0 { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) }

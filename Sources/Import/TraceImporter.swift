@@ -4,6 +4,7 @@ import Glibc
 #if canImport(Trace)
 import Trace
 #endif
+import Units
 
 /// Imports text traces (one format, one or more files) into a .vqt trace.
 ///
@@ -51,18 +52,18 @@ public struct TraceImporter {
     }
 
     public func run(paths: [String], out: String) throws(ImportError) -> Result {
-        guard !paths.isEmpty else { throw ImportError(path: out, line: 0, problem: "no input files") }
+        guard !paths.isEmpty else { throw ImportError(path: out, line: 0, problem: "no input files", usage: true) }
         if timeUnitNs != nil && format.adjustableTimeUnitNs == nil {
-            throw ImportError(path: paths[0], line: 0, problem: "--time-unit does not apply to \(format.rawValue), whose timestamps have a fixed unit")
+            throw ImportError(path: paths[0], line: 0, problem: "--time-unit does not apply to \(format.rawValue), whose timestamps have a fixed unit", usage: true)
         }
         let map = vqMap ?? format.defaultVQMap
         if (map == .cpu || map == .pid) && !format.hasCPUAndPID {
-            throw ImportError(path: paths[0], line: 0, problem: "--vq-map \(map.rawValue) needs CPU and process fields, which \(format.rawValue) lines do not have; use round-robin or hash")
+            throw ImportError(path: paths[0], line: 0, problem: "--vq-map \(map.rawValue) needs CPU and process fields, which \(format.rawValue) lines do not have; use round-robin or hash", usage: true)
         }
-        if let queues, !(1...1024).contains(queues) { throw ImportError(path: out, line: 0, problem: "queues must be 1...1024, not \(queues)") }
+        if let queues, !(1...1024).contains(queues) { throw ImportError(path: out, line: 0, problem: "queues must be 1...1024, not \(queues)", usage: true) }
         // The output is checked before the first pass, not found unwritable after it.
         do { try PartialFile.check(path: out, replaceExisting: replaceExisting) } catch {
-            throw ImportError(path: out, line: 0, problem: "cannot write the trace: \(error)")
+            throw ImportError(path: out, line: 0, problem: "cannot write the trace: \(error)", usage: usageMistake(in: error) != nil)
         }
         return try format.withParser(timeUnitNs: timeUnitNs) { (prototype) throws(ImportError) in
             try run(paths: paths, out: out, map: map, prototype: prototype)
@@ -121,7 +122,7 @@ public struct TraceImporter {
         // fails or is interrupted (the writer is dropped unfinished).
         let writer: TraceWriter
         do { writer = try TraceWriter(path: out, metadata: metadata, options: .init(fsync: .close, replaceExisting: replaceExisting)) } catch {
-            throw ImportError(path: out, line: 0, problem: "cannot write the trace: \(error)")
+            throw ImportError(path: out, line: 0, problem: "cannot write the trace: \(error)", usage: usageMistake(in: error) != nil)
         }
 
         // Pass 2: merge the files by time, pair completions, assign vqs, write.

@@ -47,6 +47,23 @@ struct ImportJobTests {
         #expect(try TraceReader(path: dir.file("a.vqt")).totals.records == 2)
     }
 
+    @Test("an input that does not open is a usage mistake naming the file, and leaves no output")
+    func missingInput() throws {
+        let dir = ScratchDirectory()
+        let missing = dir.file("none.log")
+        var job = ImportJob(files: [missing], out: dir.file("none.vqt"))
+        job.format = "fio-iolog"
+        let error = #expect(throws: ImportError.self) { _ = try job.run() }
+        #expect(error?.description == "\(missing): cannot open for reading: No such file or directory")
+        #expect(error.flatMap { usageMistake(in: $0) } != nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        // A bad line is the work's failure, not the command line's.
+        let bad = dir.write("bad.log", Self.log.replacingOccurrences(of: "10 /tmp/a read 4096 8192", with: "10 /tmp/a read x 8192"))
+        job.files = [bad]
+        let lineError = #expect(throws: ImportError.self) { _ = try job.run() }
+        #expect(lineError.flatMap { usageMistake(in: $0) } == nil)
+    }
+
     @Test("a bad line fails the import naming FILE:LINE and leaves no output, partial or whole")
     func failureLeavesNothing() throws {
         let dir = ScratchDirectory()

@@ -97,6 +97,11 @@ struct OutputFileTests {
         let again = try runVQTrace(["import", dir.file("missing.log"), "--out", dir.file("new/folder/db.vqt"), "--no-catalog"], in: dir.path)
         #expect(again.status == 2 && again.output.contains("exists; pass --force"), "\(again.output)")
         #expect(Self.contents(dir.file("new/folder/db.vqt")) == before)
+        // A missing input is the command line's mistake (exit 2, as replay's missing trace is),
+        // named, and leaves no output.
+        let missing = try runVQTrace(["import", dir.file("missing.log"), "--out", dir.file("other.vqt"), "--no-catalog"], in: dir.path)
+        #expect(missing.status == 2 && missing.output.contains("missing.log: cannot open for reading: No such file or directory"), "\(missing.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("other.vqt")))
 
         // Interrupted halfway through: exit 130, no trace, no partial file, nothing catalogued.
         let catalog = dir.file("catalog.sqlite")
