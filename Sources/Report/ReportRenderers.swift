@@ -27,12 +27,16 @@ extension ReportModel {
         results.first { $0.spec == ReportModel.comparisonBase(for: r.spec, baseline: input.baseline) } ?? baselineResult ?? r
     }
 
+    /// Another back-end's IOThreads are its own: nothing of their CPU is known here.
+    static func iothreadCPUUnmeasured(_ r: LayoutResult) -> Bool {
+        r.runs.allSatisfy { $0.iothreadCPU.isEmpty } && SweepPlan.backEnd(ofLabel: r.spec) != nil
+    }
+
     /// The cell for one metric of one layout: mean ± 95% interval, and the change against the
     /// baseline in the seed's style, marked when it is inside the noise.
     func cells(_ metric: MetricColumn, _ r: LayoutResult) -> (value: String, change: String) {
         let s = metric.summary(r)
-        // Another back-end's IOThreads are its own: nothing of their CPU is known here.
-        if metric.title == "IOThread CPU %" && r.runs.allSatisfy({ $0.iothreadCPU.isEmpty }) && SweepPlan.backEnd(ofLabel: r.spec) != nil { return ("not measured", "–") }
+        if metric.title == "IOThread CPU %" && Self.iothreadCPUUnmeasured(r) { return ("not measured", "–") }
         let value = metric.format(s.mean) + (s.n > 1 ? " ± " + metric.format(s.ci95) : "")
         let baseResult = baseline(for: r)
         guard r.spec != baseResult.spec else { return (value, "baseline") }
@@ -147,7 +151,8 @@ extension ReportModel {
                 xLabel: "completion latency (log scale)", yLabel: "fraction of requests", logX: true,
                 xFormat: SVGCharts.duration, yFormat: { String(format: "%.2f", $0) }, yMax: 1) + "\n"
             h += SVGCharts.bars(title: "IOThread CPU, % of one CPU (sum over IOThreads)", labels: results.map(\.spec), values: results.map(\.iothreadCPU.mean),
-                                errors: results.map(\.iothreadCPU.ci95), unit: "%") + "\n"
+                                errors: results.map(\.iothreadCPU.ci95), unit: "%",
+                                unmeasured: Set(results.indices.filter { Self.iothreadCPUUnmeasured(results[$0]) })) + "\n"
             h += SVGCharts.lines(
                 title: "IOPS over time (first run of each layout, 100 ms buckets)",
                 series: results.map { r in (r.spec, r.runs[0].timeline.enumerated().map { (x: Double($0.offset) / 10, y: Double($0.element) * 10) }) },

@@ -72,7 +72,9 @@ public enum SVGCharts {
     }
 
     /// Bars with 95% error bars, one per layout.
-    public static func bars(title: String, labels: [String], values: [Double], errors: [Double], unit: String) -> String {
+    /// - Parameter unmeasured: bars whose value nobody measured (another back-end's IOThread CPU):
+    ///   drawn as "not measured" at the baseline, not as a bar of 0.
+    public static func bars(title: String, labels: [String], values: [Double], errors: [Double], unit: String, unmeasured: Set<Int> = []) -> String {
         let width = 640.0, height = 300.0, left = 70.0, bottom = 40.0, top = 30.0
         let plotH = height - bottom - top
         let yTicks = ticks(upTo: zip(values, errors).map { $0 + $1 }.max() ?? 1)
@@ -88,6 +90,11 @@ public enum SVGCharts {
         for (i, label) in labels.enumerated() {
             let x = left + slot * Double(i) + slot * 0.2
             let w = slot * 0.6
+            if unmeasured.contains(i) {
+                svg += "<text x='\(x + w / 2)' y='\(top + plotH - 6)' font-size='11' font-style='italic' text-anchor='middle' fill='#666'>not measured</text>"
+                svg += "<text x='\(x + w / 2)' y='\(height - bottom + 16)' font-size='12' text-anchor='middle'>\(escape(label))</text>"
+                continue
+            }
             let h = plotH * values[i] / maxValue
             let y = top + plotH - h
             svg += "<rect x='\(x)' y='\(y)' width='\(w)' height='\(h)' fill='\(palette[i % palette.count])'><title>\(escape(label)): \(compact(values[i])) \(unit)</title></rect>"

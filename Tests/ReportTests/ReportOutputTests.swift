@@ -183,5 +183,8 @@ struct ChartAxisTests {
         // The bar chart draws those ticks.
         let svg = SVGCharts.bars(title: "t", labels: ["a"], values: [123_580], errors: [0], unit: "IOPS")
         #expect(svg.contains(">50k<") && svg.contains(">150k<") && !svg.contains(">37k<"))
+        // A value nobody measured is said, not drawn as a bar of 0.
+        let cpu = SVGCharts.bars(title: "cpu", labels: ["single", "single via qsd"], values: [42, 0], errors: [0, 0], unit: "%", unmeasured: [1])
+        #expect(cpu.components(separatedBy: "<rect").count - 1 == 1 && cpu.contains(">not measured<") && cpu.contains(">single via qsd<"))
     }
 }

@@ -168,6 +168,7 @@ struct SweepTests {
         let rows = try #require(model.json()["layouts"] as? [[String: Any]])
         #expect(rows.map { $0["back_end"] as? String } == ["engine", "serve"] && rows.map { $0["layout_spec"] as? String } == ["single", "single"])
         #expect(model.markdown().contains("not measured"), "serve's IOThread CPU is not vqtrace's to measure")
+        #expect(model.html().contains(">not measured</text>"), "the CPU chart says so too, instead of a bar of 0")
         // The target line is the sweep's prepared file, whichever back-end ran last.
         #expect(input.host.contains { $0.0 == "target preparation" && $0.1.contains("filled with data") }, "\(input.host)")
         // Serve's socket folders are gone once each run ended.
