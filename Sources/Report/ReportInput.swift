@@ -110,6 +110,12 @@ public struct ReportInput: Sendable {
     public var unfinishedRuns: [UnfinishedRun]
     /// The trace the runs replayed, for the `vqtrace sweep` command a report suggests.
     public var tracePath: String?
+    /// The catalog the runs are in, as `--catalog` takes it again (a path, or a PostgreSQL URL
+    /// without its password), so that a suggested sweep's runs join these; nil: the default.
+    public var catalogArgument: String?
+    /// The report file the sweep wrote, so that a suggested sweep writes there again; nil: the
+    /// sweep's default.
+    public var reportPath: String?
     /// CPUs of the host the VM will run on that may take IOThreads (`--vm-host-cpus`). nil:
     /// the pinning advice is generic and the libvirt snippet's cpusets are placeholders, since
     /// the host that measured is rarely the host that runs the VM.

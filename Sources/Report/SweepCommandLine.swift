@@ -23,6 +23,9 @@ enum SweepCommandLine {
         if let qd = input.plan?.queueDepth { words += ["--qd", "\(qd)"] }
         let vmCounts = input.plan?.vmCounts ?? [input.vms]
         if vmCounts != [1] { words += ["--vms", vmCounts.map(String.init).joined(separator: ",")] }
+        // The same catalog, so the new runs sit beside these, and the same report file.
+        if let catalog = input.catalogArgument { words += ["--catalog", catalog] }
+        if let report = input.reportPath { words += ["--report", report] }
         return words.map(shellQuoted).joined(separator: " ")
     }
 

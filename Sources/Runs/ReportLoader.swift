@@ -171,7 +171,16 @@ public enum ReportLoader {
             traceSummary: traceLines, host: hostLines, onlineCPUs: host.onlineCPUs, largeRequestShare: largeShare, vms: meta?.vms ?? 1,
             plan: plan, unfinishedRuns: unfinished, tracePath: commandTrace, targetKind: kind, targetFormat: format)
         input.notes = warnings
+        input.catalogArgument = catalogArgument(catalog)
         return input
+    }
+
+    /// `--catalog` as a suggested command must name it: nothing for the default (what the
+    /// command finds without the option), else the store's location, which never holds a password.
+    static func catalogArgument(_ catalog: any CatalogStore) -> String? {
+        let location = catalog.location
+        let standard = (try? CatalogLocation(parsing: CatalogLocation.defaultValue))?.description
+        return location == standard ? nil : location
     }
 
     /// Whether the target is a block device, and whether it holds a qcow2 image, looked at when it

@@ -42,6 +42,9 @@ extension Sweep {
         public var files: [String]
     }
 
+    /// Where `vqtrace sweep` writes its report when `--report` is not given.
+    public static let defaultReportPath = "Reports/sweep.html"
+
     /// Runs the sweep, saying each event through `say`, and when every run is stored writes
     /// the report next to `htmlPath`. The report's three names are checked before the first
     /// run: a file there that is not a vqtrace report is refused unless `force`.
@@ -54,6 +57,7 @@ extension Sweep {
         guard outcome.isComplete else { return Reported(outcome: outcome, model: nil, files: []) }
         var input = try ReportLoader.load(sweepId: outcome.sweepId, catalog: catalog, title: title, baseline: nil)
         input.vmHostCPUs = vmHostCPUs
+        input.reportPath = htmlPath == Self.defaultReportPath ? nil : htmlPath
         let model = try ReportModel(input)
         return Reported(outcome: outcome, model: model, files: try model.write(htmlPath: htmlPath, force: force))
     }

@@ -1,7 +1,7 @@
 import Catalog
 import Foundation
 import Replay
-import Report
+@testable import Report
 import Runs
 import Testing
 import TestSupport
@@ -53,8 +53,15 @@ struct SweepChecksTests {
 
         let few = Sweep(tracePath: path, traceId: nil, layouts: ["single", "rr:2"], repeats: 2, target: nil, backend: .null, options: options)
         var said: [String] = []
-        _ = try few.runAndReport(in: catalog, title: "t", htmlPath: dir.file("r.html"), say: { said.append($0) })
+        let reported = try few.runAndReport(in: catalog, title: "t", htmlPath: dir.file("r.html"), say: { said.append($0) })
         #expect(said.first?.hasPrefix("warning: --repeat 2 gives 2 runs per layout") == true)
+        // A sweep it suggests runs into the same catalog and writes the same report (whether this
+        // verdict suggests one depends on the spread these runs had).
+        let input = try #require(reported.model?.input)
+        #expect(input.catalogArgument == dir.file("catalog.sqlite") && input.reportPath == dir.file("r.html"))
+        let next = SweepCommandLine.make(input, layouts: ["single", "rr:2"], repeats: 3)
+        #expect(next.contains("--repeat 3") && next.contains("--catalog \(SweepCommandLine.shellQuoted(dir.file("catalog.sqlite")))")
+                && next.contains("--report \(SweepCommandLine.shellQuoted(dir.file("r.html")))"), "\(next)")
         #expect(said.first?.contains("the verdict will likely be inconclusive; use --repeat 3 or more") == true)
         var enough = few
         enough.repeats = 3

@@ -41,7 +41,7 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .customLong("shared-iothreads"), help: "The copies share the layout's IOThreads.") var sharedIOThreads = false
     @OptionGroup var device: DeviceSafetyOptions
     @Flag(help: "Do not allocate a file target's whole capacity: fill only the byte ranges the trace reads with data.") var sparseTarget = false
-    @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = "Reports/sweep.html"
+    @Option(help: "The report's HTML file (Markdown and JSON go next to it).") var report: String = Sweep.defaultReportPath
     @Flag(help: "Replace the report's files even when they are not vqtrace reports.") var force = false
     @Option(help: "Record every run into this folder and compare it with the trace: the report gains each run's fidelity (see vqtrace compare).") var recordDir: String?
     @OptionGroup var vmHost: VMHostOption
