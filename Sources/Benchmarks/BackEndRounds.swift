@@ -71,9 +71,9 @@ extension EngineBenchmark {
         let names = contenders.names
         func median(_ values: [Double]) -> Double? { Median.of(values) }
         struct Figures: Encodable {
-            var name: String, median_iops: Double?, median_clat_ns_p50: Double?, median_clat_ns_p99: Double?
+            var name: String, median_iops: Double?, median_lat_ns_p50: Double?, median_lat_ns_p99: Double?
             var median_ratio_to_first: Double?, ratio_range: [Double]
-            var iops: [Double], clat_ns_p50: [Double?], clat_ns_p99: [Double?]
+            var iops: [Double], lat_ns_p50: [Double?], lat_ns_p99: [Double?]
         }
         struct Document: Encodable {
             var component = "engine"; var comparison = "back-ends"
@@ -86,10 +86,10 @@ extension EngineBenchmark {
         for (c, name) in names.enumerated() {
             let runs = rounds.map { $0[c] }
             let ratios = rounds.compactMap { $0[0].iops > 0 ? $0[c].iops / $0[0].iops : nil }.sorted()
-            figures.append(Figures(name: name, median_iops: median(runs.map(\.iops)), median_clat_ns_p50: median(runs.compactMap(\.p50Ns)),
-                                   median_clat_ns_p99: median(runs.compactMap(\.p99Ns)), median_ratio_to_first: median(ratios),
+            figures.append(Figures(name: name, median_iops: median(runs.map(\.iops)), median_lat_ns_p50: median(runs.compactMap(\.p50Ns)),
+                                   median_lat_ns_p99: median(runs.compactMap(\.p99Ns)), median_ratio_to_first: median(ratios),
                                    ratio_range: ratios.isEmpty ? [] : [ratios.first!, ratios.last!],
-                                   iops: runs.map(\.iops), clat_ns_p50: runs.map(\.p50Ns), clat_ns_p99: runs.map(\.p99Ns)))
+                                   iops: runs.map(\.iops), lat_ns_p50: runs.map(\.p50Ns), lat_ns_p99: runs.map(\.p99Ns)))
         }
         let duration = { (ns: Double?) in ns.map { TextFormat.duration(UInt64(max(0, $0))) } ?? "-" }
         var text = "\(names.joined(separator: " vs ")), \(rounds.count) interleaved round\(rounds.count == 1 ? "" : "s"): \(vqs) vq\(vqs == 1 ? "" : "s"), layout \(layoutSpec), "
@@ -105,16 +105,16 @@ extension EngineBenchmark {
                                                                                   seconds: seconds, rounds: 0, contenders: [], failures: [])), failed: false)
         }
         text += TextFormat.table(perRound, rightAligned: Set([0]).union(2..<(2 + names.count)))
-        var summary = [["", "median IOPS", "clat p50", "clat p99", "÷ \(names[0]) (median, range)"]]
+        var summary = [["", "median IOPS", "lat p50", "lat p99", "÷ \(names[0]) (median, range)"]]
         for f in figures {
-            summary.append([f.name, f.median_iops.map { String(format: "%.0f", $0) } ?? "-", duration(f.median_clat_ns_p50), duration(f.median_clat_ns_p99),
+            summary.append([f.name, f.median_iops.map { String(format: "%.0f", $0) } ?? "-", duration(f.median_lat_ns_p50), duration(f.median_lat_ns_p99),
                             f.median_ratio_to_first.map { String(format: "%.3f (%.3f–%.3f)", $0, f.ratio_range[0], f.ratio_range[1]) } ?? "-"])
         }
         text += TextFormat.table(summary, rightAligned: Set(1..<4))
         let meanings = ["engine": "vqtrace's own IOThreads in this process", "serve": "the same engine behind a vhost-user session in this process",
                         "qsd": "qemu-storage-daemon over vhost-user (cache.direct=on, aio=io_uring)", "fio": "fio's io_uring engine on the same file"]
         text += names.map { name in "\(name): " + (meanings[name] ?? "the back-end at \(name.dropFirst("vhost-user ".count)), on its own disk, not --target") }.joined(separator: "; ")
-            + ". clat: from the kick to the completion as the vCPU driver sees it (fio: its read lat, which like it includes the submission call; fio's clat starts after the call).\n"
+            + ". lat: from the kick to the completion as the vCPU driver sees it (fio: its read lat_ns, which like it includes the submission call; fio's clat_ns starts after the call).\n"
         let failures = rounds.flatMap { round in round.enumerated().flatMap { c, run in run.failures.map { "\(names[c]): \($0)" } } }
         text += failures.map { "FAILED: \($0)\n" }.joined()
         let document = Document(layout: layoutSpec, target: target, rw: rw.rawValue, bs: blockSize, qd: depth, vqs: vqs, seconds: seconds,
