@@ -69,7 +69,6 @@ extension EngineBenchmark {
             if !preparations.contains(preparation.summary) { preparations.append(preparation.summary) }
         }
         let names = contenders.names
-        func median(_ values: [Double]) -> Double? { Median.of(values) }
         struct Figures: Encodable {
             var name: String, median_iops: Double?, median_lat_ns_p50: Double?, median_lat_ns_p99: Double?
             var median_ratio_to_first: Double?, ratio_range: [Double]
@@ -86,8 +85,8 @@ extension EngineBenchmark {
         for (c, name) in names.enumerated() {
             let runs = rounds.map { $0[c] }
             let ratios = rounds.compactMap { $0[0].iops > 0 ? $0[c].iops / $0[0].iops : nil }.sorted()
-            figures.append(Figures(name: name, median_iops: median(runs.map(\.iops)), median_lat_ns_p50: median(runs.compactMap(\.p50Ns)),
-                                   median_lat_ns_p99: median(runs.compactMap(\.p99Ns)), median_ratio_to_first: median(ratios),
+            figures.append(Figures(name: name, median_iops: Median.of(runs.map(\.iops)), median_lat_ns_p50: Median.of(runs.compactMap(\.p50Ns)),
+                                   median_lat_ns_p99: Median.of(runs.compactMap(\.p99Ns)), median_ratio_to_first: Median.of(ratios),
                                    ratio_range: ratios.isEmpty ? [] : [ratios.first!, ratios.last!],
                                    iops: runs.map(\.iops), lat_ns_p50: runs.map(\.p50Ns), lat_ns_p99: runs.map(\.p99Ns)))
         }

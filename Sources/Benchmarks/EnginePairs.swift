@@ -73,7 +73,7 @@ extension EngineBenchmark {
         let ratios = pairs.map(\.ratio).sorted()
         // The engine's latency runs from the kick, through its submission, to the reap: set beside
         // fio's lat (submission included), not its clat (from after the submission call).
-        let added = pairs.compactMap { p in p.fioLatP50Ns.map { Double(p.engineP50Ns) - $0 } }.sorted()
+        let added = pairs.compactMap { p in p.fioLatP50Ns.map { Double(p.engineP50Ns) - $0 } }
         let median = Median.of(ratios)
         let medianAdded = Median.of(added)
         var rows = [["pair", "first", "vqtrace IOPS", "fio IOPS", "vqtrace/fio", "lat p50", "fio lat p50", "lat p99", "fio lat p99", "driver depth", "at backend"]]
